@@ -1,0 +1,70 @@
+/**
+ * Builds the two artefacts from the same sources:
+ *   dist/xvm.mjs  an esbuild bundle for Node (`node dist/xvm.mjs …`)
+ *   dist/xvm      the single self-contained executable (`bun build --compile`)
+ * Worker entry points (`src/**\/*.worker.ts`) are passed to bun as extra entry points, as
+ * `bun build --compile` requires for worker_threads.
+ *
+ * Usage: npm run build [-- --no-compile] [-- --if-stale]
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const dist = join(root, "dist");
+const args = new Set(process.argv.slice(2));
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const full = join(dir, name);
+    if (name === "node_modules" || name.startsWith(".")) continue;
+    if (statSync(full).isDirectory()) walk(full, out);
+    else out.push(full);
+  }
+  return out;
+}
+
+const sources = ["bin", "src", "plugins"].flatMap((d) => walk(join(root, d))).filter((f) => /\.(ts|js)$/.test(f));
+const workers = sources.filter((f) => f.endsWith(".worker.ts"));
+const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs), statSync(join(root, "package-lock.json")).mtimeMs);
+
+function stale(target: string): boolean {
+  return !existsSync(target) || statSync(target).mtimeMs < newest;
+}
+
+mkdirSync(dist, { recursive: true });
+const binary = join(dist, "xvm");
+if (args.has("--if-stale") && !stale(binary) && !stale(join(dist, "xvm.mjs"))) {
+  console.log(`build: ${relative(root, binary)} is up to date`);
+  process.exit(0);
+}
+
+const t0 = performance.now();
+await build({
+  entryPoints: [join(root, "bin/xvm.ts"), ...workers],
+  outdir: dist,
+  entryNames: "[name]",
+  outExtension: { ".js": ".mjs" },
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+  // CommonJS dependencies bundled into ESM still call require(); give them one.
+  banner: { js: "import { createRequire as __xvmCreateRequire } from 'node:module'; const require = __xvmCreateRequire(import.meta.url);" },
+});
+console.log(`build: dist/xvm.mjs (esbuild) in ${Math.round(performance.now() - t0)} ms`);
+
+if (!args.has("--no-compile")) {
+  const t1 = performance.now();
+  const bun = join(root, "node_modules/.bin/bun");
+  execFileSync(bun, ["build", "--compile", "--minify-syntax", "--minify-whitespace", join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  console.log(`build: dist/xvm (bun --compile, ${(statSync(binary).size / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - t1)} ms`);
+}

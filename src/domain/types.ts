@@ -1,0 +1,99 @@
+/**
+ * The domain manager as plugins and the control API see it. The implementation lives beside this
+ * file; plugins get this interface through their context and nothing else.
+ */
+import type { GuestInfo, VcpuInfo } from "../hypervisor/driver.ts";
+
+export type DomainAction = "destroy" | "restart" | "preserve" | "rename-restart" | "coredump-destroy" | "coredump-restart";
+
+/** A domain's configuration, as parsed from an xm config file or an SXP `(vm …)`. */
+export interface DomainConfig {
+  name: string;
+  uuid?: string;
+  memory: number; // MiB
+  maxmem?: number; // MiB
+  vcpus: number;
+  maxvcpus?: number;
+  cpus?: string;
+  kernel: string;
+  ramdisk?: string;
+  extra?: string;
+  root?: string;
+  on_poweroff: DomainAction;
+  on_reboot: DomainAction;
+  on_crash: DomainAction;
+  vif: VifConfig[];
+  disk: string[];
+  /** Any other keys, kept so they round-trip. */
+  extraKeys?: Record<string, unknown>;
+}
+
+export interface VifConfig {
+  mac?: string;
+  bridge?: string;
+  ip?: string;
+  script?: string;
+  vifname?: string;
+  model?: string;
+  type?: string;
+}
+
+/** Flags in xm's order r b p s c d. */
+export interface DomainStateFlags {
+  running: boolean;
+  blocked: boolean;
+  paused: boolean;
+  shutdown: boolean;
+  crashed: boolean;
+  dying: boolean;
+}
+
+export interface DomainSummary {
+  domid: number | null; // null for an inactive managed domain
+  name: string;
+  uuid: string;
+  memory: number; // MiB, current
+  maxmem: number; // MiB
+  vcpus: number; // online
+  maxvcpus: number;
+  state: string; // "r-----"
+  flags: DomainStateFlags;
+  cpuTime: number; // seconds
+  startTime: number; // epoch seconds
+  managed: boolean;
+  config: DomainConfig;
+  vcpuInfo: VcpuInfo[];
+  pid?: number;
+}
+
+/** Hook payloads. */
+export interface DomainCreateRequest {
+  config: DomainConfig;
+  /** KiB the new guest needs; ballooning plugins make room for it or refuse. */
+  needKiB: number;
+}
+
+export interface DomainManager {
+  list(): Promise<DomainSummary[]>;
+  /** Looks a domain up by name, domid or uuid. Throws DOMAIN_NOT_FOUND. */
+  get(dom: string | number): Promise<DomainSummary>;
+  create(config: DomainConfig, options?: { paused?: boolean }): Promise<DomainSummary>;
+  destroy(dom: string | number): Promise<void>;
+  pause(dom: string | number): Promise<void>;
+  unpause(dom: string | number): Promise<void>;
+  shutdown(dom: string | number, reason: "poweroff" | "halt" | "reboot" | "suspend"): Promise<void>;
+  rename(dom: string | number, newName: string): Promise<void>;
+  setMemoryTarget(dom: string | number, mib: number): Promise<void>;
+  setMaxMemory(dom: string | number, mib: number): Promise<void>;
+  setVcpus(dom: string | number, count: number): Promise<void>;
+  pinVcpu(dom: string | number, vcpu: number | "all", cpus: number[] | "all"): Promise<void>;
+  sysrq(dom: string | number, key: string): Promise<void>;
+  /** Managed domains (`xm new` / `start` / `delete`). */
+  define(config: DomainConfig): Promise<DomainSummary>;
+  start(dom: string | number, options?: { paused?: boolean }): Promise<DomainSummary>;
+  undefine(dom: string | number): Promise<void>;
+  /** The raw guest info from the driver (for plugins that need the hypervisor's view). */
+  guest(dom: string | number): Promise<GuestInfo>;
+}
+
+export type { GuestInfo };

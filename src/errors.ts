@@ -1,0 +1,70 @@
+/**
+ * The one table of xvm error codes. Codes are stable: never renumber or reuse one. Each entry has
+ * the message template (`{name}` placeholders), the HTTP status the control API answers with, and
+ * the exit status a command uses when it reports the error.
+ */
+export const ERRORS = {
+  // usage and generic
+  XVM_USAGE: { status: 400, exit: 2, message: "{detail}" },
+  XVM_INTERNAL: { status: 500, exit: 1, message: "internal error: {detail}" },
+  XVM_NOT_IMPLEMENTED: { status: 501, exit: 1, message: "{what} is not implemented" },
+  XVM_BAD_REQUEST: { status: 400, exit: 1, message: "{detail}" },
+  XVM_NOT_FOUND: { status: 404, exit: 1, message: "{detail}" },
+  // repository
+  REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },
+  REPO_LOCKED: { status: 503, exit: 1, message: "repository {path} is locked by pid {pid}; timed out after {ms} ms" },
+  REPO_IO: { status: 500, exit: 1, message: "repository {path}: {detail}" },
+  // plugins
+  PLUGIN_LOAD_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed to load: {detail}" },
+  PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
+  PLUGIN_PROPERTY_CONFLICT: { status: 500, exit: 1, message: "plugin {name} ({path}) declares config/{property}, already owned by plugin {owner}" },
+  PLUGIN_INVALID: { status: 500, exit: 1, message: "plugin {name} ({path}) is not a valid plugin: {detail}" },
+  CONFIG_INVALID: { status: 400, exit: 1, message: "config/{property}: {detail}" },
+  // daemon
+  DAEMON_RUNNING: { status: 409, exit: 1, message: "xend is already running for root {root} (pid {pid})" },
+  DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
+  LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
+  // domains
+  DOMAIN_NOT_FOUND: { status: 404, exit: 1, message: "Domain '{dom}' does not exist." },
+  DOMAIN_EXISTS: { status: 409, exit: 1, message: "Domain '{name}' already exists with ID '{domid}'" },
+  DOMAIN_BAD_STATE: { status: 409, exit: 1, message: "Domain '{dom}' is {state}; cannot {action}." },
+  DOMAIN_CONFIG: { status: 400, exit: 1, message: "{detail}" },
+  DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
+  NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
+  NO_VCPUS: { status: 409, exit: 1, message: "{detail}" },
+  // migration
+  MIGRATE_FAILED: { status: 500, exit: 1, message: "migration of {dom} failed: {detail}" },
+  MIGRATE_REFUSED: { status: 403, exit: 1, message: "{detail}" },
+  // dumps
+  DUMP_FAILED: { status: 500, exit: 1, message: "Failed to dump core: {detail}" },
+  DUMP_BAD_FILE: { status: 400, exit: 1, message: "{path}: {detail}" },
+} as const satisfies Record<string, { status: number; exit: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class XvmError extends Error {
+  readonly code: ErrorCode;
+  readonly params: Record<string, string | number>;
+
+  constructor(code: ErrorCode, params: Record<string, string | number> = {}, options?: { cause?: unknown }) {
+    super(formatError(code, params), options);
+    this.name = "XvmError";
+    this.code = code;
+    this.params = params;
+  }
+
+  get status(): number { return ERRORS[this.code].status; }
+  get exitCode(): number { return ERRORS[this.code].exit; }
+
+  toJSON(): { code: ErrorCode; message: string; params: Record<string, string | number> } {
+    return { code: this.code, message: this.message, params: this.params };
+  }
+}
+
+export function formatError(code: ErrorCode, params: Record<string, string | number>): string {
+  return ERRORS[code].message.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

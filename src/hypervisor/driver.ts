@@ -1,0 +1,156 @@
+/**
+ * The hypervisor driver interface. The embedded default is the simulated hypervisor (`sim`); a real
+ * driver (QEMU/KVM, Xen) implements the same interface. Nothing here is specific to the simulator:
+ * data-heavy work (core dumps, migration streams) is a driver operation, as QEMU's
+ * `dump-guest-memory` and `migrate` are, so a driver can do it next to the guest's memory.
+ */
+
+export const PAGE_SIZE = 4096;
+
+export interface PhysInfo {
+  hostname: string;
+  /** Kernel release/version and machine as uname reports them. */
+  release: string;
+  version: string;
+  machine: string;
+  nrCpus: number;
+  nrNodes: number;
+  coresPerSocket: number;
+  threadsPerCore: number;
+  socketsPerNode: number;
+  cpuMhz: number;
+  totalMemoryKiB: number;
+  /** Memory not held by any guest (Domain-0's share is accounted by the domain manager). */
+  freeMemoryKiB: number;
+  pageSize: number;
+  hypervisor: { name: string; major: number; minor: number; extra: string; caps: string[] };
+}
+
+/** What a driver needs to start a guest. Units are explicit in the names. */
+export interface GuestSpec {
+  domid: number;
+  name: string;
+  uuid: string;
+  memoryKiB: number;
+  maxMemKiB: number;
+  vcpus: number;
+  maxVcpus: number;
+  /** Guest program. The simulator knows `sim:idle`, `sim:counter`, `sim:memwriter`. */
+  kernel: string;
+  /** Kernel command line (`extra`), e.g. `rate=64M wss=256M` for sim:memwriter. */
+  extra: string;
+  /** Per-vCPU allowed physical CPUs; empty array = any. */
+  affinity: number[][];
+  /** Start with all vCPUs paused. */
+  paused: boolean;
+  /** Opaque config the domain manager wants kept with the guest (name/uuid/config survive xend restarts). */
+  meta: Record<string, unknown>;
+}
+
+export interface VcpuInfo {
+  number: number;
+  online: boolean;
+  running: boolean;
+  blocked: boolean;
+  /** Real CPU time consumed by this vCPU, nanoseconds. */
+  cpuTimeNs: number;
+  /** Physical CPU it last ran on. */
+  cpu: number;
+  affinity: number[];
+}
+
+/** Register-like state of one vCPU, opaque to the core (written into dumps and migration streams). */
+export interface VcpuState {
+  number: number;
+  /** Named 64-bit registers, as decimal strings so they survive JSON. */
+  regs: Record<string, string>;
+}
+
+export type ShutdownReason = "poweroff" | "reboot" | "halt" | "suspend" | "crash";
+
+export interface GuestInfo {
+  domid: number;
+  name: string;
+  uuid: string;
+  running: boolean;
+  blocked: boolean;
+  paused: boolean;
+  shutdown: boolean;
+  crashed: boolean;
+  dying: boolean;
+  shutdownReason?: ShutdownReason;
+  memoryKiB: number;
+  maxMemKiB: number;
+  targetKiB: number;
+  vcpus: VcpuInfo[];
+  maxVcpus: number;
+  cpuTimeNs: number;
+  /** Process (or other host object) backing the guest, when there is one. */
+  pid?: number;
+  startTime: number;
+  meta: Record<string, unknown>;
+}
+
+export type GuestEvent =
+  | { type: "shutdown"; domid: number; reason: ShutdownReason }
+  | { type: "crashed"; domid: number; detail: string }
+  /** The guest's host object vanished (runner killed): treated as a crash by the domain manager. */
+  | { type: "lost"; domid: number; detail: string }
+  | { type: "console"; domid: number; data: string };
+
+export interface DumpOptions {
+  /** Do not pause the guest while dumping. */
+  live: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface MigrationStats {
+  status: "setup" | "active" | "completed" | "failed" | "cancelled";
+  totalTimeMs: number;
+  downtimeMs: number;
+  setupTimeMs: number;
+  transferredBytes: number;
+  remainingBytes: number;
+  totalBytes: number;
+  zeroPages: number;
+  normalPages: number;
+  rounds: number;
+  throughputMbps: number;
+  dirtyPagesRate: number;
+  throttlePercent: number;
+  errorDesc?: string;
+}
+
+export interface HypervisorDriver {
+  readonly name: string;
+  physInfo(): Promise<PhysInfo>;
+  /** Guests that exist now (used to re-attach after a daemon restart). */
+  list(): Promise<GuestInfo[]>;
+  create(spec: GuestSpec): Promise<GuestInfo>;
+  info(domid: number): Promise<GuestInfo>;
+  destroy(domid: number): Promise<void>;
+  pause(domid: number): Promise<void>;
+  unpause(domid: number): Promise<void>;
+  /** Ask the guest to shut down / reboot (it reports back through a `shutdown` event). */
+  requestShutdown(domid: number, reason: Exclude<ShutdownReason, "crash">): Promise<void>;
+  /** Crash the guest as a kernel panic would. */
+  crash(domid: number): Promise<void>;
+  setMemoryTarget(domid: number, kib: number): Promise<void>;
+  setMaxMemory(domid: number, kib: number): Promise<void>;
+  setVcpus(domid: number, count: number): Promise<void>;
+  pinVcpu(domid: number, vcpu: number, cpus: number[]): Promise<void>;
+  /** Rename / re-tag a guest (the driver keeps name/meta so a re-attach sees them). */
+  setMeta(domid: number, name: string, meta: Record<string, unknown>): Promise<void>;
+  /** Console output so far (bounded ring). */
+  consoleRead(domid: number): Promise<string>;
+  consoleWrite(domid: number, data: string): Promise<void>;
+  vcpuState(domid: number): Promise<VcpuState[]>;
+  /** Raw page access (tests, dump readers); `pfns` in guest frame numbers. */
+  readPages(domid: number, pfns: number[]): Promise<Uint8Array>;
+  /** Write a core file of the guest at `path` (ELF, Xen dump-core layout). */
+  dumpCore(domid: number, path: string, options: DumpOptions): Promise<void>;
+  /** Guest events (shutdown, crash, lost, console). Returns an unsubscribe function. */
+  subscribe(listener: (event: GuestEvent) => void): () => void;
+  /** Release resources held by the driver (not the guests). */
+  close(): Promise<void>;
+}

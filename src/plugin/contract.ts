@@ -1,0 +1,138 @@
+/**
+ * The plugin contract. Built-in plugins (plugins/<name>/index.ts) and third-party plugins use
+ * exactly this: `definePlugin` and the {@link PluginContext} handed to `setup`.
+ *
+ * Lifecycle: plugins are set up in registration order (built-ins first, then external plugins in
+ * directory order), told what changed on each refresh, and stopped in reverse order. A plugin that
+ * throws is reported under its own name and path; the daemon goes on and reports itself degraded.
+ */
+import type { Hono } from "hono";
+import type { DomainCreateRequest, DomainManager, DomainSummary } from "../domain/types.ts";
+import type { HypervisorDriver } from "../hypervisor/driver.ts";
+import type { Paths } from "../paths.ts";
+
+/** The SMF property types a plugin may declare (xend read boolean, integer and astring only). */
+export type PropertyType = "boolean" | "integer" | "count" | "astring";
+
+export type ValueOf<T extends PropertyType> = T extends "boolean" ? boolean : T extends "astring" ? string : number;
+
+export interface PropertyDecl<T extends PropertyType = PropertyType> {
+  type: T;
+  default: ValueOf<T>;
+  /** One line; shown by `svccfg describe` and in `svccfg export`. */
+  description: string;
+  /** Inclusive bounds for integer/count. */
+  min?: number;
+  max?: number;
+  /** For astring: the allowed values, or a check returning an error message. */
+  values?: readonly string[];
+  check?: (value: ValueOf<T>) => string | undefined;
+}
+
+export type PropertyDecls = Record<string, PropertyDecl>;
+
+export type ConfigValue = boolean | number | string;
+
+/** The typed view of a plugin's own properties. */
+export type ConfigOf<P extends PropertyDecls> = { readonly [K in keyof P]: ValueOf<P[K]["type"]> };
+
+export interface Logger {
+  trace(message: string): void;
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** A logger for a sub-component: lines show `(parent.child)`. */
+  child(component: string): Logger;
+}
+
+/**
+ * Hooks fired by the core. Each is optional; hooks of different plugins run in registration order
+ * and are awaited one after the other, so a plugin may only depend on plugins registered before it.
+ */
+export interface Hooks {
+  /**
+   * Before a domain is created or started, once its memory need is known. Ballooning plugins free
+   * memory here; throwing refuses the creation and nothing is created.
+   */
+  domainPreCreate(request: DomainCreateRequest): void | Promise<void>;
+  /** A domain was created (or started) and is running or paused. */
+  domainCreated(domain: DomainSummary): void | Promise<void>;
+  /** A domain was destroyed (its resources are gone). */
+  domainDestroyed(domain: DomainSummary): void | Promise<void>;
+  /**
+   * A domain crashed. Fired before its on_crash action runs, with the guest still intact (dumps).
+   * `wantDump` is true when its on_crash action is coredump-destroy or coredump-restart.
+   */
+  domainCrashed(domain: DomainSummary, info: { wantDump: boolean }): void | Promise<void>;
+  /** A guest shut down (poweroff, reboot, halt, suspend), before its action runs. */
+  domainShutdown(domain: DomainSummary, reason: string): void | Promise<void>;
+  /** A domain's memory target changed (mem-set, ballooning). */
+  domainMemoryChanged(domain: DomainSummary, targetMiB: number): void | Promise<void>;
+  /** A domain arrived from another host (live migration), after it was started here. */
+  domainMigratedIn(domain: DomainSummary, from: string): void | Promise<void>;
+  /** A domain left for another host; it is destroyed here right after. */
+  domainMigratedOut(domain: DomainSummary, to: string): void | Promise<void>;
+}
+
+/** What changed on a refresh: property name -> [old, new]. */
+export type ConfigChanges = ReadonlyMap<string, readonly [ConfigValue | undefined, ConfigValue | undefined]>;
+
+export interface PluginInstance {
+  /** Called after `svcadm refresh` / SIGHUP with the properties whose running value changed. */
+  refresh?(changes: ConfigChanges): void | Promise<void>;
+  /** Called on daemon shutdown, in reverse registration order. */
+  stop?(): void | Promise<void>;
+  hooks?: Partial<Hooks>;
+}
+
+export interface ServeOptions {
+  /** A Unix socket path, or a TCP host/port. */
+  unix?: string;
+  hostname?: string;
+  port?: number;
+  /** Socket file mode when serving on a Unix socket. */
+  mode?: number;
+}
+
+export interface ServerHandle {
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export interface PluginContext<C> {
+  readonly name: string;
+  /** This plugin's properties from the running snapshot; updated in place before `refresh` runs. */
+  readonly config: C;
+  /** Every config property (all plugins'), read-only. */
+  readonly allConfig: Readonly<Record<string, ConfigValue>>;
+  readonly log: Logger;
+  readonly paths: Paths;
+  readonly domains: DomainManager;
+  readonly hypervisor: HypervisorDriver;
+  /** Sub-app mounted on the control API under `/plugins/<name>/`. */
+  readonly routes: Hono;
+  /** Serve a fetch handler (a Hono app's `fetch`) on a Unix socket or TCP, on any runtime. */
+  serve(options: ServeOptions, fetch: (request: Request) => Response | Promise<Response>): Promise<ServerHandle>;
+  /** Mark the daemon degraded with a reason (shown by `svcs -x`), or clear it with `undefined`. */
+  degrade(reason: string | undefined): void;
+}
+
+export interface PluginDefinition<P extends PropertyDecls = PropertyDecls> {
+  name: string;
+  version?: string;
+  description?: string;
+  properties?: P;
+  setup(ctx: PluginContext<ConfigOf<P>>): PluginInstance | void | Promise<PluginInstance | void>;
+}
+
+/** Typed identity: gives `setup` a context whose `config` matches the declared properties. */
+export function definePlugin<const P extends PropertyDecls>(definition: PluginDefinition<P>): PluginDefinition<P> {
+  return definition;
+}
+
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
+  return typeof value === "object" && value !== null &&
+    typeof (value as PluginDefinition).name === "string" &&
+    typeof (value as PluginDefinition).setup === "function";
+}

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // End-to-end files start daemons and guests; two workers match the 2-core CI machine.
+    maxWorkers: 2,
+    reporters: ["default"],
+  },
+});
