@@ -5,17 +5,20 @@
  * Worker entry points (`src/**\/*.worker.ts`) are passed to bun as extra entry points, as
  * `bun build --compile` requires for worker_threads.
  *
- * Usage: npm run build [-- --no-compile] [-- --if-stale]
+ * Usage: npm run build [-- --no-compile] [-- --if-stale] [-- --outdir DIR]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const dist = join(root, "dist");
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+// `--outdir DIR` builds somewhere else (parallel work must not overwrite a binary in use).
+const outdirAt = argv.indexOf("--outdir");
+const dist = outdirAt >= 0 && argv[outdirAt + 1] ? resolve(argv[outdirAt + 1]!) : join(root, "dist");
 
 function walk(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
