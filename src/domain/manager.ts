@@ -18,7 +18,7 @@ export interface DomainManagerOptions {
 
 export interface DomainManagerHandle extends DomainManager {
   /** Re-attach to guests that outlived a previous daemon; start managed auto-start domains. */
-  start(): Promise<void>;
+  attach(): Promise<void>;
   /** Stop watching guests (guests keep running). */
   close(): Promise<void>;
 }
@@ -29,7 +29,7 @@ export function createDomainManager(_options: DomainManagerOptions): DomainManag
   };
   return new Proxy({} as DomainManagerHandle, {
     get(_target, prop) {
-      if (prop === "start" || prop === "close") return async () => undefined;
+      if (prop === "attach" || prop === "close") return async () => undefined;
       if (prop === "then") return undefined;
       return nope;
     },
