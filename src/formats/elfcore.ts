@@ -4,8 +4,9 @@
  *
  * File layout (offsets grow downwards; all little-endian):
  *
- *   Elf64_Ehdr                 ELFCLASS64, ET_CORE, no program headers, e_shoff = 64
+ *   Elf64_Ehdr                 ELFCLASS64, ET_CORE, e_shoff = 64
  *   Elf64_Shdr[7]              right after the ELF header, as xc_core.c puts them
+ *   Elf64_Phdr[2]              PT_NOTE for .note.Xen and for .note.xvm (see below), no PT_LOAD
  *   .note.Xen                  notes of owner "Xen": NONE, HEADER, XEN_VERSION, FORMAT_VERSION
  *   .xen_prstatus              one XVM_VCPU_RECORD_SIZE record per vCPU (layout below)
  *   .xen_pfn                   uint64 guest frame number of each page in .xen_pages (HVM style)
@@ -17,6 +18,12 @@
  * Section header indexes: 0 null, 1 .shstrtab (e_shstrndx), 2 .note.Xen, 3 .xen_prstatus,
  * 4 .xen_pfn, 5 .xen_pages, 6 .note.xvm. `.note.xvm` is an extra section rather than an extra note
  * inside `.note.Xen`, so that readers that walk `.note.Xen` and reject unknown types stay happy.
+ *
+ * Departure from xc_core.c: Xen writes no program headers at all. `readelf -n` shows the notes of an
+ * ET_CORE file only from PT_NOTE segments, so with no program headers it prints "No notes found";
+ * two PT_NOTE program headers (placed after the section headers, covering exactly the two note
+ * sections) make the notes visible. There is still no PT_LOAD: this is not a process core for gdb,
+ * and Xen-aware readers, which find everything by section name, are unaffected.
  *
  * Xen stores `vcpu_guest_context_t` in `.xen_prstatus`; a simulated guest has no x86 context, so
  * each vCPU is a fixed-size record of named 64-bit registers instead (xvm vCPU record, version 1):
@@ -53,8 +60,12 @@ export const XEN_ELFNOTE_DUMPCORE_NONE = 0x2000000;
 export const XEN_ELFNOTE_DUMPCORE_HEADER = 0x2000001;
 export const XEN_ELFNOTE_DUMPCORE_XEN_VERSION = 0x2000002;
 export const XEN_ELFNOTE_DUMPCORE_FORMAT_VERSION = 0x2000003;
-/** Owner "xvm": `key=value` lines describing the domain (not a Xen note type). */
-export const XVM_ELFNOTE_DOMAIN = 0x100;
+/**
+ * Owner "xvm": `key=value` lines describing the domain (not a Xen note type). Chosen outside the
+ * generic core note numbers (NT_PRSTATUS 1, NT_PPC_VMX 0x100, …) so readelf shows it as unknown
+ * rather than misnaming it.
+ */
+export const XVM_ELFNOTE_DOMAIN = 0x78766d01;
 
 export const XEN_DUMPCORE_MAGIC_PV = 0xf00febed;
 export const XEN_DUMPCORE_MAGIC_HVM = 0xf00febee;
@@ -82,6 +93,10 @@ export const XEN_VERSION_DESC_SIZE = 8 + 8 + 16 + (64 + 16 + 32 + 32) + 1024 + 6
 
 const ELF_HEADER_SIZE = 64;
 const SHDR_SIZE = 64;
+const PHDR_SIZE = 56;
+const PHNUM = 2;
+const PT_NOTE = 4;
+const PF_R = 4;
 const SHT_PROGBITS = 1;
 const SHT_STRTAB = 3;
 const SHT_NOTE = 7;
@@ -224,7 +239,7 @@ function sectionNames(): { strtab: Buffer; names: Record<string, number> } {
 function layout(image: CoreImage, xenNotes: Note[], xvmNote: Note): CoreLayout {
   const shnum = 7;
   const { strtab, names } = sectionNames();
-  const notesOffset = ELF_HEADER_SIZE + shnum * SHDR_SIZE;
+  const notesOffset = ELF_HEADER_SIZE + shnum * SHDR_SIZE + PHNUM * PHDR_SIZE;
   const notesSize = xenNotes.reduce((s, n) => s + noteSize(n), 0);
   const prstatusOffset = align(notesOffset + notesSize, 8);
   const prstatusSize = image.vcpus.length * XVM_VCPU_RECORD_SIZE;
@@ -255,6 +270,18 @@ function writeShdr(buf: Buffer, index: number, f: { name: number; type: number; 
   buf.writeBigUInt64LE(BigInt(f.entsize), p + 56);
 }
 
+function writeNoteSegment(buf: Buffer, index: number, l: CoreLayout, offset: number, size: number): void {
+  const p = ELF_HEADER_SIZE + l.shnum * SHDR_SIZE + index * PHDR_SIZE;
+  buf.writeUInt32LE(PT_NOTE, p);
+  buf.writeUInt32LE(PF_R, p + 4);
+  buf.writeBigUInt64LE(BigInt(offset), p + 8);
+  buf.writeBigUInt64LE(0n, p + 16); // p_vaddr
+  buf.writeBigUInt64LE(0n, p + 24); // p_paddr
+  buf.writeBigUInt64LE(BigInt(size), p + 32); // p_filesz
+  buf.writeBigUInt64LE(0n, p + 40); // p_memsz
+  buf.writeBigUInt64LE(4n, p + 48); // p_align
+}
+
 /** Everything before `.xen_pages`: ELF header, section headers, notes, vCPU records, pfn table. */
 function buildHead(image: CoreImage, l: CoreLayout, xenNotes: Note[], xvmNote: Note): Buffer {
   const head = Buffer.alloc(l.pagesOffset);
@@ -263,12 +290,12 @@ function buildHead(image: CoreImage, l: CoreLayout, xenNotes: Note[], xvmNote: N
   head.writeUInt16LE(elfMachine(), 18);
   head.writeUInt32LE(1, 20); // e_version
   head.writeBigUInt64LE(0n, 24); // e_entry
-  head.writeBigUInt64LE(0n, 32); // e_phoff: no program headers
+  head.writeBigUInt64LE(BigInt(ELF_HEADER_SIZE + l.shnum * SHDR_SIZE), 32); // e_phoff: after the section headers
   head.writeBigUInt64LE(BigInt(ELF_HEADER_SIZE), 40); // e_shoff
   head.writeUInt32LE(0, 48); // e_flags
   head.writeUInt16LE(ELF_HEADER_SIZE, 52);
-  head.writeUInt16LE(0, 54); // e_phentsize
-  head.writeUInt16LE(0, 56); // e_phnum
+  head.writeUInt16LE(PHDR_SIZE, 54);
+  head.writeUInt16LE(PHNUM, 56);
   head.writeUInt16LE(SHDR_SIZE, 58);
   head.writeUInt16LE(l.shnum, 60);
   head.writeUInt16LE(1, 62); // e_shstrndx
@@ -280,18 +307,16 @@ function buildHead(image: CoreImage, l: CoreLayout, xenNotes: Note[], xvmNote: N
   writeShdr(head, 5, { name: l.names[SEC_PAGES]!, type: SHT_PROGBITS, offset: l.pagesOffset, size: l.pagesSize, align: image.pageSize, entsize: image.pageSize });
   writeShdr(head, 6, { name: l.names[SEC_NOTE_XVM]!, type: SHT_NOTE, offset: l.xvmNoteOffset, size: l.xvmNoteSize, align: 4, entsize: 0 });
 
+  writeNoteSegment(head, 0, l, l.notesOffset, l.notesSize);
+  writeNoteSegment(head, 1, l, l.xvmNoteOffset, l.xvmNoteSize);
+
   writeNotes(head, l.notesOffset, xenNotes);
   head.set(encodeVcpuRecords(image.vcpus), l.prstatusOffset);
   // Every page of guest memory is in the dump, in order: pfn i is page i of .xen_pages.
-  const pfns = new BigUint64Array(head.buffer, head.byteOffset + l.pfnOffset, image.nrPages);
-  if (head.byteOffset % 8 === 0) {
-    for (let i = 0; i < image.nrPages; i++) pfns[i] = BigInt(i);
-    // BigUint64Array follows host byte order; the file is little-endian.
-    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
-      for (let i = 0; i < image.nrPages; i++) head.writeBigUInt64LE(BigInt(i), l.pfnOffset + 8 * i);
-    }
-  } else {
-    for (let i = 0; i < image.nrPages; i++) head.writeBigUInt64LE(BigInt(i), l.pfnOffset + 8 * i);
+  const view = new DataView(head.buffer, head.byteOffset + l.pfnOffset, l.pfnSize);
+  for (let i = 0; i < image.nrPages; i++) {
+    view.setUint32(8 * i, i % 0x1_0000_0000, true);
+    view.setUint32(8 * i + 4, Math.floor(i / 0x1_0000_0000), true);
   }
   writeNotes(head, l.xvmNoteOffset, [xvmNote]);
   return head;
@@ -405,6 +430,10 @@ export function writeXenCoreSync(path: string, image: CoreImage, onProgress?: (d
     if (error instanceof XvmError) throw error;
     throw new XvmError("DUMP_FAILED", { detail: `${path}: ${errorMessage(error)}` }, { cause: error });
   } finally {
-    closeSync(fd);
+    try {
+      closeSync(fd);
+    } catch {
+      // the write error above (if any) is the one worth reporting
+    }
   }
 }
