@@ -38,6 +38,7 @@ export const ERRORS = {
   // dumps
   DUMP_FAILED: { status: 500, exit: 1, message: "Failed to dump core: {detail}" },
   DUMP_BAD_FILE: { status: 400, exit: 1, message: "{path}: {detail}" },
+  DUMP_IN_DIRECTORY: { status: 400, exit: 1, message: "Cannot dump core in a directory: {path}" },
 } as const satisfies Record<string, { status: number; exit: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
