@@ -19,11 +19,15 @@ export const ERRORS = {
   PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
   PLUGIN_PROPERTY_CONFLICT: { status: 500, exit: 1, message: "plugin {name} ({path}) declares config/{property}, already owned by plugin {owner}" },
   PLUGIN_INVALID: { status: 500, exit: 1, message: "plugin {name} ({path}) is not a valid plugin: {detail}" },
+  PLUGIN_NAME_CONFLICT: { status: 500, exit: 1, message: "plugin {name} ({path}) has the same name as the plugin from {other}" },
+  PLUGIN_REFRESH_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in refresh: {detail}; its previous configuration stays in force" },
+  PLUGIN_HOOK_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in hook {hook}: {detail}" },
   CONFIG_INVALID: { status: 400, exit: 1, message: "config/{property}: {detail}" },
   // daemon
   DAEMON_RUNNING: { status: 409, exit: 1, message: "xend is already running for root {root} (pid {pid})" },
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
+  DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },
   // domains
   DOMAIN_NOT_FOUND: { status: 404, exit: 1, message: "Domain '{dom}' does not exist." },
   DOMAIN_EXISTS: { status: 409, exit: 1, message: "Domain '{name}' already exists with ID '{domid}'" },
