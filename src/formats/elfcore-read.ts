@@ -128,15 +128,16 @@ export class XenCoreFile {
         entsize: toNumber(shdrs.readBigUInt64LE(p + 56), "section entsize", path),
       };
     });
+    // Checked before anything is read from the sections: a dump cut short (disk full, copy
+    // interrupted, still being written) is the usual reason they do not fit.
+    const end = Math.max(...raw.filter((s) => s.index !== 0 && s.type !== 8 /* SHT_NOBITS */).map((s) => s.offset + s.size));
+    if (end > this.fileSize) {
+      throw bad(path, `truncated: the dump's sections end at byte ${end} but the file has only ${this.fileSize} bytes`);
+    }
     const strSec = raw[shstrndx];
     if (!strSec || strSec.type !== 3) throw bad(path, `e_shstrndx ${shstrndx} is not a string table`);
     const strtab = this.read(strSec.offset, strSec.size, "section .shstrtab");
     this.sections = raw.map((s) => ({ index: s.index, name: cStr(strtab, s.nameOff, strtab.length), type: s.type, offset: s.offset, size: s.size, entsize: s.entsize }));
-    for (const s of this.sections) {
-      if (s.type !== 8 /* SHT_NOBITS */ && s.index !== 0 && s.offset + s.size > this.fileSize) {
-        throw bad(path, `truncated: section ${s.name || s.index} ends at byte ${s.offset + s.size} but the file has ${this.fileSize} bytes`);
-      }
-    }
 
     const noteSec = this.section(SEC_NOTE_XEN);
     this.notes = this.parseNotes(noteSec);
