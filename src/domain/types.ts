@@ -68,9 +68,37 @@ export interface DomainSummary {
 
 /** Hook payloads. */
 export interface DomainCreateRequest {
+  /**
+   * The config the domain is created from. `domainPreCreate` hooks may fill in defaults here (the
+   * default-nic plugin gives each vif without `bridge=` the default NIC and each vif without `mac=`
+   * a unique 00:16:3e MAC); the manager creates the domain from the config as the hooks leave it.
+   */
   config: DomainConfig;
   /** KiB the new guest needs; ballooning plugins make room for it or refuse. */
   needKiB: number;
+  /**
+   * Physical CPUs for the vCPUs of a config without `cpus`: a `domainPreCreate` hook (dom0-cpus)
+   * may set it to keep guests off Domain-0's CPUs. Absent or empty: any CPU.
+   */
+  placement?: number[];
+}
+
+/**
+ * The host's resources as the host-resource plugins decide them (dom0-min-mem: memory; dom0-cpus:
+ * Domain-0's vCPUs). A field left out keeps its value. Until a plugin sets a field the manager uses
+ * its own default: the driver's physInfo() total, Domain-0 holding all memory no guest holds, one
+ * vCPU per physical CPU.
+ */
+export interface HostResources {
+  /** Memory xend accounts for (`xm info` total_memory), KiB. */
+  totalMemoryKiB?: number;
+  /**
+   * Domain-0's current allocation (`xm list` Mem of Domain-0), KiB. `xm info` free_memory is
+   * total − Domain-0 − the memory of every guest that exists.
+   */
+  dom0MemoryKiB?: number;
+  /** Domain-0's online vCPUs, in order: the physical CPU each runs on and the CPUs it may use. */
+  dom0Vcpus?: { cpu: number; affinity: number[] }[];
 }
 
 export interface DomainManager {
@@ -94,6 +122,11 @@ export interface DomainManager {
   undefine(dom: string | number): Promise<void>;
   /** The raw guest info from the driver (for plugins that need the hypervisor's view). */
   guest(dom: string | number): Promise<GuestInfo>;
+  /**
+   * Sets what Domain-0 and the host show (see {@link HostResources}); synchronous and lock-free so
+   * that a hook may call it while a create or mem-set is in progress.
+   */
+  setHostResources(update: HostResources): void;
 }
 
 export type { GuestInfo };

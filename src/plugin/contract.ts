@@ -53,9 +53,17 @@ export interface Logger {
 export interface Hooks {
   /**
    * Before a domain is created or started, once its memory need is known. Ballooning plugins free
-   * memory here; throwing refuses the creation and nothing is created.
+   * memory here; plugins may fill in defaults in `request.config` and set `request.placement`;
+   * throwing refuses the creation and nothing is created.
    */
   domainPreCreate(request: DomainCreateRequest): void | Promise<void>;
+  /**
+   * Before a domain's memory target changes (`xm mem-set`; Domain-0 included), with the new target.
+   * Ballooning plugins free memory for a guest that grows and keep Domain-0 above its minimum;
+   * throwing refuses and nothing changes. For Domain-0 the manager then records the target as
+   * Domain-0's memory (as {@link DomainManager.setHostResources} would).
+   */
+  domainPreMemoryChange(domain: DomainSummary, targetMiB: number): void | Promise<void>;
   /** A domain was created (or started) and is running or paused. */
   domainCreated(domain: DomainSummary): void | Promise<void>;
   /** A domain was destroyed (its resources are gone). */
@@ -114,7 +122,12 @@ export interface PluginContext<C> {
   readonly routes: Hono;
   /** Serve a fetch handler (a Hono app's `fetch`) on a Unix socket or TCP, on any runtime. */
   serve(options: ServeOptions, fetch: (request: Request) => Response | Promise<Response>): Promise<ServerHandle>;
-  /** Mark the daemon degraded with a reason (shown by `svcs -x`), or clear it with `undefined`. */
+  /**
+   * Mark the daemon degraded with a reason (shown by `svcs -x`), or clear it with `undefined`.
+   * Each plugin has its own reason: clearing one plugin's leaves the others', and the daemon is
+   * degraded while any plugin has one. A plugin that refuses a refreshed value (and keeps its
+   * previous one in force) says so here.
+   */
   degrade(reason: string | undefined): void;
 }
 
