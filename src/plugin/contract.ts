@@ -10,6 +10,7 @@ import type { Hono } from "hono";
 import type { DomainCreateRequest, DomainManager, DomainSummary } from "../domain/types.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import type { Paths } from "../paths.ts";
+import type { Sxp } from "../formats/sxp.ts";
 
 /** The SMF property types a plugin may declare (xend read boolean, integer and astring only). */
 export type PropertyType = "boolean" | "integer" | "count" | "astring";
@@ -129,6 +130,41 @@ export interface PluginContext<C> {
    * previous one in force) says so here.
    */
   degrade(reason: string | undefined): void;
+  /**
+   * The legacy xend HTTP interface's extension point (served by the unix-server plugin): register
+   * `op=<name>` handlers for `/xend/domain/<dom>`. One registry per daemon, shared by every plugin;
+   * build it with `createLegacyHttpRegistry()` (src/plugin/legacy-http.ts). Optional so that
+   * contexts built before it existed still type-check.
+   */
+  readonly legacyHttp?: LegacyHttpRegistry;
+}
+
+/**
+ * An operation on one domain of the legacy xend HTTP interface (`POST /xend/domain/<dom>` with
+ * `op=<name>`), contributed by a plugin: enable-dump adds `dump`, relocation adds `migrate`.
+ * Names the unix-server plugin implements itself (pause, destroy, …) cannot be replaced.
+ */
+export interface LegacyDomainOp {
+  /** Parameters that must be present (xend's FormFn): a missing one answers `Missing parameter: X`. */
+  readonly params?: readonly string[];
+  /** Answer `202 Accepted` with `Location: …/<dom>/..` (xend's acceptCommand) instead of `200 OK`. */
+  readonly accepted?: boolean;
+  /** Also allowed as `GET /xend/domain/<dom>?op=<name>` (xend allowed it for vcpuinfo only). */
+  readonly get?: boolean;
+  /**
+   * Carries the op out. `args` holds every request parameter once: identical duplicates are merged
+   * and differing ones already refused (`Too many values for X`). The result is written as the SXP
+   * body; `undefined` gives an empty body. A throw answers 500 `(xend.err '<message>')`, or 404 for
+   * an XvmError DOMAIN_NOT_FOUND.
+   */
+  run(domain: DomainSummary, args: Readonly<Record<string, string>>): Sxp | undefined | Promise<Sxp | undefined>;
+}
+
+export interface LegacyHttpRegistry {
+  /** Adds `op` (`[a-z][a-z0-9_]*`); returns a function that removes it. Throws if `op` is taken. */
+  registerDomainOp(op: string, handler: LegacyDomainOp): () => void;
+  /** The handler registered for `op`, if any (looked up at request time, so order does not matter). */
+  domainOp(op: string): LegacyDomainOp | undefined;
 }
 
 export interface PluginDefinition<P extends PropertyDecls = PropertyDecls> {
