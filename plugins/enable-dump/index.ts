@@ -1,4 +1,7 @@
+import { existsSync, statSync } from "node:fs";
 import { definePlugin } from "../../src/plugin/contract.ts";
+import { Dumper } from "./dumper.ts";
+import { dumpRoutes } from "./routes.ts";
 
 export default definePlugin({
   name: "enable-dump",
@@ -21,7 +24,31 @@ export default definePlugin({
       description: "Most MiB the dump directory may hold; the oldest dumps are removed beyond it (0 = no limit).",
     },
   },
-  setup() {
-    // Behaviour arrives with the enable-dump issue.
+  setup(ctx) {
+    const dumper = new Dumper(ctx);
+    dumpRoutes(ctx.routes, dumper);
+    // The directory is created on the first dump; say early if something is in its way.
+    const dir = dumper.dumpDir;
+    if (existsSync(dir) && !statSync(dir).isDirectory()) {
+      ctx.log.warn(`dump directory ${dir} is not a directory: crash dumps will fail until it is moved away`);
+    }
+    return {
+      hooks: {
+        // Awaited by the core before the on_crash action runs, with the guest still intact.
+        async domainCrashed(domain, { wantDump }) {
+          const enabled = ctx.config["enable-dump"];
+          if (!enabled && !wantDump) return;
+          await dumper.crashDump(domain, enabled ? "config/enable-dump is true" : `on_crash is ${domain.config.on_crash}`);
+        },
+      },
+      refresh(changes) {
+        // The hook reads ctx.config on every crash, so a new enable-dump applies from the next crash on.
+        if (changes.has("enable-dump")) {
+          ctx.log.info(`crash dumps ${ctx.config["enable-dump"] ? "enabled" : "disabled"} (config/enable-dump = ${ctx.config["enable-dump"]})`);
+        }
+        if (changes.has("dump-directory")) ctx.log.info(`crash dumps now go to ${dumper.dumpDir}`);
+        if (changes.has("dump-limit") || changes.has("dump-directory")) dumper.prune();
+      },
+    };
   },
 });

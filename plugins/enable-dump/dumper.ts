@@ -1,0 +1,112 @@
+/**
+ * The dumps themselves, shared by the crash hook and the `xm dump-core` route: which file, one dump
+ * per domain at a time, what happens after (--crash / --reset), the dump-limit rule, and log lines
+ * an administrator can act on.
+ */
+import { dirname, join, resolve } from "node:path";
+import { XvmError, errorMessage } from "../../src/errors.ts";
+import type { DomainSummary } from "../../src/domain/types.ts";
+import type { PluginContext } from "../../src/plugin/contract.ts";
+import { type DumpResult, dumpFileName, dumpToFile, pruneDumps } from "./dump-file.ts";
+
+export interface EnableDumpConfig {
+  readonly "enable-dump": boolean;
+  readonly "dump-directory": string;
+  readonly "dump-limit": number;
+}
+
+export interface DumpRequest {
+  domain: string | number;
+  /** Absolute path; default: `<dump-directory>/<xend name>`. A relative path is taken under the dump directory. */
+  file?: string;
+  live?: boolean;
+  /** Destroy the domain after the dump (xm dump-core -C). */
+  crash?: boolean;
+  /** Reset the domain after the dump (xm dump-core -R): destroyed and started again from its config. */
+  reset?: boolean;
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+export class Dumper {
+  private readonly busy = new Set<number>();
+
+  constructor(private readonly ctx: PluginContext<EnableDumpConfig>) {}
+
+  get dumpDir(): string {
+    return this.ctx.paths.under(this.ctx.config["dump-directory"]);
+  }
+
+  /** The crash hook's dump. Never throws: a failed dump is logged and the on_crash action goes on. */
+  async crashDump(domain: DomainSummary, why: string): Promise<DumpResult | undefined> {
+    const { log } = this.ctx;
+    if (domain.domid === null) return undefined;
+    const file = join(this.dumpDir, dumpFileName(domain.name, domain.domid));
+    if (this.busy.has(domain.domid)) {
+      log.warn(`domain ${domain.name} (${domain.domid}) crashed while a dump of it is in progress; no second dump`);
+      return undefined;
+    }
+    log.info(`domain ${domain.name} (${domain.domid}) crashed; dumping core to ${file} (${why})`);
+    try {
+      return await this.write(domain, file, false);
+    } catch (error) {
+      log.error(`core dump of crashed domain ${domain.name} (${domain.domid}) failed: ${errorMessage(error)}`);
+      return undefined;
+    } finally {
+      this.prune();
+    }
+  }
+
+  /** An on-demand dump (`xm dump-core`). Throws XvmError. */
+  async dump(request: DumpRequest, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
+    const { log, domains } = this.ctx;
+    if (request.crash && request.reset) throw new XvmError("XVM_BAD_REQUEST", { detail: "--crash and --reset are mutually exclusive" });
+    const domain = await domains.get(request.domain);
+    if (domain.domid === 0) throw new XvmError("DOMAIN_PRIVILEGED", { action: "dump core of", dom: domain.name });
+    if (domain.domid === null) throw new XvmError("DOMAIN_BAD_STATE", { dom: domain.name, state: "not running", action: "dump core" });
+    const file = request.file ? resolve(this.dumpDir, request.file) : join(this.dumpDir, dumpFileName(domain.name, domain.domid));
+    if (this.busy.has(domain.domid)) throw new XvmError("DOMAIN_BAD_STATE", { dom: domain.name, state: "being dumped", action: "dump core" });
+    log.info(`dumping core of domain ${domain.name} (${domain.domid}) to ${file}${request.live ? " (live)" : ""}`);
+    let result: DumpResult;
+    try {
+      result = await this.write(domain, file, Boolean(request.live), onProgress);
+    } catch (error) {
+      log.error(`core dump of domain ${domain.name} (${domain.domid}) failed: ${errorMessage(error)}`);
+      throw error;
+    } finally {
+      if (dirname(file) === this.dumpDir) this.prune();
+    }
+    if (request.crash) {
+      log.info(`destroying domain ${domain.name} (${domain.domid}) after its dump (--crash)`);
+      await domains.destroy(domain.domid);
+    } else if (request.reset) {
+      log.info(`resetting domain ${domain.name} (${domain.domid}) after its dump (--reset)`);
+      await domains.destroy(domain.domid);
+      // xend's domain_reset: the same configuration comes back as a new domain.
+      if (domain.managed) await domains.start(domain.name);
+      else await domains.create(domain.config);
+    }
+    return result;
+  }
+
+  /** Applies the dump-limit rule now (after each dump, and when dump-limit is changed). */
+  prune(): void {
+    try {
+      pruneDumps(this.dumpDir, this.ctx.config["dump-limit"], this.ctx.log);
+    } catch (error) {
+      this.ctx.log.warn(`dump-limit: cannot check ${this.dumpDir}: ${errorMessage(error)}`);
+    }
+  }
+
+  private async write(domain: DomainSummary, file: string, live: boolean, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
+    const domid = domain.domid!;
+    this.busy.add(domid);
+    try {
+      const result = await dumpToFile(this.ctx.hypervisor, domid, file, { live, onProgress });
+      this.ctx.log.info(`dumped core of domain ${domain.name} (${domid}) to ${file}: ${mib(result.bytes)} in ${result.seconds.toFixed(2)} s`);
+      return result;
+    } finally {
+      this.busy.delete(domid);
+    }
+  }
+}
