@@ -28,6 +28,7 @@ export const ERRORS = {
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },
+  HYPERVISOR_UNAVAILABLE: { status: 503, exit: 1, message: "hypervisor driver {name} is not available: {detail}" },
   // domains
   DOMAIN_NOT_FOUND: { status: 404, exit: 1, message: "Domain '{dom}' does not exist." },
   DOMAIN_EXISTS: { status: 409, exit: 1, message: "Domain '{name}' already exists with ID '{domid}'" },
