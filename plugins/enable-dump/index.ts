@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { definePlugin } from "../../src/plugin/contract.ts";
 import { Dumper } from "./dumper.ts";
+import { legacyDumpOp } from "./legacy.ts";
 import { dumpRoutes } from "./routes.ts";
 
 export default definePlugin({
@@ -27,6 +28,7 @@ export default definePlugin({
   setup(ctx) {
     const dumper = new Dumper(ctx);
     dumpRoutes(ctx.routes, dumper);
+    const unregisterLegacy = ctx.legacyHttp?.registerDomainOp("dump", legacyDumpOp(dumper));
     // The directory is created on the first dump; say early if something is in its way.
     const dir = dumper.dumpDir;
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
@@ -48,6 +50,9 @@ export default definePlugin({
         }
         if (changes.has("dump-directory")) ctx.log.info(`crash dumps now go to ${dumper.dumpDir}`);
         if (changes.has("dump-limit") || changes.has("dump-directory")) dumper.prune();
+      },
+      stop() {
+        unregisterLegacy?.();
       },
     };
   },

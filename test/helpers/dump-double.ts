@@ -10,7 +10,8 @@ import { writeXenCoreSync } from "../../src/formats/elfcore.ts";
 import type { DomainConfig, DomainManager, DomainSummary } from "../../src/domain/types.ts";
 import type { DumpOptions, HypervisorDriver, VcpuState } from "../../src/hypervisor/driver.ts";
 import { Paths } from "../../src/paths.ts";
-import type { ConfigValue, Logger, PluginContext } from "../../src/plugin/contract.ts";
+import type { ConfigValue, LegacyHttpRegistry, Logger, PluginContext } from "../../src/plugin/contract.ts";
+import { createLegacyHttpRegistry } from "../../src/plugin/legacy-http.ts";
 
 export const PAGE = 4096;
 
@@ -132,12 +133,14 @@ export interface DumpTestContext<C> {
   logs: string[];
   routes: Hono;
   domains: DomainManager & { calls: string[] };
+  legacyHttp: LegacyHttpRegistry;
 }
 
 export function pluginContext<C extends Record<string, ConfigValue>>(root: string, hv: FakeHypervisor, config: C): DumpTestContext<C> {
   const logs: string[] = [];
   const routes = new Hono();
   const domains = fakeDomains(hv);
+  const legacyHttp = createLegacyHttpRegistry();
   const ctx: PluginContext<C> = {
     name: "enable-dump",
     config,
@@ -149,6 +152,7 @@ export function pluginContext<C extends Record<string, ConfigValue>>(root: strin
     routes,
     serve: async () => { throw new Error("not used"); },
     degrade: () => undefined,
+    legacyHttp,
   };
-  return { ctx, config, logs, routes, domains };
+  return { ctx, config, logs, routes, domains, legacyHttp };
 }

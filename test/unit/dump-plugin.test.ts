@@ -277,3 +277,19 @@ describe("POST /plugins/enable-dump/dump (xm dump-core)", () => {
     expect((await res.text()).trim()).toBe(JSON.stringify({ error: { code: "DOMAIN_NOT_FOUND", message: "Domain 'nosuch' does not exist.", params: { dom: "nosuch" } } }));
   });
 });
+
+describe("legacy HTTP op=dump", () => {
+  it("is registered with the unix-server's registry and dumps as xend's op_dump did", async () => {
+    const op = t.legacyHttp.domainOp("dump");
+    expect(op).toBeDefined();
+    const file = join(root, "legacy.core");
+    await expect(op!.run(await summaryOf("web1"), { file, live: "1", crash: "0" })).resolves.toBeUndefined();
+    expect(XenCoreFile.open(file).domain.domid).toBe(5);
+    expect(hv.pausedDuringDump).toEqual([false]);
+    await op!.run(await summaryOf("db1"), {});
+    expect(readdirSync(dumpDir())).toEqual([expect.stringMatching(/-db1\.6\.core$/)]);
+    await expect(op!.run(await summaryOf("web1"), { live: "yes" })).rejects.toThrow(/^invalid literal for int\(\): yes$/);
+    await instance.stop!();
+    expect(t.legacyHttp.domainOp("dump")).toBeUndefined();
+  });
+});
