@@ -1,0 +1,9 @@
+/**
+ * The runner's command table. Each area adds its commands in its own file and one line here
+ * (relocation: migration send/receive that stream pages from inside the runner).
+ */
+import type { RunnerCommand } from "../runner-command.ts";
+import { commands as core } from "./core.ts";
+import { commands as dump } from "./dump.ts";
+
+export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump };
