@@ -37,6 +37,10 @@ export const ERRORS = {
   DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
   NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
   NO_VCPUS: { status: 409, exit: 1, message: "{detail}" },
+  // hypervisor driver (sim: one runner process per guest)
+  HV_RUNNER_START: { status: 500, exit: 1, message: "domain {domid} ({name}): the guest runner did not start: {detail}" },
+  HV_RUNNER_GONE: { status: 503, exit: 1, message: "domain {domid}: the guest runner went away ({detail})" },
+  HV_RUNNER_TIMEOUT: { status: 504, exit: 1, message: "domain {domid}: the guest runner did not answer {cmd} within {ms} ms" },
   // migration
   MIGRATE_FAILED: { status: 500, exit: 1, message: "migration of {dom} failed: {detail}" },
   MIGRATE_REFUSED: { status: 403, exit: 1, message: "{detail}" },

@@ -13,7 +13,8 @@ import { commands as mdb } from "./mdb.ts";
 import { commands as dladm } from "./dladm.ts";
 import { commands as internal } from "./internal.ts";
 import { commands as misc } from "./misc.ts";
+import { commands as runner } from "./runner.ts";
 
 export function registry(): CommandClass[] {
-  return [...svccfg, ...svcprop, ...svcadm, ...svcs, ...xend, ...xm, ...mdb, ...dladm, ...internal, ...misc];
+  return [...svccfg, ...svcprop, ...svcadm, ...svcs, ...xend, ...xm, ...mdb, ...dladm, ...internal, ...misc, ...runner];
 }

@@ -87,7 +87,14 @@ export interface GuestInfo {
   cpuTimeNs: number;
   /** Process (or other host object) backing the guest, when there is one. */
   pid?: number;
+  /** Epoch seconds. */
   startTime: number;
+  /**
+   * The guest's host object died while no driver was attached (runner killed while xend was
+   * down): `list()` reports such a guest once, with its name/uuid/meta, `crashed` set and a `lost`
+   * event; after that the driver has forgotten it.
+   */
+  lost?: boolean;
   meta: Record<string, unknown>;
 }
 
@@ -124,7 +131,11 @@ export interface MigrationStats {
 export interface HypervisorDriver {
   readonly name: string;
   physInfo(): Promise<PhysInfo>;
-  /** Guests that exist now (used to re-attach after a daemon restart). */
+  /**
+   * Guests that exist now (used to re-attach after a daemon restart). Events that happened while no
+   * driver listened (shutdown, crash, a lost runner) are emitted to subscribers right after the
+   * returned promise resolves, so adopt the list first and act on the events.
+   */
   list(): Promise<GuestInfo[]>;
   create(spec: GuestSpec): Promise<GuestInfo>;
   info(domid: number): Promise<GuestInfo>;
@@ -149,6 +160,20 @@ export interface HypervisorDriver {
   readPages(domid: number, pfns: number[]): Promise<Uint8Array>;
   /** Write a core file of the guest at `path` (ELF, Xen dump-core layout). */
   dumpCore(domid: number, path: string, options: DumpOptions): Promise<void>;
+  // Optional extensions (live migration). A driver without them cannot migrate live.
+  /** Auto-converge: each vCPU sleeps `percent` (0..99) of every timeslice; 0 = full speed. */
+  throttle?(domid: number, percent: number): Promise<void>;
+  /** Writes whole pages (`data` is pfns.length * PAGE_SIZE bytes), e.g. on an incoming migration. */
+  writePages?(domid: number, pfns: number[], data: Uint8Array): Promise<void>;
+  /** Log-dirty mode on or off; turning it on starts from an empty dirty set. */
+  setLogDirty?(domid: number, enabled: boolean): Promise<void>;
+  /**
+   * Pages written since the previous call (or since log-dirty was turned on), cleared atomically:
+   * a bitmap where pfn n is bit (n & 7) of byte (n >> 3).
+   */
+  takeDirtyLog?(domid: number): Promise<Uint8Array>;
+  /** Restores vCPU registers of a paused guest (incoming migration). */
+  setVcpuState?(domid: number, states: VcpuState[]): Promise<void>;
   /** Guest events (shutdown, crash, lost, console). Returns an unsubscribe function. */
   subscribe(listener: (event: GuestEvent) => void): () => void;
   /** Release resources held by the driver (not the guests). */
