@@ -1,4 +1,135 @@
-import type { CommandClass } from "clipanion";
+/**
+ * `xvm xend`: the daemon in the foreground (what the restarter runs), and small clients of a
+ * running one: `xend status`, `xend stop`, `xend reload`.
+ */
+import { Command, Option, type CommandClass } from "clipanion";
+import { startDaemon, startExitCode } from "../daemon/daemon.ts";
+import type { DaemonStatus, RefreshResult } from "../daemon/control-api.ts";
+import { runningDaemonPid } from "../daemon/pidfile.ts";
+import { XvmError, errorMessage } from "../errors.ts";
+import { unixJson } from "../runtime/http-client.ts";
+import { XvmCommand } from "./base.ts";
 
-// Placeholder until this area's issue lands.
-export const commands: CommandClass[] = [];
+class XendCommand extends XvmCommand {
+  static override paths = [["xend"], ["xend", "start"]];
+  static override usage = Command.Usage({
+    description: "run xend, the xVM control daemon, in the foreground",
+    details: `
+      Serves until SIGTERM or SIGINT (plugins are stopped in reverse order, the control socket and pid file are removed, exit 0). SIGHUP re-reads the \`running\` snapshot of the repository and hands each plugin what changed.
+
+      Logs go to \`var/log/xen/xend.log\` (\`config/logfile\`, at \`config/loglevel\`) and \`var/log/xen/xend-debug.log\` (debug level, plus the daemon's stdout and stderr), both under the state root and rotated at 1 MiB keeping 5. Set XEND_DEBUG to also see log lines on stderr.
+
+      Normally the restarter runs it: \`svcadm enable xend\`. Exit status: 0 after a clean stop, 1 if another xend holds the state root, 96 (SMF_EXIT_ERR_CONFIG) if the logs or the repository cannot be used.
+    `,
+    examples: [
+      ["Run the daemon in the foreground on a scratch state root", "$0 --root /tmp/xvm xend"],
+      ["Ask a running daemon for its state", "$0 xend status"],
+    ],
+  });
+
+  async execute(): Promise<number> {
+    let daemon;
+    try {
+      daemon = await startDaemon({ paths: this.statePaths, captureStdio: true, signals: true, echo: Boolean(process.env.XEND_DEBUG) });
+    } catch (error) {
+      this.context.stderr.write(`xend: ${errorMessage(error)}\n`);
+      return startExitCode(error);
+    }
+    this.context.stdout.write(`xend: running (pid ${process.pid}); control API on ${daemon.paths.controlSocket}\n`);
+    const code = await daemon.done;
+    // Guests' runners, plugin timers and sockets must not keep a stopped daemon alive.
+    process.exit(code);
+  }
+}
+
+abstract class XendClientCommand extends XvmCommand {
+  protected override get progName(): string {
+    return "xend";
+  }
+
+  protected async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const paths = this.statePaths;
+    try {
+      return await unixJson<T>(paths.controlSocket, method, path, body, 120_000);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ECONNREFUSED") {
+        throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
+      }
+      throw error;
+    }
+  }
+}
+
+class XendStatusCommand extends XendClientCommand {
+  static override paths = [["xend", "status"]];
+  static override usage = Command.Usage({
+    description: "show the state of the running xend",
+    details: "Exit status 0 when xend answers (online or degraded), 1 when it does not run.",
+    examples: [["Status as JSON", "$0 xend status --json"]],
+  });
+  json = Option.Boolean("--json", false, { description: "print the control API's answer as JSON" });
+
+  async execute(): Promise<number> {
+    const s = await this.call<DaemonStatus>("GET", "/status");
+    if (this.json) {
+      this.context.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+      return 0;
+    }
+    const lines = [
+      `state      ${s.state}`,
+      `pid        ${s.pid}`,
+      `root       ${s.root}`,
+      `started    ${s.startedAt}`,
+      `version    ${s.version} (${s.runtime})`,
+      ...s.reasons.map((r) => `reason     ${r}`),
+    ];
+    this.context.stdout.write(`${lines.join("\n")}\n`);
+    return 0;
+  }
+}
+
+class XendReloadCommand extends XendClientCommand {
+  static override paths = [["xend", "reload"]];
+  static override usage = Command.Usage({
+    description: "make the running xend re-read its configuration (as SIGHUP)",
+    details: "Prints each property whose value in force changed. Publish edited values first with `svcadm refresh xend` or `svccfg -s xend refresh`.",
+  });
+
+  async execute(): Promise<number> {
+    const r = await this.call<RefreshResult>("POST", "/refresh");
+    for (const [name, { from, to }] of Object.entries(r.changes)) {
+      this.context.stdout.write(`config/${name}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}\n`);
+    }
+    this.context.stdout.write(`state ${r.state}${r.reasons.map((x) => `\n  ${x}`).join("")}\n`);
+    return 0;
+  }
+}
+
+class XendStopCommand extends XendClientCommand {
+  static override paths = [["xend", "stop"]];
+  static override usage = Command.Usage({
+    description: "stop the running xend (SIGTERM) and wait until it is gone",
+    details: "Under SMF, use `svcadm disable xend` instead, or the restarter starts it again.",
+  });
+  timeout = Option.String("--timeout", "60", { description: "seconds to wait (default 60)" });
+
+  async execute(): Promise<number> {
+    const paths = this.statePaths;
+    const pid = runningDaemonPid(paths);
+    if (pid === undefined) throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + Number(this.timeout) * 1000;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return 0;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.fail(`xend (pid ${pid}) did not stop within ${this.timeout} s`);
+  }
+}
+
+export const commands: CommandClass[] = [XendCommand, XendStatusCommand, XendReloadCommand, XendStopCommand];

@@ -1,0 +1,313 @@
+/**
+ * xend: takes the state root's daemon lock, opens its logs, loads the plugins (built-ins, then the
+ * external ones of `config/plugin-path`), starts the domain manager and serves the control API,
+ * until stopped. Refresh (SIGHUP, `POST /refresh`) re-reads the running snapshot and hands each
+ * plugin what changed.
+ *
+ * Start-up order matters: the lock first (a second daemon must not touch the first one's logs),
+ * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
+ * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
+ */
+import type { Hono } from "hono";
+import { XvmError, errorMessage } from "../errors.ts";
+import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
+import { domainRoutes } from "../domain/routes.ts";
+import type { HypervisorDriver } from "../hypervisor/driver.ts";
+import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
+import { Paths } from "../paths.ts";
+import { BUILTIN_PLUGINS } from "../plugin/builtins.ts";
+import type { ConfigValue, Logger, PluginDefinition, ServerHandle } from "../plugin/contract.ts";
+import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
+import { PluginHost } from "../plugin/host.ts";
+import { discoverPlugins, importPlugin, pluginDirectories } from "../plugin/loader.ts";
+import { resolveValues } from "../plugin/schema.ts";
+import { serve } from "../runtime/serve.ts";
+import { runtimeName } from "../runtime/self.ts";
+import { Repository, runningConfig } from "../smf/repository.ts";
+import { VERSION } from "../version.ts";
+import { createControlApi, type DaemonStatus, type RefreshResult } from "./control-api.ts";
+import { Health } from "./health.ts";
+import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
+import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
+import type { RotationOptions } from "./rotating-file.ts";
+
+export interface DaemonOptions {
+  paths?: Paths;
+  /** Built-in plugins (tests pass their own list). */
+  builtins?: readonly PluginDefinition[];
+  /** Copy stdout/stderr into xend-debug.log (the real daemon does; in-process tests do not). */
+  captureStdio?: boolean;
+  /** Install SIGTERM/SIGINT/SIGHUP and uncaught-error handlers. */
+  signals?: boolean;
+  /** Also echo log lines on stderr (xend did when XEND_DEBUG was set). */
+  echo?: boolean;
+  rotation?: RotationOptions;
+}
+
+export interface Daemon {
+  readonly paths: Paths;
+  readonly host: PluginHost;
+  readonly app: Hono;
+  readonly log: Logger;
+  status(): DaemonStatus;
+  refresh(): Promise<RefreshResult>;
+  /** Stops everything (plugins in reverse order) and releases the root; resolves `done`. */
+  stop(exitCode?: number): Promise<void>;
+  /** Resolves with the exit status once the daemon has stopped. */
+  readonly done: Promise<number>;
+}
+
+/** Exit status for a start-up failure: repository and log problems are configuration errors (96). */
+export function startExitCode(error: unknown): number {
+  if (error instanceof XvmError) return error.code.startsWith("REPO_") ? 96 : error.exitCode;
+  return 1;
+}
+
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const paths = options.paths ?? new Paths();
+  const repo = new Repository(paths);
+  const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
+  const sink = new LogSink(options.rotation);
+  let restoreStdio: (() => void) | undefined;
+  try {
+    return await boot(paths, repo, lock, sink, options, (r) => (restoreStdio = r));
+  } catch (error) {
+    restoreStdio?.();
+    sink.close();
+    lock.release();
+    throw error;
+  }
+}
+
+async function boot(
+  paths: Paths,
+  repo: Repository,
+  lock: DaemonLock,
+  sink: LogSink,
+  options: DaemonOptions,
+  onCapture: (restore: () => void) => void,
+): Promise<Daemon> {
+  const startedAt = new Date();
+  let running = runningConfig(repo.read());
+  const core = resolveValues(CORE_PROPERTIES, running, (_, d) => d.default).values;
+  const logfile = paths.under(String(core.logfile));
+  for (const [path, open] of [
+    [logfile, () => sink.openMain(logfile, core.loglevel as LevelName)],
+    [paths.xendDebugLog, () => sink.openDebug(paths.xendDebugLog)],
+  ] as const) {
+    try {
+      open();
+    } catch (error) {
+      throw new XvmError("LOG_UNWRITABLE", { path, detail: errorMessage(error) });
+    }
+  }
+  sink.setLevel(core.loglevel as LevelName);
+  let stdio: ReturnType<typeof captureStdio> | undefined;
+  if (options.captureStdio) {
+    stdio = captureStdio(() => sink.debugFile);
+    onCapture(stdio.restore);
+  }
+  if (options.echo) sink.echoTo(stdio?.rawStderr ?? ((t) => process.stderr.write(t)));
+  const logger = (component: string) => createLogger(sink, component);
+  const log = logger("xend");
+  log.info(`xend ${VERSION} starting: pid ${process.pid}, root ${paths.root}, ${runtimeLabel()}`);
+
+  const health = new Health();
+  health.onChange((key, reason) => {
+    if (reason === undefined) log.info(`cleared: ${key}; state ${health.state}`);
+  });
+
+  let driver: HypervisorDriver;
+  const hv = String(core.hypervisor);
+  try {
+    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor") });
+  } catch (error) {
+    const reason = `hypervisor driver ${hv}: ${errorMessage(error)}`;
+    log.error(reason);
+    health.set("core:hypervisor", reason);
+    driver = unavailableDriver(hv, error);
+  }
+
+  const host = new PluginHost({ paths, logger, health, coreProperties: CORE_PROPERTIES, coreOwner: CORE_OWNER });
+  for (const def of options.builtins ?? BUILTIN_PLUGINS) host.register(def, "builtin");
+  const dirs = pluginDirectories(String(core["plugin-path"]), paths);
+  log.debug(`plugin directories: ${dirs.join(", ") || "none"}`);
+  let declared = false;
+  for (const file of discoverPlugins(dirs, (m) => log.warn(m))) {
+    let def: PluginDefinition;
+    try {
+      def = await importPlugin(file);
+    } catch (error) {
+      host.fail(file.name, file.path, error instanceof XvmError ? error : new XvmError("PLUGIN_LOAD_FAILED", { name: file.name, path: file.path, detail: errorMessage(error) }));
+      continue;
+    }
+    if (host.register(def, file.path)) continue;
+    log.info(`loaded plugin ${def.name}${def.version ? ` ${def.version}` : ""} from ${file.path}`);
+    try {
+      const added = repo.declare(def.name, def.properties ?? {});
+      if (added.length) {
+        declared = true;
+        log.info(`plugin ${def.name}: declared ${added.map((p) => `config/${p}`).join(", ")} in the repository`);
+      }
+    } catch (error) {
+      log.warn(`plugin ${def.name}: cannot declare its properties in the repository: ${errorMessage(error)}`);
+    }
+  }
+  if (declared) running = runningConfig(repo.read());
+
+  const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire: host.fire });
+  await host.start(running, { domains, hypervisor: driver });
+  try {
+    await domains.attach();
+  } catch (error) {
+    const reason = `domains: cannot re-attach to running guests: ${errorMessage(error)}`;
+    log.error(reason);
+    health.set("core:domains", reason);
+  }
+
+  const status = (): DaemonStatus => ({
+    pid: process.pid,
+    root: paths.root,
+    state: health.state,
+    reasons: health.list(),
+    startedAt: startedAt.toISOString(),
+    version: VERSION,
+    runtime: runtimeLabel(),
+  });
+
+  let refreshing: Promise<unknown> = Promise.resolve();
+  const refresh = (): Promise<RefreshResult> => {
+    const next = refreshing.then(() => doRefresh());
+    refreshing = next.catch(() => undefined);
+    return next;
+  };
+  const doRefresh = async (): Promise<RefreshResult> => {
+    log.info("refresh: re-reading the running snapshot");
+    let config: Record<string, ConfigValue>;
+    try {
+      config = runningConfig(repo.read());
+      health.set("core:repository", undefined);
+    } catch (error) {
+      const reason = `refresh: cannot read the repository: ${errorMessage(error)}`;
+      log.error(reason);
+      health.set("core:repository", reason);
+      throw error;
+    }
+    const changes = await host.refresh(config);
+    applyCoreChanges(changes);
+    for (const [name, [from, to]] of changes) log.info(`config/${name}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+    const s = status();
+    log.info(`refresh done: ${changes.size} change(s); state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
+    return {
+      state: s.state,
+      reasons: s.reasons,
+      changes: Object.fromEntries([...changes].map(([k, [from, to]]) => [k, { from: from ?? null, to: to ?? null }])),
+    };
+  };
+  const applyCoreChanges = (changes: Map<string, [ConfigValue | undefined, ConfigValue | undefined]>) => {
+    const level = changes.get("loglevel");
+    if (level) sink.setLevel(level[1] as LevelName);
+    const file = changes.get("logfile");
+    if (file) {
+      const path = paths.under(String(file[1]));
+      try {
+        sink.openMain(path, host.allConfig.loglevel as LevelName);
+        sink.setLevel(host.allConfig.loglevel as LevelName);
+        health.set("core:logfile", undefined);
+      } catch (error) {
+        const reason = `config/logfile: cannot write ${path}: ${errorMessage(error)}; keeping ${sink.mainPath}`;
+        log.error(reason);
+        health.set("core:logfile", reason);
+        host.allConfig.logfile = file[0]!;
+        changes.delete("logfile");
+      }
+    }
+    for (const name of ["plugin-path", "hypervisor"]) {
+      if (changes.has(name)) log.warn(`config/${name} changed; it takes effect when xend restarts`);
+    }
+  };
+
+  const app = createControlApi({
+    status,
+    plugins: () => host.list(),
+    config: () => host.allConfig,
+    refresh,
+    pluginRoutes: (name) => host.routesOf(name),
+    domains: domainRoutes(domains),
+    version: VERSION,
+    log: logger("xend.api"),
+  });
+
+  let server: ServerHandle | undefined;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let stopping: Promise<void> | undefined;
+  const handlers: Array<[string, (...a: unknown[]) => void]> = [];
+  const stop = (exitCode = 0): Promise<void> =>
+    (stopping ??= (async () => {
+      log.info("xend stopping");
+      try {
+        await server?.close();
+      } catch (error) {
+        log.warn(`closing the control API: ${errorMessage(error)}`);
+      }
+      await host.stop();
+      for (const [what, close] of [["domain manager", () => domains.close()], ["hypervisor driver", () => driver.close()]] as const) {
+        try {
+          await close();
+        } catch (error) {
+          log.warn(`closing the ${what}: ${errorMessage(error)}`);
+        }
+      }
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      lock.release();
+      log.info(`xend stopped (exit ${exitCode})`);
+      stdio?.restore();
+      sink.close();
+      resolveDone(exitCode);
+    })());
+
+  try {
+    server = await serve({ unix: paths.controlSocket, mode: 0o600 }, app.fetch);
+  } catch (error) {
+    log.critical(`cannot serve the control API on ${paths.controlSocket}: ${errorMessage(error)}`);
+    await stop(1);
+    throw new XvmError("DAEMON_RUN_DIR", { path: paths.controlSocket, detail: errorMessage(error) });
+  }
+
+  if (options.signals) {
+    const on = (signal: string, handler: (...a: unknown[]) => void) => {
+      handlers.push([signal, handler]);
+      process.on(signal, handler);
+    };
+    for (const signal of ["SIGTERM", "SIGINT"]) {
+      on(signal, () => {
+        log.info(`received ${signal}`);
+        void stop(0);
+      });
+    }
+    on("SIGHUP", () => {
+      log.info("received SIGHUP");
+      refresh().catch(() => undefined);
+    });
+    // A throw nobody caught (a plugin's timer, a stray promise) is logged and degrades the daemon
+    // instead of ending it: guests and the other plugins are better served by a degraded xend.
+    const uncaught = (kind: string) => (error: unknown) => {
+      log.error(`${kind}: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      health.set("core:uncaught", `${kind}: ${errorMessage(error)}`);
+    };
+    on("uncaughtException", uncaught("uncaught exception"));
+    on("unhandledRejection", uncaught("unhandled promise rejection"));
+  }
+
+  const s = status();
+  log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
+  return { paths, host, app, log, status, refresh, stop, done };
+}
+
+function runtimeLabel(): string {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (runtimeName === "bun" && g.Bun) return `bun ${g.Bun.version}`;
+  if (runtimeName === "deno" && g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${process.versions.node}`;
+}
