@@ -47,10 +47,10 @@ export function normaliseValue(type: SmfType, text: string): string | undefined 
     case "count": {
       const v = strtoBig(text);
       if (v === undefined) return undefined;
-      // strtoull negates a leading '-' modulo 2^64 without ERANGE, as C does.
-      const u = v < 0n ? (v % UINT64_MOD) + UINT64_MOD : v;
-      if (u >= UINT64_MOD) return undefined;
-      return u.toString();
+      // strtoull reports ERANGE on the magnitude, then negates a leading '-' modulo 2^64, as C does.
+      const magnitude = v < 0n ? -v : v;
+      if (magnitude >= UINT64_MOD) return undefined;
+      return (v < 0n && magnitude !== 0n ? UINT64_MOD - magnitude : magnitude).toString();
     }
     case "time": {
       const m = /^([+-]?[0-9]+)(?:\.([0-9]{1,9}))?$/.exec(text);
