@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // External plugins import `xvm/plugin`; the daemon provides it at run time, vite needs telling.
+  resolve: { alias: { "xvm/plugin": new URL("./src/plugin/public.ts", import.meta.url).pathname } },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 60_000,

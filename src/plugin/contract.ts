@@ -1,10 +1,12 @@
 /**
  * The plugin contract. Built-in plugins (plugins/<name>/index.ts) and third-party plugins use
- * exactly this: `definePlugin` and the {@link PluginContext} handed to `setup`.
+ * exactly this: `definePlugin` and the {@link PluginContext} handed to `setup`. External plugins
+ * import it as `xvm/plugin` (src/plugin/public.ts); docs/plugins.md is the guide.
  *
- * Lifecycle: plugins are set up in registration order (built-ins first, then external plugins in
- * directory order), told what changed on each refresh, and stopped in reverse order. A plugin that
- * throws is reported under its own name and path; the daemon goes on and reports itself degraded.
+ * Lifecycle (src/plugin/host.ts): plugins are set up in registration order (built-ins first, then
+ * external plugins in directory order), told what changed on each refresh, and stopped in reverse
+ * order. A plugin that throws is reported under its own name and path; the daemon goes on and
+ * reports itself degraded.
  */
 import type { Hono } from "hono";
 import type { DomainCreateRequest, DomainManager, DomainSummary } from "../domain/types.ts";
@@ -17,7 +19,13 @@ export type PropertyType = "boolean" | "integer" | "count" | "astring";
 
 export type ValueOf<T extends PropertyType> = T extends "boolean" ? boolean : T extends "astring" ? string : number;
 
-export interface PropertyDecl<T extends PropertyType = PropertyType> {
+/**
+ * A declared property. For the union (`PropertyDecl` without a type argument) this is one member
+ * per type, so `check` is typed by the declaration's `type` (`check: (v) => v.length …` on an astring).
+ */
+export type PropertyDecl<T extends PropertyType = PropertyType> = T extends PropertyType ? PropertyDeclOf<T> : never;
+
+export interface PropertyDeclOf<T extends PropertyType> {
   type: T;
   default: ValueOf<T>;
   /** One line; shown by `svccfg describe` and in `svccfg export`. */
@@ -50,6 +58,9 @@ export interface Logger {
 /**
  * Hooks fired by the core. Each is optional; hooks of different plugins run in registration order
  * and are awaited one after the other, so a plugin may only depend on plugins registered before it.
+ * A hook that throws is logged under the plugin's name and marks the daemon degraded until it next
+ * succeeds; the other plugins' hooks still run. The `domainPre*` hooks are different: a throw there
+ * refuses the operation, reaches the caller with the plugin's message, and stops the dispatch.
  */
 export interface Hooks {
   /**
@@ -87,10 +98,21 @@ export interface Hooks {
 /** What changed on a refresh: property name -> [old, new]. */
 export type ConfigChanges = ReadonlyMap<string, readonly [ConfigValue | undefined, ConfigValue | undefined]>;
 
+/** What `setup` returns (all optional). */
 export interface PluginInstance {
-  /** Called after `svcadm refresh` / SIGHUP with the properties whose running value changed. */
+  /**
+   * Called on every refresh (`svcadm refresh`, SIGHUP, `POST /refresh`), after `ctx.config` holds
+   * the new values, with the changes to this plugin's own properties — possibly none: a refresh is
+   * also the administrator asking to re-check. Throwing refuses the new values: the host puts the
+   * previous ones back in `ctx.config`, logs the error under the plugin's name and marks the daemon
+   * degraded until a later refresh succeeds. A value that fails the declaration (type, bounds,
+   * values, check) never reaches the plugin: the previous one stays and the daemon is degraded.
+   */
   refresh?(changes: ConfigChanges): void | Promise<void>;
-  /** Called on daemon shutdown, in reverse registration order. */
+  /**
+   * Called on daemon shutdown, in reverse registration order (10 s at most). Servers opened with
+   * `ctx.serve` and still open afterwards are closed by the host.
+   */
   stop?(): void | Promise<void>;
   hooks?: Partial<Hooks>;
 }

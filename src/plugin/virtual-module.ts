@@ -25,6 +25,7 @@ export function installPluginApiModule(): void {
     });
     return;
   }
+  if (runtimeName === "node") provideToRequire();
   const register = (nodeModule as { register?: (specifier: string, parentURL?: string) => void }).register;
   if (runtimeName !== "node" || typeof register !== "function") return;
   const api = `const a = globalThis[Symbol.for("xvm.plugin-api")];\n${Object.keys(PLUGIN_API)
@@ -40,4 +41,28 @@ export function installPluginApiModule(): void {
   } catch {
     // Hooks unavailable (old Node, a worker): plugins that import xvm/plugin fail to load and say so.
   }
+}
+
+/**
+ * A file without `"type": "module"` around it may be loaded as CommonJS (tsx does so for `.ts`),
+ * and `require` does not consult module hooks: answer `xvm/plugin` from the require cache.
+ */
+function provideToRequire(): void {
+  type ModuleClass = {
+    new (id: string): { exports: unknown; loaded: boolean; filename: string };
+    _cache: Record<string, unknown>;
+    _resolveFilename: (request: string, ...rest: unknown[]) => string;
+  };
+  const Module = nodeModule.createRequire(import.meta.url)("node:module") as ModuleClass;
+  if (typeof Module._resolveFilename !== "function" || !Module._cache) return;
+  const id = "/$xvm/plugin-api.cjs";
+  const m = new Module(id);
+  m.exports = PLUGIN_API;
+  m.loaded = true;
+  m.filename = id;
+  Module._cache[id] = m;
+  const resolve = Module._resolveFilename;
+  Module._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
+    return request === PLUGIN_API_SPECIFIER ? id : resolve.call(this, request, ...rest);
+  };
 }
