@@ -77,7 +77,8 @@ async function start(options: ServeOptions, fetch: FetchHandler): Promise<Server
     };
   }
   const { createAdaptorServer } = await import("@hono/node-server");
-  const server = createAdaptorServer({ fetch });
+  // HTTP/1.0 clients may send no Host; the adapter would answer them 400 without a default.
+  const server = createAdaptorServer({ fetch, hostname: "localhost" });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     if (options.unix) server.listen(options.unix, () => resolve());
