@@ -232,6 +232,7 @@ export class SimGuest {
     this.ctl.set(G.PAUSE, 1);
     this.ctl.kickAll(this.threads.length);
     if (!this.ctl.waitState(() => this.allParked(), PAUSE_TIMEOUT_MS)) {
+      if (!this.paused) this.releaseVcpus();
       throw new XvmError("XVM_INTERNAL", { detail: `domain ${this.spec.domid}: vCPUs did not stop within ${PAUSE_TIMEOUT_MS} ms` });
     }
     return performance.now() - t0;
@@ -431,12 +432,13 @@ export class SimGuest {
     for (let v = 0; v < this.spec.maxVcpus; v++) {
       const state = this.threads[v] ? this.ctl.vcpuGet(v, V.STATE) : VcpuRun.OFFLINE;
       const online = this.life === "running" && v < this.onlineVcpus;
+      const active = online && !this.paused;
       const { cpuTimeNs, cpu } = this.vcpuCpu(v);
       out.push({
         number: v,
         online,
-        running: online && state === VcpuRun.RUNNING,
-        blocked: online && state === VcpuRun.BLOCKED,
+        running: active && state === VcpuRun.RUNNING,
+        blocked: active && state === VcpuRun.BLOCKED,
         cpuTimeNs,
         cpu: online ? cpu : -1,
         affinity: [...(this.affinity[v] ?? [])],

@@ -81,14 +81,26 @@ export function runVcpu(data: VcpuWorkerData, post: (message: VcpuMessage) => vo
     // below return at once instead of being missed.
     const kick = Atomics.load(ctl.words, kickWord);
     if (ctl.get(G.STOP) !== 0) break;
-    const parked = ctl.vcpuGet(v, V.ONLINE) === 0 ? VcpuRun.OFFLINE : ctl.get(G.PAUSE) !== 0 || halting ? VcpuRun.PAUSED : 0;
-    if (parked) {
-      ctl.publishState(v, parked);
+    if (ctl.vcpuGet(v, V.ONLINE) === 0) {
+      ctl.publishState(v, VcpuRun.OFFLINE);
       Atomics.wait(ctl.words, kickWord, kick, 1000);
       next = performance.now();
       continue;
     }
+    if ((ctl.get(G.PAUSE) !== 0 || halting) && ctl.vcpuGet(v, V.STATE) === VcpuRun.PAUSED) {
+      Atomics.wait(ctl.words, kickWord, kick, 1000);
+      continue;
+    }
+    // RUNNING is published before the pause flag is read: the main thread sets the flag, then
+    // reads the states, so it either sees this vCPU running (and waits for it to park) or this
+    // vCPU sees the flag.
     ctl.publishState(v, VcpuRun.RUNNING);
+    if (ctl.get(G.PAUSE) !== 0 || halting) {
+      ctl.publishState(v, VcpuRun.PAUSED);
+      Atomics.wait(ctl.words, kickWord, kick, 1000);
+      next = performance.now();
+      continue;
+    }
     if (v === 0 && !isBooted(mem)) {
       boot(mem, data.kernel as KernelName);
       ctx.console(`xvm-sim guest kernel (${data.kernel}) booting: ${data.vcpus} vCPU(s), ${Math.round(data.memoryKiB / 1024)} MiB\n`);
