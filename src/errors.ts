@@ -26,6 +26,7 @@ export const ERRORS = {
   // daemon
   DAEMON_RUNNING: { status: 409, exit: 1, message: "xend is already running for root {root} (pid {pid})" },
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
+  RESTARTER_UNAVAILABLE: { status: 503, exit: 1, message: "Restarter for instance \"{fmri}\" is unavailable: {detail}" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },
   HYPERVISOR_UNAVAILABLE: { status: 503, exit: 1, message: "hypervisor driver {name} is not available: {detail}" },
@@ -37,6 +38,9 @@ export const ERRORS = {
   DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
   NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
   NO_VCPUS: { status: 409, exit: 1, message: "{detail}" },
+  DOMAIN_NAME_TAKEN: { status: 409, exit: 1, message: "Domain name '{name}' is already used by the inactive managed domain {uuid}; start it with 'xm start {name}' or choose another name" },
+  DOMAIN_UUID_TAKEN: { status: 409, exit: 1, message: "uuid {uuid} is already used by domain '{name}'" },
+  XM_CONFIG_NOT_FOUND: { status: 404, exit: 1, message: "Unable to open config file: {file} (looked in {searched})" },
   // hypervisor driver (sim: one runner process per guest)
   HV_RUNNER_START: { status: 500, exit: 1, message: "domain {domid} ({name}): the guest runner did not start: {detail}" },
   HV_RUNNER_GONE: { status: 503, exit: 1, message: "domain {domid}: the guest runner went away ({detail})" },

@@ -22,6 +22,11 @@ export interface DomainConfig {
   on_poweroff: DomainAction;
   on_reboot: DomainAction;
   on_crash: DomainAction;
+  /** Managed domains: `start` starts the domain when xend starts (xend's on_xend_start). */
+  on_xend_start?: "ignore" | "start";
+  /** Kept for round trips; xvm never stops guests when xend stops (they outlive it). */
+  on_xend_stop?: "ignore" | "shutdown" | "suspend";
+  description?: string;
   vif: VifConfig[];
   disk: string[];
   /** Any other keys, kept so they round-trip. */
@@ -36,6 +41,9 @@ export interface VifConfig {
   vifname?: string;
   model?: string;
   type?: string;
+  backend?: string;
+  rate?: string;
+  accel?: string;
 }
 
 /** Flags in xm's order r b p s c d. */
@@ -64,7 +72,25 @@ export interface DomainSummary {
   config: DomainConfig;
   vcpuInfo: VcpuInfo[];
   pid?: number;
+  /** How many times xend restarted this domain (on_reboot/on_crash restart); `xm reboot -w` waits on it. */
+  restartCount?: number;
+  /** Why the guest stopped, while it is kept shut down or crashed (preserve). */
+  shutdownReason?: string;
 }
+
+/** `xm info`: the node's fields, in the order xm printed them (xend's node SXP, [3.4]). */
+export type NodeInfo = Record<string, string | number>;
+
+/** The console of a domain as `xm console` follows it. */
+export interface ConsoleWatch {
+  /** Output from the moment of the call on. */
+  onData(listener: (data: string) => void): void;
+  /** Called once when the domain goes away (destroyed, restarted under a new id). */
+  onEnd(listener: (reason: string) => void): void;
+  close(): void;
+}
+
+export type DomainTrigger = "nmi" | "reset" | "init" | "power" | "sleep";
 
 /** Hook payloads. */
 export interface DomainCreateRequest {
@@ -127,6 +153,18 @@ export interface DomainManager {
    * that a hook may call it while a create or mem-set is in progress.
    */
   setHostResources(update: HostResources): void;
+  /** The host as `xm info` shows it. */
+  nodeInfo(): Promise<NodeInfo>;
+  /** Console output of a running domain so far (bounded). */
+  consoleRead(dom: string | number): Promise<string>;
+  /** Types into a domain's console. */
+  consoleWrite(dom: string | number, data: string): Promise<void>;
+  /** Follows a domain's console output. */
+  watchConsole(dom: string | number): Promise<ConsoleWatch>;
+  /** `xm trigger`: nmi (the guest panics), reset (hard reset), power (power button); init/sleep are refused. */
+  trigger(dom: string | number, trigger: DomainTrigger, vcpu?: number): Promise<void>;
+  /** The hypervisor's message ring (`xm dmesg`); `clear` empties it after reading. */
+  dmesg(clear?: boolean): string;
 }
 
 export type { GuestInfo };
