@@ -1,4 +1,16 @@
+/**
+ * The legacy xend HTTP interface (SXP over HTTP), as libvirt's old Xen driver spoke it: served on
+ * the Unix socket `config/xend-unix-path` and optionally on TCP. The app is in app.ts, the
+ * listeners in listeners.ts; everything goes through the plugin contract.
+ */
+import { readFile } from "node:fs/promises";
+import { type as osType } from "node:os";
+import type { DomainManager } from "../../src/domain/types.ts";
 import { definePlugin } from "../../src/plugin/contract.ts";
+import { createLegacyHttpRegistry } from "../../src/plugin/legacy-http.ts";
+import { VERSION } from "../../src/version.ts";
+import { createXendApp, withAbsoluteUrl } from "./app.ts";
+import { Listeners } from "./listeners.ts";
 
 export default definePlugin({
   name: "unix-server",
@@ -32,7 +44,29 @@ export default definePlugin({
       description: "Address of the legacy HTTP interface over TCP; empty means all interfaces.",
     },
   },
-  setup() {
-    // Behaviour arrives with the unix-server issue.
+  async setup(ctx) {
+    // A host that predates the registry still gets the built-in ops; others' ops need the shared one.
+    const ops = ctx.legacyHttp ?? createLegacyHttpRegistry();
+    if (!ctx.legacyHttp) ctx.log.warn("no legacyHttp registry in the plugin context: ops of other plugins (dump, migrate) are not served");
+    const domains = ctx.domains as DomainManager & { dmesg?(clear?: boolean): string };
+    const logFile = () => ctx.paths.under(String(ctx.allConfig.logfile ?? "/var/log/xen/xend.log"));
+    const app = createXendApp({
+      domains: ctx.domains,
+      physInfo: () => ctx.hypervisor.physInfo(),
+      node: { system: osType(), changeset: `xvm ${VERSION}` },
+      ...(typeof domains.dmesg === "function" ? { dmesg: async (clear: boolean) => domains.dmesg!(clear) } : {}),
+      readLog: () => readFile(logFile(), "utf8").catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return "";
+        throw error;
+      }),
+      ops,
+      log: ctx.log,
+    });
+    const listeners = new Listeners(ctx, (request) => app.fetch(withAbsoluteUrl(request)));
+    await listeners.apply();
+    return {
+      refresh: () => listeners.apply(),
+      stop: () => listeners.close(),
+    };
   },
 });
