@@ -1,4 +1,53 @@
-import type { CommandClass } from "clipanion";
+/**
+ * `svcs`: the state of service instances, read from the repository, in svcs(1)'s formats. The
+ * arguments are taken raw and parsed with getopt semantics (src/smf/restarter/view/svcs-args.ts);
+ * `-?` prints svcs's own help, `--help`/`-h` alone print this usage.
+ */
+import { Command, Option, type CommandClass } from "clipanion";
+import { Repository } from "../smf/repository.ts";
+import { parseSvcs } from "../smf/restarter/view/svcs-args.ts";
+import { runSvcs } from "../smf/restarter/view/svcs.ts";
+import { XvmCommand } from "./base.ts";
 
-// Placeholder until this area's issue lands.
-export const commands: CommandClass[] = [];
+class SvcsCommand extends XvmCommand {
+  static override paths = [["svcs"]];
+  static override usage = Command.Usage({
+    category: "SMF",
+    description: "report service status",
+    details: `
+      Lists service instances with their state and the time of their last state change; \`-l\` gives
+      every detail, \`-x\` explains why an instance is not running and where to look, \`-p\` adds the
+      processes. svcs only reads the repository: it never starts the restarter.
+      \`-?\` prints svcs's own option and column summary.
+    `,
+    examples: [
+      ["Enabled instances", "$0 svcs"],
+      ["Every instance, with next state and contract", "$0 svcs -av"],
+      ["Everything about xend", "$0 svcs -l xend"],
+      ["Why is something not running?", "$0 svcs -xv"],
+      ["The daemon's pid", "$0 svcs -p xend"],
+      ["Chosen columns, sorted by state time", "$0 svcs -o state,stime,ctid,fmri -s stime"],
+    ],
+  });
+
+  args = Option.Proxy();
+
+  async execute(): Promise<number> {
+    if (this.args.length === 1 && (this.args[0] === "--help" || this.args[0] === "-h")) {
+      this.context.stdout.write(this.cli.usage(SvcsCommand, { detailed: true }));
+      return 0;
+    }
+    const req = parseSvcs(this.args);
+    if ("exit" in req) {
+      if (req.stdout) this.context.stdout.write(req.stdout);
+      if (req.stderr) this.context.stderr.write(req.stderr);
+      return req.exit;
+    }
+    const result = runSvcs(new Repository(this.statePaths).read(), req, Date.now());
+    this.context.stderr.write(result.stderr);
+    this.context.stdout.write(result.stdout);
+    return result.exit;
+  }
+}
+
+export const commands: CommandClass[] = [SvcsCommand];

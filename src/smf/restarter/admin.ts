@@ -1,0 +1,192 @@
+/**
+ * What svcadm does once its command line is parsed: resolve each pattern to one instance (the
+ * Solaris 10 svcadm walks without SCF_WALK_MULTIPLE, so a pattern naming several is an error),
+ * write the request to the repository, ring the restarter, and with -s wait for the outcome by
+ * watching the repository. Messages and exit codes are svcadm's.
+ */
+import { instanceFmri, findInstances } from "../fmri.ts";
+import { RESTARTER_FMRI, type RepoData } from "../model.ts";
+import { refreshInstance } from "../refresh.ts";
+import { Repository, entitiesOf } from "../repository.ts";
+import { ensureRestarter, notifyRestarter, restarterPid } from "../restarter-client.ts";
+import { XvmError } from "../../errors.ts";
+import type { Paths } from "../../paths.ts";
+import { enabledOf, locate, readStatus, setEnabled } from "./record.ts";
+import { markAction, type SvcadmRequest } from "./svcadm-args.ts";
+
+export const EXIT_SVC_FAILURE = 3;
+export const EXIT_DEP_FAILURE = 4;
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+interface Target {
+  service: string;
+  instance: string;
+  fmri: string;
+}
+
+const WAIT_POLL_MS = 50;
+
+export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): Promise<number> {
+  const warn = (msg: string) => io.err(`svcadm: ${msg}\n`);
+  const repo = new Repository(paths);
+  if (req.cmd === "milestone") {
+    // The only milestone there is here is "all": every service may run.
+    if (req.milestone === "all" || req.milestone === "svc:/milestone/all") return 0;
+    warn(`"${req.milestone}" is not a valid major milestone.`);
+    return 1;
+  }
+  let exit = 0;
+  const targets: Target[] = [];
+  const data = repo.read();
+  const entities = entitiesOf(data);
+  for (const pattern of req.patterns) {
+    const found = findInstances(pattern, entities);
+    if (found.length === 0) {
+      warn(`Pattern '${pattern}' doesn't match any instances`);
+      exit = 1;
+      continue;
+    }
+    if (found.length > 1) {
+      warn(`Pattern '${pattern}' matches multiple instances:\n${found.map((f) => `\t${instanceFmri(f.service, f.instance)}`).join("\n")}`);
+      exit = 1;
+      continue;
+    }
+    const t = found[0]!;
+    targets.push({ ...t, fmri: instanceFmri(t.service, t.instance) });
+  }
+  if (targets.length === 0) return exit;
+
+  // A restarter first: when it starts on a fresh boot it drops temporary settings and pending
+  // requests, which must not include the ones written below.
+  const supervised = targets.filter((t) => t.fmri !== RESTARTER_FMRI);
+  if (supervised.length > 0) {
+    try {
+      await ensureRestarter(paths, supervised[0]!.fmri);
+    } catch (error) {
+      if (!(error instanceof XvmError)) throw error;
+      warn(error.message);
+      return 1;
+    }
+  }
+
+  for (const t of targets) {
+    const code = await act(t);
+    if (code !== 0) exit = code;
+  }
+  if (exit === 0 && (req.cmd === "enable" || req.cmd === "disable") && req.sync) {
+    for (const t of targets) {
+      const code = await waitFor(t, req.cmd);
+      if (code > exit) exit = code;
+    }
+  }
+  return exit;
+
+  async function act(t: Target): Promise<number> {
+    if (t.fmri === RESTARTER_FMRI) {
+      // The master restarter is not supervised by itself: only what changes nothing is allowed.
+      if ((req.cmd === "enable" && !req.temporary) || req.cmd === "refresh") return 0;
+      warn(`Operation not supported for the master restarter '${t.fmri}'`);
+      return 1;
+    }
+    switch (req.cmd) {
+      case "enable":
+      case "disable": {
+        const value = req.cmd === "enable";
+        repo.update((d) => {
+          const loc = locate(d, t.service, t.instance);
+          if (loc) setEnabled(loc.inst, value, req.temporary);
+        });
+        await notifyRestarter(paths, t.fmri, req.cmd);
+        if (req.verbose) io.out(`${t.fmri} ${req.temporary ? "temporarily " : ""}${value ? "enabled" : "disabled"}.\n`);
+        return 0;
+      }
+      case "restart":
+        await notifyRestarter(paths, t.fmri, "restart");
+        if (req.verbose) io.out(`Action restart set for ${t.fmri}.\n`);
+        return 0;
+      case "refresh":
+        await refreshInstance(repo, t.service, t.instance);
+        if (req.verbose) io.out(`Action refresh set for ${t.fmri}.\n`);
+        return 0;
+      case "clear": {
+        const state = stateOf(repo.read(), t);
+        const action = state === "maintenance" ? "maint_off" : state === "degraded" ? "restore" : undefined;
+        if (!action) {
+          warn(`Instance "${t.fmri}" is not in a maintenance or degraded state.`);
+          return 1;
+        }
+        await notifyRestarter(paths, t.fmri, action);
+        if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
+        return 0;
+      }
+      case "mark": {
+        if (req.state === "degraded" && stateOf(repo.read(), t) !== "online") {
+          warn(`Instance "${t.fmri}" is not online.`);
+          return 1;
+        }
+        const action = markAction(req.state, req.immediate, req.temporary);
+        await notifyRestarter(paths, t.fmri, action);
+        if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  /** svcadm -s: watch the repository until the instance gets there, or cannot. */
+  async function waitFor(t: Target, cmd: "enable" | "disable"): Promise<number> {
+    for (let delay = 5; ; delay = Math.min(delay * 2, WAIT_POLL_MS)) {
+      const d = repo.read();
+      const loc = locate(d, t.service, t.instance);
+      if (!loc) return 1;
+      const st = readStatus(loc.inst);
+      const enabled = enabledOf(loc.inst).effective;
+      if (cmd === "enable") {
+        if (st.state === "maintenance") {
+          warn(`Instance "${t.fmri}" is in maintenance state.`);
+          return EXIT_SVC_FAILURE;
+        }
+        if (!enabled) {
+          warn(`Instance "${t.fmri}" has been disabled by another entity.`);
+          return EXIT_SVC_FAILURE;
+        }
+        if ((st.state === "online" || st.state === "degraded") && st.nextState === "none") return 0;
+      } else {
+        if (st.state === "maintenance") {
+          warn(`Instance "${t.fmri}" is in maintenance state.`);
+          return EXIT_SVC_FAILURE;
+        }
+        if (enabled) {
+          warn(`Instance "${t.fmri}" has been enabled by another entity.`);
+          return EXIT_SVC_FAILURE;
+        }
+        if (st.state === "disabled" && st.nextState === "none") return 0;
+      }
+      if (t.fmri !== RESTARTER_FMRI && !(await restarterUp(t))) {
+        warn(`Restarter for instance "${t.fmri}" is unavailable.`);
+        return EXIT_DEP_FAILURE;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  /** A restarter killed while we wait is started again (it picks up from the repository). */
+  async function restarterUp(t: Target): Promise<boolean> {
+    if (restarterPid(paths)) return true;
+    try {
+      await ensureRestarter(paths, t.fmri);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function stateOf(data: RepoData, t: Target): string | undefined {
+  const loc = locate(data, t.service, t.instance);
+  return loc ? readStatus(loc.inst).state : undefined;
+}

@@ -1,0 +1,166 @@
+/**
+ * The restarter process (`xvm __restarter`, the svc.startd role): one per state root. It claims
+ * the pid file under the repository lock (so two racing svcadm commands end with one restarter),
+ * decides whether this is a fresh boot, takes over the xend instance, then serves a small API on
+ * the restarter socket. The repository is the source of truth: svcadm writes general/enabled,
+ * general_ovr/enabled and restarter_actions/* there, and the socket is only the doorbell; the
+ * repository is also polled, so a change nobody rang for is still seen.
+ *
+ * Fresh boot: the restarter starts and no daemon of this root is alive (or the machine's boot id
+ * changed since the last restarter recorded it). Then, as at a reboot, the nonpersistent groups go
+ * — temporary enables and disables (general_ovr), temporary maintenance, pending requests — and
+ * the instance is brought up from its persistent settings. A restarter that starts while the
+ * daemon still runs (the previous restarter was killed) keeps everything and adopts the daemon.
+ */
+import { statSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Paths } from "../../paths.ts";
+import type { ServerHandle } from "../../plugin/contract.ts";
+import { serve } from "../../runtime/serve.ts";
+import { selfCommand } from "../../runtime/self.ts";
+import { VERSION } from "../../version.ts";
+import { RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, firstValue, setProp } from "../model.ts";
+import { Repository } from "../repository.ts";
+import { bootId, isProcessOf, readPidFile } from "./proc.ts";
+import { forgetNonpersistent, locate, readStatus } from "./record.ts";
+import { Supervisor, markRestarter } from "./supervisor.ts";
+import { clockTime, MONTHS } from "./svclog.ts";
+
+export const RESTARTER_MARKER = "__restarter";
+const REPO_POLL_MS = 500;
+
+export interface RestarterInfo {
+  pid: number;
+  root: string;
+  version: string;
+  startedAt: string;
+  fresh: boolean;
+  instances: Record<string, { state: string; next_state: string; pid?: number }>;
+}
+
+/** svc.startd.log style: "Sep  4 10:12:01/1: message". */
+function say(message: string): void {
+  const d = new Date();
+  process.stderr.write(`${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${clockTime(d)}/${process.pid}: ${message}\n`);
+}
+
+function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp.${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** Claims the restarter pid file; false if another live restarter holds it. */
+export function claimPidFile(repo: Repository, paths: Paths): boolean {
+  return repo.file.withLock(() => {
+    const holder = readPidFile(paths.restarterPidFile);
+    if (holder && holder !== process.pid && isProcessOf(holder, RESTARTER_MARKER)) return false;
+    writeAtomic(paths.restarterPidFile, `${process.pid}\n`);
+    return true;
+  });
+}
+
+export async function runRestarter(paths: Paths): Promise<number> {
+  const repo = new Repository(paths);
+  repo.read();
+  if (!claimPidFile(repo, paths)) {
+    say("another restarter runs for this root; exiting");
+    return 0;
+  }
+  const startedAt = Date.now();
+  const boot = bootId();
+  const daemonPid = readPidFile(paths.pidFile);
+  const daemonAlive = daemonPid !== undefined && isProcessOf(daemonPid, "xend");
+  let fresh = !daemonAlive;
+  repo.update((d) => {
+    const r = d.services[RESTARTER_SERVICE]?.instances.default;
+    const recorded = r ? firstValue(r.pgs, "restarter", "boot_id") : undefined;
+    if (boot && recorded && recorded !== boot) fresh = true;
+    if (r) {
+      markRestarter(r, "online", process.pid, startedAt, paths.restarterLog);
+      if (boot) setProp(r.pgs, "restarter", "boot_id", "astring", [boot], "framework", 1);
+    }
+    const x = locate(d, XEND_SERVICE, XEND_INSTANCE);
+    if (fresh && x) forgetNonpersistent(x.inst);
+  });
+  say(`restarter started (${fresh ? "fresh boot" : `adopting xend pid ${daemonPid}`})`);
+
+  const sup = new Supervisor({
+    paths, repo, service: XEND_SERVICE, instance: XEND_INSTANCE,
+    command: [...selfCommand(), "xend"], warn: say,
+  });
+  sup.boot(fresh);
+  sup.poll();
+
+  const info = (): RestarterInfo => {
+    const data = repo.read();
+    const instances: RestarterInfo["instances"] = {};
+    for (const [svc, s] of Object.entries(data.services)) {
+      for (const [name, inst] of Object.entries(s.instances)) {
+        const st = readStatus(inst);
+        instances[`svc:/${svc}:${name}`] = { state: st.state, next_state: st.nextState, pid: st.startPid };
+      }
+    }
+    return { pid: process.pid, root: paths.root, version: VERSION, startedAt: new Date(startedAt).toISOString(), fresh, instances };
+  };
+
+  let server: ServerHandle;
+  try {
+    server = await serve({ unix: paths.restarterSocket }, async (req) => {
+      const url = new URL(req.url, "http://restarter");
+      if (req.method === "POST" && url.pathname === "/notify") {
+        sup.poll();
+        return Response.json({ ok: true, state: sup.m.state, next_state: sup.m.nextState });
+      }
+      if (req.method === "GET" && url.pathname === "/status") return Response.json(info());
+      return Response.json({ code: "XVM_NOT_FOUND", message: `no route ${req.method} ${url.pathname}` }, { status: 404 });
+    });
+  } catch (error) {
+    say(`cannot serve ${paths.restarterSocket}: ${(error as Error).message}`);
+    sup.close();
+    return 1;
+  }
+
+  let lastStamp = "";
+  const stamp = () => {
+    try {
+      const st = statSync(paths.repository);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return "";
+    }
+  };
+  lastStamp = stamp();
+  const poller = setInterval(() => {
+    const now = stamp();
+    if (now === lastStamp) return;
+    lastStamp = now;
+    try {
+      sup.poll();
+    } catch (error) {
+      say(`poll failed: ${(error as Error).message}`);
+    }
+    lastStamp = stamp();
+  }, REPO_POLL_MS);
+
+  return await new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      say(`${signal}: restarter exiting; the daemon keeps running`);
+      clearInterval(poller);
+      sup.close();
+      try {
+        repo.update((d) => {
+          const r = d.services[RESTARTER_SERVICE]?.instances.default;
+          if (r) markRestarter(r, "offline", undefined, Date.now(), paths.restarterLog);
+        });
+      } catch {
+        // the state is best effort on the way out
+      }
+      void server.close().finally(() => resolve(0));
+    };
+    process.once("SIGTERM", () => shutdown("SIGTERM"));
+    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGHUP", () => undefined);
+  });
+}

@@ -1,0 +1,167 @@
+/**
+ * svcs -x (explain.c): for each instance, its name, state and since when, the reason with its
+ * knowledge-article link, the manual pages and log files to read, and the impact on dependents.
+ * Without operands only the instances that are a cause of trouble are shown: maintenance,
+ * disabled while enabled, offline (transitioning, or for no known reason).
+ *
+ * Two additions, both for states svc.startd's own restarter never produced: a degraded state the
+ * daemon itself reported gives its reasons ("Reason: Degraded by the service: …") instead of
+ * "Degraded by an administrator.", and a master restarter whose process is gone says so.
+ */
+import { firstValue, type RepoData } from "../../model.ts";
+import { SMF_EXIT_ERR_CONFIG, SMF_EXIT_ERR_FATAL } from "../machine.ts";
+import { signalName } from "../proc.ts";
+import { MASTER_RESTARTER, type InstanceView } from "./instances.ts";
+import { ctimeText } from "./time.ts";
+
+/** Solaris 10's knowledge base; svc:/system/svc/restarter:default msg/base overrides it. */
+export const DEFAULT_MSGBASE = "http://sun.com/msg/";
+
+const DC = {
+  DISABLED: "SMF-8000-05", TEMPDISABLED: "SMF-8000-1S", RSTRINVALID: "SMF-8000-2A", RSTRABSENT: "SMF-8000-3P",
+  UNINIT: "SMF-8000-4D", RSTRDEAD: "SMF-8000-5H", ADMINMAINT: "SMF-8000-63", SVCREQMAINT: "SMF-8000-R4",
+  METHFAIL: "SMF-8000-8Q", NONE: "SMF-8000-9C", UNKNOWN: "SMF-8000-AR", STARTING: "SMF-8000-C4",
+  ADMINDEGR: "SMF-8000-DX", DEPCYCLE: "SMF-8000-HP", INVALIDDEP: "SMF-8000-JA", STARTFAIL: "SMF-8000-KS",
+  TOOQUICKLY: "SMF-8000-L5", INVALIDSTATE: "SMF-8000-N3", TRANSITION: "SMF-8000-PH",
+} as const;
+
+export function msgBase(data: RepoData): string | undefined {
+  const inst = data.services["system/svc/restarter"]?.instances.default;
+  const base = inst ? firstValue(inst.pgs, "msg", "base") : undefined;
+  return base ?? DEFAULT_MSGBASE;
+}
+
+const running = (v: InstanceView) => v.state === "online" || v.state === "degraded";
+
+/** Instances svcs -x lists when given no operands (determine_causes). */
+export function isCause(v: InstanceView): boolean {
+  if (running(v) || v.state === "uninitialized") return false;
+  if (v.state === "maintenance") return true;
+  if (v.state === "disabled") return (v.enabledTemp ?? v.enabledPerm) === true;
+  return true;
+}
+
+/** "exited with status 1", "died on Killed (9)": the start method's end, from its wait status. */
+function methodEnd(ws: number): string | undefined {
+  const sig = ws & 0x7f;
+  if (sig === 0) {
+    const code = (ws >> 8) & 0xff;
+    if (code === SMF_EXIT_ERR_CONFIG) return "exited with $SMF_EXIT_ERR_CONFIG";
+    if (code === SMF_EXIT_ERR_FATAL) return "exited with $SMF_EXIT_ERR_FATAL";
+    return `exited with status ${code}`;
+  }
+  if (sig === 0x7f) return undefined;
+  const name = strsignal(sig);
+  return ws & 0x80 ? `dumped core on ${name} (${sig})` : `died on ${name} (${sig})`;
+}
+
+/** strsignal(3C) texts of the signals a daemon is likely to die of. */
+function strsignal(sig: number): string {
+  const texts: Record<string, string> = {
+    SIGHUP: "Hangup", SIGINT: "Interrupt", SIGQUIT: "Quit", SIGILL: "Illegal Instruction", SIGTRAP: "Trace/Breakpoint Trap",
+    SIGABRT: "Abort", SIGBUS: "Bus Error", SIGFPE: "Arithmetic Exception", SIGKILL: "Killed", SIGSEGV: "Segmentation Fault",
+    SIGPIPE: "Broken Pipe", SIGALRM: "Alarm Clock", SIGTERM: "Terminated", SIGUSR1: "User Signal 1", SIGUSR2: "User Signal 2",
+  };
+  return texts[signalName(sig)] ?? `Signal ${sig}`;
+}
+
+function reasons(v: InstanceView, all: readonly InstanceView[]): Array<{ text: string; dc?: string }> {
+  const one = (text: string, dc?: string) => [{ text, dc }];
+  switch (v.state) {
+    case "online":
+      return [];
+    case "uninitialized": {
+      const r = all.find((x) => x.fmri === v.restarter);
+      if (!r) return one(`Reason: Restarter "${v.restarter}" does not exist.`, DC.RSTRABSENT);
+      return running(r)
+        ? one(`Reason: Restarter ${v.restarter} has not initialized service state.`, DC.UNINIT)
+        : one(`Reason: Restarter ${v.restarter} is not running.`, DC.RSTRDEAD);
+    }
+    case "disabled":
+      return (v.enabledTemp !== undefined && v.enabledTemp !== v.enabledPerm)
+        ? one("Reason: Temporarily disabled by an administrator.", DC.TEMPDISABLED)
+        : one("Reason: Disabled by an administrator.", DC.DISABLED);
+    case "maintenance":
+      switch (v.aux) {
+        case "administrative_request": return one("Reason: Maintenance requested by an administrator.", DC.ADMINMAINT);
+        case "dependency_cycle": return one("Reason: Completes a dependency cycle.", DC.DEPCYCLE);
+        case "fault_threshold_reached":
+        case "method_failed": {
+          const end = v.waitstatus !== 0 ? methodEnd(v.waitstatus) : undefined;
+          const repeatedly = v.aux === "fault_threshold_reached";
+          if (end) return one(repeatedly ? `Reason: Start method failed repeatedly, last ${end}.` : `Reason: Start method ${end}.`, DC.STARTFAIL);
+          return one(repeatedly ? "Reason: Method failed repeatedly." : "Reason: Method failed.", DC.METHFAIL);
+        }
+        case "service_request":
+          return one(v.auxFmri ? `Reason: Maintenance requested by "${v.auxFmri}"` : "Reason: Maintenance requested by another service.", DC.SVCREQMAINT);
+        case "invalid_dependency": return one("Reason: Has invalid dependency.", DC.INVALIDDEP);
+        case "invalid_restarter": return one(`Reason: Restarter "${v.restarter}" is invalid.`, DC.RSTRINVALID);
+        case "restarting_too_quickly": return one("Reason: Restarting too quickly.", DC.TOOQUICKLY);
+        case "none": return one(`Reason: Restarter ${v.restarter} gave no explanation.`, DC.NONE);
+        default: return one("Reason: Unknown.", DC.UNKNOWN);
+      }
+    case "offline": {
+      if (v.nextState === "online") return one("Reason: Start method is running.", DC.STARTING);
+      if (v.nextState !== "none" && v.nextState !== "") return one(`Reason: Transitioning to state ${v.nextState}.`, DC.TRANSITION);
+      if (v.restarterDead) return one(`Reason: Restarter ${MASTER_RESTARTER} is not running.`, DC.RSTRDEAD);
+      // No dependencies here, so an offline instance waits on its restarter, or on nothing known.
+      const r = all.find((x) => x.fmri === v.restarter);
+      if (r && r !== v && !running(r)) {
+        return one(`Reason: Service ${r.fmri} ${r.restarterDead ? "is offline." : summary(r)}`, "SMF-8000-GE");
+      }
+      return one("Reason: Unknown.", DC.UNKNOWN);
+    }
+    case "degraded":
+      if (v.aux !== "administrative_request" && v.reason.length > 0) {
+        return v.reason.map((r) => ({ text: `Reason: Degraded by the service: ${r}` }));
+      }
+      return one("Reason: Degraded by an administrator.", DC.ADMINDEGR);
+    default:
+      return one(`Reason: Not in valid state (${v.state}).`, DC.INVALIDSTATE);
+  }
+}
+
+function summary(v: InstanceView): string {
+  if (running(v)) return "is running.";
+  switch (v.state) {
+    case "uninitialized": return "is uninitialized.";
+    case "disabled": return v.enabledTemp !== undefined && v.enabledTemp !== v.enabledPerm ? "is temporarily disabled." : "is disabled.";
+    case "offline": return v.nextState === "online" ? "is starting." : "is offline.";
+    case "maintenance": return "requires maintenance.";
+    default: return "is in an invalid state.";
+  }
+}
+
+export function explainOne(v: InstanceView, all: readonly InstanceView[], data: RepoData, verbose: boolean, zone?: string): string {
+  let out = `${v.fmri} (${v.commonName ?? "?"})\n`;
+  if (zone !== undefined) out += `  Zone: ${zone}\n`;
+  out += ` State: ${v.state} since ${v.stime !== undefined ? ctimeText(v.stime) : ctimeText(0)}\n`;
+  const base = msgBase(data);
+  for (const r of reasons(v, all)) {
+    out += `${r.text}\n`;
+    if (r.dc && base !== undefined) out += `   See: ${base}${r.dc}\n`;
+  }
+  // Template groups (man pages, documents), from the running snapshot.
+  for (const [pg, group] of Object.entries(v.running)) {
+    if (group.type !== "template") continue;
+    const val = (p: string) => group.props[p]?.values.length === 1 ? group.props[p]!.values[0] : undefined;
+    if (pg.startsWith("tm_man_")) {
+      const title = val("title");
+      const section = val("section");
+      if (title === undefined || section === undefined) continue;
+      if (!verbose) out += `   See: ${title}(${section})\n`;
+      else {
+        const manpath = val("manpath");
+        if (manpath !== undefined) out += `   See: man -M ${manpath === ":default" ? "/usr/share/man" : manpath} -s ${section} ${title}\n`;
+      }
+    } else if (pg.startsWith("tm_doc_")) {
+      const uri = val("uri");
+      if (uri !== undefined) out += `   See: ${uri}\n`;
+    }
+  }
+  if (v.altLogfile) out += `   See: ${v.altLogfile}\n`;
+  if (v.logfile) out += `   See: ${v.logfile}\n`;
+  // Nothing here depends on another instance, so the impact is on this one only.
+  out += running(v) ? "Impact: None.\n" : "Impact: This service is not running.\n";
+  return out;
+}

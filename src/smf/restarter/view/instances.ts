@@ -1,0 +1,100 @@
+/**
+ * What svcs reads about each instance, gathered once from the repository: the restarter group
+ * (state, next_state, state_timestamp, contract, logfile, auxiliary state, start method status),
+ * enabled and its temporary override, the common name, the restarter, and the groups svcs -l -v
+ * and -x consult in the running snapshot.
+ *
+ * One derived value: the master restarter (svc:/system/svc/restarter:default) is shown offline when
+ * the process it recorded is gone (killed), rather than the "online" it could not take back.
+ */
+import { instanceFmri } from "../../fmri.ts";
+import { RESTARTER_FMRI, composePgs, firstValue, getProp, type PgMap, type RepoData } from "../../model.ts";
+import { isProcessOf } from "../proc.ts";
+import { timeMs } from "../record.ts";
+
+export const MASTER_RESTARTER = RESTARTER_FMRI;
+
+export interface InstanceView {
+  service: string;
+  instance: string;
+  fmri: string;
+  /** restarter/state ("" when missing). */
+  state: string;
+  nextState: string;
+  /** state_timestamp in ms since the epoch. */
+  stime?: number;
+  contracts: string[];
+  hasContractProp: boolean;
+  startPid?: number;
+  commonName?: string;
+  enabledPerm?: boolean;
+  enabledTemp?: boolean;
+  restarter: string;
+  logfile?: string;
+  altLogfile?: string;
+  aux: string;
+  auxFmri?: string;
+  waitstatus: number;
+  reason: string[];
+  /** Composed editing groups (what svcs reads without a snapshot). */
+  pgs: PgMap;
+  /** The running snapshot (composed), or the editing groups when there is none. */
+  running: PgMap;
+  hasRestarterPg: boolean;
+  /** The master restarter shown offline because its process is gone. */
+  restarterDead: boolean;
+}
+
+function bool(pgs: PgMap, pg: string, prop: string): boolean | undefined {
+  const v = firstValue(pgs, pg, prop);
+  return v === undefined ? undefined : v === "true";
+}
+
+export function instanceViews(data: RepoData, isAlive: (pid: number) => boolean = (pid) => isProcessOf(pid, "__restarter")): InstanceView[] {
+  const out: InstanceView[] = [];
+  for (const [service, svc] of Object.entries(data.services)) {
+    for (const [instance, inst] of Object.entries(svc.instances)) {
+      const own = inst.pgs;
+      const pgs = composePgs(svc, inst);
+      const r = own.restarter?.props ?? {};
+      const val = (p: string) => r[p]?.values.length === 1 ? r[p]!.values[0] : undefined;
+      const fmri = instanceFmri(service, instance);
+      const startPid = val("start_pid") !== undefined ? Number(val("start_pid")) : undefined;
+      let state = val("state") ?? "";
+      let nextState = val("next_state") ?? "";
+      let restarterDead = false;
+      if (fmri === MASTER_RESTARTER && state === "online" && !(startPid && isAlive(startPid))) {
+        state = "offline";
+        nextState = "none";
+        restarterDead = true;
+      }
+      out.push({
+        service, instance, fmri, state, nextState,
+        stime: timeMs(val("state_timestamp")),
+        contracts: r.contract?.type === "count" ? [...r.contract.values] : [],
+        hasContractProp: r.contract?.type === "count",
+        startPid,
+        commonName: firstValue(pgs, "tm_common_name", "C"),
+        enabledPerm: bool(own, "general", "enabled") ?? bool(pgs, "general", "enabled"),
+        enabledTemp: bool(own, "general_ovr", "enabled"),
+        restarter: firstValue(pgs, "general", "restarter") ?? MASTER_RESTARTER,
+        logfile: val("logfile"),
+        altLogfile: val("alt_logfile"),
+        aux: val("auxiliary_state") ?? "invalid_aux_state",
+        auxFmri: val("auxiliary_fmri"),
+        waitstatus: Number(val("start_method_waitstatus") ?? 0),
+        reason: getProp(own, "restarter", "reason")?.values ?? [],
+        pgs,
+        running: inst.snapshots.running ?? pgs,
+        hasRestarterPg: own.restarter !== undefined,
+        restarterDead,
+      });
+    }
+  }
+  return out;
+}
+
+/** svcs lists, without operands, instances enabled either way (general or general_ovr). */
+export function listedByDefault(v: InstanceView): boolean {
+  return v.enabledPerm === true || v.enabledTemp === true;
+}
