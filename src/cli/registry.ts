@@ -14,7 +14,8 @@ import { commands as dladm } from "./dladm.ts";
 import { commands as internal } from "./internal.ts";
 import { commands as misc } from "./misc.ts";
 import { commands as runner } from "./runner.ts";
+import { commands as restarter } from "./restarter.ts";
 
 export function registry(): CommandClass[] {
-  return [...svccfg, ...svcprop, ...svcadm, ...svcs, ...xend, ...xm, ...mdb, ...dladm, ...internal, ...misc, ...runner];
+  return [...svccfg, ...svcprop, ...svcadm, ...svcs, ...xend, ...xm, ...mdb, ...dladm, ...internal, ...misc, ...runner, ...restarter];
 }
