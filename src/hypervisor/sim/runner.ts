@@ -50,7 +50,9 @@ class Runner implements RunnerHost {
 
   async start(): Promise<void> {
     writeFileSync(join(this.dir, RUNNER_PID), `${process.pid}\n`);
+    const t0 = performance.now();
     await this.guest.start();
+    const vcpusMs = performance.now() - t0;
     const path = join(this.dir, RUNNER_SOCKET);
     if (existsSync(path)) unlinkSync(path);
     this.server = createServer((socket) => this.accept(socket));
@@ -59,7 +61,8 @@ class Runner implements RunnerHost {
       this.server!.listen(path, () => resolve());
     });
     chmodSync(path, 0o600);
-    this.log(`domain ${this.spec.domid} (${this.spec.name}, ${this.spec.kernel}) running: ${this.spec.vcpus} vCPU(s), ${this.spec.memoryKiB} KiB`);
+    this.log(`domain ${this.spec.domid} (${this.spec.name}, ${this.spec.kernel}) running: ${this.spec.vcpus} vCPU(s), ${this.spec.memoryKiB} KiB ` +
+      `(process up at ${Math.round(t0)} ms, vCPU threads ready in ${Math.round(vcpusMs)} ms)`);
   }
 
   info() {
