@@ -16,7 +16,7 @@
  */
 import { Hono, type Context } from "hono";
 import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
-import { configFromSxp, domainToSxp, nodeToSxp, type NodeSxpOptions } from "../../src/domain/sxp-convert.ts";
+import { configFromSxp, domainToSxp, nodeToSxp } from "../../src/domain/sxp-convert.ts";
 import { XvmError } from "../../src/errors.ts";
 import { parse, SxpParseError, type Sxp } from "../../src/formats/sxp.ts";
 import type { PhysInfo } from "../../src/hypervisor/driver.ts";
@@ -28,9 +28,6 @@ import { ArgError, FormArgs, quote, readArgs, RequestError, unquote, wantsSxp } 
 export interface XendAppDeps {
   domains: DomainManager;
   physInfo(): Promise<PhysInfo>;
-  node: NodeSxpOptions;
-  /** The hypervisor's message ring (`/xend/node/dmesg`); absent when the driver has none. */
-  dmesg?(clear: boolean): Promise<string>;
   /** The contents of xend's log file (`/xend/node/log`). */
   readLog(): Promise<string>;
   /** Ops contributed by other plugins (dump, migrate). */
@@ -186,33 +183,25 @@ export function createXendApp(deps: XendAppDeps): Hono {
   app.on(["GET", "POST"], ["/xend", "/xend/"], listing(["node", "domain"]));
 
   // ---- /xend/node/ -------------------------------------------------------------------------
-  async function nodeInfo(): Promise<Sxp> {
-    const [phys, domains] = await Promise.all([deps.physInfo(), deps.domains.list()]);
-    // free_memory as xm info shows it: what no domain (Domain-0 included) holds.
-    const usedKiB = domains.filter((d) => d.domid !== null).reduce((sum, d) => sum + d.memory * 1024, 0);
-    const freeMemoryKiB = Math.max(0, Math.min(phys.freeMemoryKiB, phys.totalMemoryKiB - usedKiB));
-    return nodeToSxp({ ...phys, freeMemoryKiB }, deps.node);
-  }
-
   app.on(["GET", "POST"], ["/xend/node", "/xend/node/"], route(async (req) => {
     if (req.raw.method === "POST") {
       // xend's node shutdown and reboot did nothing and answered 0.
       const nop = async (r: LegacyRequest) => result(r, 0);
       return perform(req, { shutdown: nop, reboot: nop });
     }
-    return result(req, await nodeInfo());
+    return result(req, nodeToSxp(await deps.domains.nodeInfo()));
   }));
 
   app.on(["GET", "POST"], ["/xend/node/dmesg", "/xend/node/dmesg/"], route(async (req) => {
     if (req.raw.method === "POST") {
       return perform(req, {
         clear: async (r) => {
-          await deps.dmesg?.(true);
+          deps.domains.dmesg(true);
           return result(r, undefined);
         },
       });
     }
-    return textReply(200, deps.dmesg ? await deps.dmesg(false) : "");
+    return textReply(200, deps.domains.dmesg(false));
   }));
 
   app.on(["GET", "POST"], ["/xend/node/log", "/xend/node/log/"], route(async (req) => {

@@ -4,11 +4,8 @@
  * listeners in listeners.ts; everything goes through the plugin contract.
  */
 import { readFile } from "node:fs/promises";
-import { type as osType } from "node:os";
-import type { DomainManager } from "../../src/domain/types.ts";
 import { definePlugin } from "../../src/plugin/contract.ts";
 import { createLegacyHttpRegistry } from "../../src/plugin/legacy-http.ts";
-import { VERSION } from "../../src/version.ts";
 import { createXendApp, withAbsoluteUrl } from "./app.ts";
 import { Listeners } from "./listeners.ts";
 
@@ -48,13 +45,10 @@ export default definePlugin({
     // A host that predates the registry still gets the built-in ops; others' ops need the shared one.
     const ops = ctx.legacyHttp ?? createLegacyHttpRegistry();
     if (!ctx.legacyHttp) ctx.log.warn("no legacyHttp registry in the plugin context: ops of other plugins (dump, migrate) are not served");
-    const domains = ctx.domains as DomainManager & { dmesg?(clear?: boolean): string };
     const logFile = () => ctx.paths.under(String(ctx.allConfig.logfile ?? "/var/log/xen/xend.log"));
     const app = createXendApp({
       domains: ctx.domains,
       physInfo: () => ctx.hypervisor.physInfo(),
-      node: { system: osType(), changeset: `xvm ${VERSION}` },
-      ...(typeof domains.dmesg === "function" ? { dmesg: async (clear: boolean) => domains.dmesg!(clear) } : {}),
       readLog: () => readFile(logFile(), "utf8").catch((error: NodeJS.ErrnoException) => {
         if (error.code === "ENOENT") return "";
         throw error;

@@ -12,19 +12,20 @@
  *   `description`) are written as `(key value)`, lists as `(key a b …)`; reading back gives a number
  *   for a canonical integer atom, a string for any other atom, and an array for several values (so a
  *   one-element list comes back as its element: SXP cannot tell them apart).
- * - Values xend always printed with a default (`cpu_weight 256`, `cpu_cap 0`, `on_xend_start ignore`,
- *   `on_xend_stop ignore`) are not kept in `extraKeys` when they are read back with that default.
+ * - Values xend always printed in a `(domain …)` record with a default (`cpu_weight 256`, `cpu_cap 0`,
+ *   `on_xend_start ignore`, `on_xend_stop ignore`) are not kept when such a record is read back with
+ *   that default; from a `(vm …)` every value given is kept.
  * - A `(vm …)` without `(memory …)` gets 128 MiB, xm's default; one without a kernel is refused
  *   (the simulated hypervisor cannot run a bootloader).
  */
-import type { DomainAction, DomainConfig, DomainStateFlags, DomainSummary, VifConfig } from "./types.ts";
-import type { PhysInfo, VcpuInfo } from "../hypervisor/driver.ts";
+import type { DomainAction, DomainConfig, DomainStateFlags, DomainSummary, NodeInfo, VifConfig } from "./types.ts";
+import type { VcpuInfo } from "../hypervisor/driver.ts";
 import { XvmError } from "../errors.ts";
 import { child, childValue, children, float, isList, name, type Sxp, type SxpNode } from "../formats/sxp.ts";
 
 const ACTIONS: readonly DomainAction[] = ["destroy", "restart", "preserve", "rename-restart", "coredump-destroy", "coredump-restart"];
 
-const VIF_KEYS = ["mac", "bridge", "script", "ip", "vifname", "model", "type"] as const satisfies readonly (keyof VifConfig)[];
+const VIF_KEYS = ["mac", "bridge", "script", "ip", "vifname", "model", "type", "backend", "rate", "accel"] as const satisfies readonly (keyof VifConfig)[];
 
 /** Image options of xm configs that xend wrote inside `(image (<type> …))`, not at the top level. */
 const IMAGE_KEYS = new Set([
@@ -37,19 +38,21 @@ const IMAGE_KEYS = new Set([
 /** Devices kept in `extraKeys[type]` as xm's `"k=v,k=v"` strings. */
 const KV_DEVICES = ["vfb", "vtpm", "console", "ioports", "irq", "vscsi"];
 
-/** Defaults xend printed for keys this model does not carry. */
+/** Defaults xend always printed in a `(domain …)` record for keys kept in `extraKeys`. */
 const PRINTED_DEFAULTS: Record<string, string> = {
   cpu_weight: "256",
   cpu_cap: "0",
-  on_xend_start: "ignore",
-  on_xend_stop: "ignore",
 };
+
+const XEND_START = ["ignore", "start"] as const;
+const XEND_STOP = ["ignore", "shutdown", "suspend"] as const;
 
 /** Keys written from the typed fields or computed at runtime: never taken from or put into extraKeys. */
 const RESERVED = new Set([
   "domid", "uuid", "vcpus", "name", "on_poweroff", "on_reboot", "on_crash", "maxmem", "memory", "cpus",
   "vcpu_avail", "start_time", "cpu_time", "online_vcpus", "image", "status", "state", "device",
   "store_mfn", "console_mfn", "memory_dynamic_min", "memory_dynamic_max", "cpu", "builder",
+  "on_xend_start", "on_xend_stop", "description",
   ...Object.keys(PRINTED_DEFAULTS), ...KV_DEVICES, "pci",
 ]);
 
@@ -191,6 +194,9 @@ export function configToSxp(c: DomainConfig): Sxp {
     const item = keyed(c, k);
     if (item) out.push(item);
   }
+  if (c.on_xend_start !== undefined) out.push(["on_xend_start", c.on_xend_start]);
+  if (c.on_xend_stop !== undefined) out.push(["on_xend_stop", c.on_xend_stop]);
+  if (c.description !== undefined) out.push(["description", c.description]);
   out.push(...topLevelExtras(c), imageSxp(c), ...deviceItems(c));
   return out;
 }
@@ -214,9 +220,11 @@ export function domainToSxp(d: DomainSummary): Sxp {
   out.push(["maxmem", d.maxmem], ["memory", d.memory]);
   out.push(["vcpu_avail", vcpuAvail(d.vcpus)]);
   for (const [k, dflt] of Object.entries(PRINTED_DEFAULTS)) out.push(keyed(c, k) ?? [k, dflt]);
+  out.push(["on_xend_start", c.on_xend_start ?? "ignore"], ["on_xend_stop", c.on_xend_stop ?? "ignore"]);
   if (active) out.push(["start_time", float(d.startTime)]);
   out.push(["cpu_time", float(d.cpuTime)], ["online_vcpus", d.vcpus]);
   if (c.cpus !== undefined) out.push(["cpus", c.cpus]);
+  if (c.description !== undefined) out.push(["description", c.description]);
   out.push(...topLevelExtras(c));
   // Domain-0 runs no kernel of ours: xend printed no image for it.
   if (c.kernel !== "") out.push(imageSxp(c));
@@ -251,63 +259,12 @@ export function vcpuInfoToSxp(d: DomainSummary, nrCpus: number): Sxp {
   return out;
 }
 
-export interface NodeSxpOptions {
-  /** uname's system name (`os.type()`). */
-  system: string;
-  /** Scheduler name shown as `xen_scheduler`. */
-  scheduler?: string;
-  /** Shown as `xen_changeset`: what built this hypervisor. */
-  changeset?: string;
-}
-
-function nodeRanges(p: PhysInfo): { cpus: string[]; memMiB: number[] } {
-  const nodes = Math.max(1, p.nrNodes);
-  const per = Math.max(1, Math.floor(p.nrCpus / nodes));
-  const cpus: string[] = [];
-  const memMiB: number[] = [];
-  for (let n = 0; n < nodes; n++) {
-    const first = n * per;
-    const last = n === nodes - 1 ? p.nrCpus - 1 : first + per - 1;
-    cpus.push(first > last ? "no cpus" : first === last ? `${first}` : `${first}-${last}`);
-    memMiB.push(Math.floor(p.freeMemoryKiB / 1024 / nodes));
-  }
-  return { cpus, memMiB };
-}
-
 /**
- * `(node …)` as `GET /xend/node/` answered (`XendNode.info()` with xend 3.4's NUMA fields, plus
- * 3.1's `sockets_per_node` that libvirt still reads). Fields xend took from a real Xen build
- * (`hw_caps`, `platform_params`, `cc_*`) are left out rather than invented.
+ * `(node …)` as `GET /xend/node/` answered: the domain manager's node info (what `xm info` shows,
+ * xend 3.4's fields with `xend_config_format 4`), one `(key value)` per field in its order.
  */
-export function nodeToSxp(p: PhysInfo, options: NodeSxpOptions): Sxp {
-  const { cpus, memMiB } = nodeRanges(p);
-  const indent = " ".repeat(25);
-  return [
-    "node",
-    ["system", options.system],
-    ["host", p.hostname],
-    ["release", p.release],
-    ["version", p.version],
-    ["machine", p.machine],
-    ["nr_cpus", p.nrCpus],
-    ["nr_nodes", p.nrNodes],
-    ["sockets_per_node", p.socketsPerNode],
-    ["cores_per_socket", p.coresPerSocket],
-    ["threads_per_core", p.threadsPerCore],
-    ["cpu_mhz", p.cpuMhz],
-    ["total_memory", Math.floor(p.totalMemoryKiB / 1024)],
-    ["free_memory", Math.floor(p.freeMemoryKiB / 1024)],
-    ["node_to_cpu", cpus.map((c, i) => `node${i}:${c}`).join(`\n${indent}`)],
-    ["node_to_memory", memMiB.map((m, i) => `node${i}:${m}`).join(`\n${indent}`)],
-    ["xen_major", p.hypervisor.major],
-    ["xen_minor", p.hypervisor.minor],
-    ["xen_extra", p.hypervisor.extra],
-    ["xen_caps", p.hypervisor.caps.join(" ")],
-    ["xen_scheduler", options.scheduler ?? "credit"],
-    ["xen_pagesize", p.pageSize],
-    ...(options.changeset !== undefined ? [["xen_changeset", options.changeset] as Sxp] : []),
-    ["xend_config_format", 4],
-  ];
+export function nodeToSxp(info: NodeInfo): Sxp {
+  return ["node", ...Object.entries(info).map(([k, v]): Sxp => [k, v])];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,6 +288,13 @@ function int(node: SxpNode, key: string): number | undefined {
   const n = Number.parseInt(v, 10);
   if (!Number.isSafeInteger(n)) throw bad(`(${key} ${v}): out of range`);
   return n;
+}
+
+function oneOf<T extends string>(node: SxpNode, key: string, allowed: readonly T[]): T | undefined {
+  const v = atom(node, key);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw bad(`(${key} ${v}): expected one of ${allowed.join(", ")}`);
+  return v as T;
 }
 
 function action(node: SxpNode, key: string, dflt: DomainAction): DomainAction {
@@ -444,6 +408,13 @@ export function configFromSxp(node: SxpNode): DomainConfig {
   }
   const cpus = atom(node, "cpus");
   if (cpus !== undefined) c.cpus = cpus;
+  const record = head === "domain";
+  const xendStart = oneOf(node, "on_xend_start", XEND_START);
+  if (xendStart !== undefined && !(record && xendStart === "ignore")) c.on_xend_start = xendStart;
+  const xendStop = oneOf(node, "on_xend_stop", XEND_STOP);
+  if (xendStop !== undefined && !(record && xendStop === "ignore")) c.on_xend_stop = xendStop;
+  const description = atom(node, "description");
+  if (description !== undefined) c.description = description;
   const type = name(img);
   if (type !== undefined && type !== "linux") extra.builder = type;
   for (const item of img ? children(img) : []) {
@@ -465,7 +436,7 @@ export function configFromSxp(node: SxpNode): DomainConfig {
     }
     if (RESERVED.has(k) && !(k in PRINTED_DEFAULTS)) continue;
     const values = item.slice(1);
-    if (k in PRINTED_DEFAULTS && values.length === 1 && values[0] === PRINTED_DEFAULTS[k]) continue;
+    if (record && k in PRINTED_DEFAULTS && values.length === 1 && values[0] === PRINTED_DEFAULTS[k]) continue;
     extra[k] = extraFrom(values);
   }
   if (Object.keys(extra).length > 0) c.extraKeys = extra;

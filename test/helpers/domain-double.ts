@@ -5,7 +5,9 @@
  * shared table) and records every call that changes something in `mutations`.
  */
 import { XvmError } from "../../src/errors.ts";
-import type { DomainConfig, DomainManager, DomainStateFlags, DomainSummary, GuestInfo, HostResources } from "../../src/domain/types.ts";
+import type {
+  ConsoleWatch, DomainConfig, DomainManager, DomainStateFlags, DomainSummary, DomainTrigger, GuestInfo, HostResources, NodeInfo,
+} from "../../src/domain/types.ts";
 
 export interface DomainInit extends Partial<Omit<DomainConfig, "name">> {
   name: string;
@@ -286,10 +288,17 @@ export class DomainManagerDouble implements DomainManager {
     this.record("setHostResources", [update]);
   }
 
-  // The methods below are in the domain manager's newer interface; the double answers them simply.
 
-  async nodeInfo(): Promise<Record<string, string | number>> {
-    return { host: "double", nr_cpus: 4, total_memory: 8192, free_memory: 8192 - this.doms.reduce((s, d) => s + (d.domid === null ? 0 : d.memory), 0), xend_config_format: 4 };
+  /** A host of 4 CPUs and 8 GiB; free memory is what no running domain (Domain-0 included) holds. */
+  async nodeInfo(): Promise<NodeInfo> {
+    this.calls.push("nodeInfo");
+    const used = this.doms.reduce((s, d) => s + (d.domid === null ? 0 : d.memory), 0);
+    return {
+      host: "double", release: "5.10.0-sim", version: "#1 SMP", machine: "x86_64", nr_cpus: 4, nr_nodes: 1,
+      cores_per_socket: 2, threads_per_core: 2, cpu_mhz: 2400, hw_caps: "", total_memory: 8192, free_memory: 8192 - used,
+      node_to_cpu: "node0:0-3", xen_major: 3, xen_minor: 4, xen_extra: ".0-sim", xen_caps: "xen-3.0-x86_64",
+      xen_scheduler: "credit", xen_pagesize: 4096, xend_config_format: 4,
+    };
   }
 
   async consoleRead(dom: string | number): Promise<string> {
@@ -302,12 +311,12 @@ export class DomainManagerDouble implements DomainManager {
     this.find(dom);
   }
 
-  async watchConsole(dom: string | number): Promise<{ onData(l: (d: string) => void): void; onEnd(l: (r: string) => void): void; close(): void }> {
+  async watchConsole(dom: string | number): Promise<ConsoleWatch> {
     this.find(dom);
     return { onData() {}, onEnd() {}, close() {} };
   }
 
-  async trigger(dom: string | number, trigger: string, vcpu?: number): Promise<void> {
+  async trigger(dom: string | number, trigger: DomainTrigger, vcpu?: number): Promise<void> {
     this.record("trigger", [dom, trigger, vcpu ?? 0]);
     this.active(this.find(dom), `trigger ${trigger} on`);
   }

@@ -5,7 +5,6 @@ import {
 } from "../../src/domain/sxp-convert.ts";
 import { XvmError } from "../../src/errors.ts";
 import { child, childValue, parse, show } from "../../src/formats/sxp.ts";
-import type { PhysInfo } from "../../src/hypervisor/driver.ts";
 
 /** Every field of DomainConfig set, with values that need quoting, escapes and devices. */
 const FULL_CONFIG: DomainConfig = {
@@ -23,20 +22,23 @@ const FULL_CONFIG: DomainConfig = {
   on_poweroff: "preserve",
   on_reboot: "rename-restart",
   on_crash: "coredump-restart",
+  on_xend_start: "start",
+  on_xend_stop: "shutdown",
+  description: "web server «eu-1»\nsecond line",
   vif: [
-    { mac: "00:16:3e:00:00:01", bridge: "xenbr0", script: "vif-bridge", ip: "10.0.0.2", vifname: "vif-web1", model: "e1000", type: "ioemu" },
+    {
+      mac: "00:16:3e:00:00:01", bridge: "xenbr0", script: "vif-bridge", ip: "10.0.0.2", vifname: "vif-web1", model: "e1000",
+      type: "ioemu", backend: "0", rate: "10MB/s", accel: "netfront",
+    },
     {},
   ],
   disk: ["phy:/dev/vg/web1,xvda,w", "tap:aio:/var/img/data disk.img,xvdb,r", "file:/iso/x.iso,hdc:cdrom,r,0"],
   extraKeys: {
-    description: "web server «eu-1»\nsecond line",
     localtime: 1,
     bootloader: "/usr/bin/pygrub",
     bootloader_args: "-q",
     cpu_weight: 512,
     cpu_cap: 50,
-    on_xend_start: "start",
-    on_xend_stop: "shutdown",
     shadow_memory: 8,
     vnc: 1,
     vncdisplay: 5,
@@ -67,12 +69,6 @@ function summary(config: DomainConfig, over: Partial<DomainSummary> = {}): Domai
   };
 }
 
-const PHYS: PhysInfo = {
-  hostname: "host1", release: "5.10.0", version: "#1 SMP Debian", machine: "x86_64",
-  nrCpus: 8, nrNodes: 2, coresPerSocket: 4, threadsPerCore: 1, socketsPerNode: 1, cpuMhz: 2992,
-  totalMemoryKiB: 16 * 1024 * 1024, freeMemoryKiB: 10 * 1024 * 1024, pageSize: 4096,
-  hypervisor: { name: "sim", major: 3, minor: 4, extra: ".0-xvm", caps: ["xen-3.0-x86_64", "hvm-3.0-x86_64"] },
-};
 
 describe("(vm …) configs", () => {
   it("round-trips every DomainConfig field through text", () => {
@@ -147,6 +143,7 @@ describe("(vm …) configs", () => {
 describe("(domain …) records", () => {
   it("round-trips every field a domain SXP carries", () => {
     const d = summary(FULL_CONFIG);
+    expect(show(domainToSxp(d))).toContain("(on_xend_start start) (on_xend_stop shutdown) (start_time 1700000123.5)");
     const back = domainFromSxp(parse(show(domainToSxp(d))));
     const { managed: _m, vcpuInfo: _v, pid: _p, ...carried } = d;
     expect(back).toEqual(carried);
@@ -167,7 +164,7 @@ describe("(domain …) records", () => {
   });
 
   it("writes the fields libvirt parses, in xend 3.1's order", () => {
-    const d = summary({ ...FULL_CONFIG, extraKeys: undefined, vif: [], disk: ["phy:/dev/vg/web1,xvda,w"] }, { memory: 384 });
+    const d = summary({ ...FULL_CONFIG, extraKeys: undefined, on_xend_start: undefined, on_xend_stop: undefined, description: undefined, vif: [], disk: ["phy:/dev/vg/web1,xvda,w"] }, { memory: 384 });
     expect(show(domainToSxp(d))).toBe(
       "(domain (domid 7) (uuid 5d6f0c8e-1111-4222-8333-444455556666) (vcpus 4) (name web1) (on_poweroff preserve) " +
       "(on_reboot rename-restart) (on_crash coredump-restart) (maxmem 1024) (memory 384) (vcpu_avail 3) (cpu_weight 256) " +
@@ -238,13 +235,10 @@ describe("vcpuinfo and node SXP", () => {
     expect(show(vcpuInfoToSxp(summary(FULL_CONFIG, { domid: null }), 4))).toBe("(domain (name web1) (vcpu_count 4))");
   });
 
-  it("writes the node with xend_config_format 4 and the fields libvirt reads", () => {
-    const node = nodeToSxp(PHYS, { system: "Linux", changeset: "xvm 0.1.0" });
-    const text = show(node);
-    expect(text.startsWith("(node (system Linux) (host host1) (release 5.10.0) (version '#1 SMP Debian') (machine x86_64) (nr_cpus 8) (nr_nodes 2) (sockets_per_node 1) (cores_per_socket 4) (threads_per_core 1) (cpu_mhz 2992) (total_memory 16384) (free_memory 10240)")).toBe(true);
-    expect(text.endsWith("(xen_major 3) (xen_minor 4) (xen_extra .0-xvm) (xen_caps 'xen-3.0-x86_64 hvm-3.0-x86_64') (xen_scheduler credit) (xen_pagesize 4096) (xen_changeset 'xvm 0.1.0') (xend_config_format 4))")).toBe(true);
-    const back = parse(text);
-    expect(childValue(back, "node_to_cpu")).toBe(`node0:0-3\n${" ".repeat(25)}node1:4-7`);
-    expect(childValue(back, "node_to_memory")).toBe(`node0:5120\n${" ".repeat(25)}node1:5120`);
+  it("writes the domain manager's node info as (node …), fields in its order", () => {
+    const info = { host: "host1", release: "5.10.0", version: "#1 SMP Debian", nr_cpus: 8, hw_caps: "", node_to_cpu: "node0:0-7", xen_caps: "xen-3.0-x86_64 hvm-3.0-x86_64", xend_config_format: 4 };
+    const text = show(nodeToSxp(info));
+    expect(text).toBe("(node (host host1) (release 5.10.0) (version '#1 SMP Debian') (nr_cpus 8) (hw_caps '') (node_to_cpu node0:0-7) (xen_caps 'xen-3.0-x86_64 hvm-3.0-x86_64') (xend_config_format 4))");
+    expect(childValue(parse(text), "xend_config_format")).toBe("4");
   });
 });
