@@ -17,6 +17,7 @@ import type {
   ConfigChanges, ConfigValue, Hooks, LegacyHttpRegistry, Logger, PluginContext, PluginDefinition, PluginInstance, PropertyDecls, ServeOptions, ServerHandle,
 } from "./contract.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
+import { declaredName } from "./loader.ts";
 import { checkDefinition, resolveValues } from "./schema.ts";
 
 export type PluginState = "running" | "failed" | "stopped";
@@ -98,7 +99,7 @@ export class PluginHost {
    * plugin is listed as failed, the daemon is degraded, and the error is returned.
    */
   register(definition: unknown, source = "builtin"): XvmError | undefined {
-    const name = typeof (definition as { name?: unknown })?.name === "string" ? (definition as { name: string }).name : "?";
+    const name = declaredName(definition) ?? "?";
     const problem = checkDefinition(definition);
     if (problem) return this.fail(name, source, new XvmError("PLUGIN_INVALID", { name, path: source, detail: problem }));
     const def = definition as PluginDefinition;

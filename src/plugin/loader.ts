@@ -76,10 +76,16 @@ export async function importPlugin(file: PluginFile): Promise<PluginDefinition> 
   const def = mod.default;
   const problem = def === undefined ? "it has no default export (export default definePlugin({ … }))" : checkDefinition(def);
   if (problem || !isPluginDefinition(def)) {
-    const name = typeof (def as { name?: unknown })?.name === "string" ? String((def as { name: string }).name) : file.name;
+    const name = declaredName(def) ?? file.name;
     throw new XvmError("PLUGIN_INVALID", { name, path: file.path, detail: problem ?? "not a plugin definition" });
   }
   return def;
+}
+
+/** The name a definition-like object gives itself (a function's own `name` does not count). */
+export function declaredName(value: unknown): string | undefined {
+  const name = typeof value === "object" && value !== null ? (value as { name?: unknown }).name : undefined;
+  return typeof name === "string" && name !== "" ? name : undefined;
 }
 
 /** One line: runtimes put the position of a syntax error in different places. */

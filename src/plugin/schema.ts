@@ -57,7 +57,10 @@ export function issueText(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues
     .map((i) => {
       const path = v.getDotPath(i);
-      return path ? `${path}: ${i.message}` : i.message;
+      // Valibot words a missing or unexpected key as a type mismatch; say it plainly.
+      const objectKey = i.kind === "schema" && /object$/.test(i.type);
+      const message = objectKey && i.input === undefined ? "required" : objectKey && i.expected === "never" ? "not allowed" : i.message;
+      return path ? `${path}: ${message}` : message;
     })
     .join("; ");
 }
