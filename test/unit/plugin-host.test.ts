@@ -316,7 +316,7 @@ describe("plugin host: context", () => {
   it("keeps one degrade reason per plugin, cleared with undefined", async () => {
     const { host, services, health } = testHost();
     const ctxs: Record<string, PluginContext<unknown>> = {};
-    for (const name of ["a", "b"]) host.register({ name, setup(ctx) { ctxs[name] = ctx as PluginContext<unknown>; } });
+    for (const name of ["a", "b"]) host.register(definePlugin({ name, setup(ctx) { ctxs[name] = ctx as PluginContext<unknown>; } }));
     await host.start({}, services);
     ctxs.a!.degrade("link gone");
     ctxs.b!.degrade("cpu offline");
@@ -328,16 +328,16 @@ describe("plugin host: context", () => {
   it("serves plugin routes under /plugins/<name>/ and shares allConfig, paths, services, legacyHttp", async () => {
     const { host, services } = testHost();
     const ctxs: PluginContext<unknown>[] = [];
-    host.register({
+    host.register(definePlugin({
       name: "web",
       properties: { "web-greeting": { type: "astring", default: "hi", description: "d" } },
       setup(ctx) {
         ctxs.push(ctx as PluginContext<unknown>);
-        ctx.routes.get("/", (c) => c.json({ greeting: (ctx.config as Record<string, string>)["web-greeting"] }));
+        ctx.routes.get("/", (c) => c.json({ greeting: ctx.config["web-greeting"] }));
         ctx.routes.get("/boom", () => { throw new XvmError("DOMAIN_NOT_FOUND", { dom: "x" }); });
       },
-    });
-    host.register({ name: "other", setup(ctx) { ctxs.push(ctx as PluginContext<unknown>); } });
+    }));
+    host.register(definePlugin({ name: "other", setup(ctx) { ctxs.push(ctx as PluginContext<unknown>); } }));
     await host.start({}, services);
     const routes = host.routesOf("web")!.routes;
     for (const path of ["/plugins/web", "/plugins/web/"]) {
@@ -361,14 +361,14 @@ describe("plugin host: context", () => {
     const { host, services } = testHost();
     const socket = join(dir, "left-open.sock");
     const closed = join(dir, "closed.sock");
-    host.register({
+    host.register(definePlugin({
       name: "srv",
       async setup(ctx) {
         await ctx.serve({ unix: socket, mode: 0o600 }, () => new Response("ok"));
         const h = await ctx.serve({ unix: closed }, () => new Response("ok"));
         return { stop: () => h.close() };
       },
-    });
+    }));
     await host.start({}, services);
     expect(await socketAnswers(socket)).toBe(true);
     expect(await socketAnswers(closed)).toBe(true);
