@@ -6,9 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import {
-  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { XvmError } from "../errors.ts";
 import type { RepoData } from "./model.ts";
 
@@ -104,6 +104,7 @@ export class RepositoryFile {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
     const tmp = `${this.path}.tmp.${process.pid}`;
+    this.removeDeadTemporaries();
     const fd = openSync(tmp, "w", 0o644);
     try {
       writeSync(fd, encode(data));
@@ -118,6 +119,22 @@ export class RepositoryFile {
       fsyncSync(dfd);
     } finally {
       closeSync(dfd);
+    }
+  }
+
+  /** Temporary files of writers killed mid-write (called under the lock, so none is in use). */
+  private removeDeadTemporaries(): void {
+    const prefix = `${basename(this.path)}.tmp.`;
+    for (const name of readdirSync(dirname(this.path))) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number.parseInt(name.slice(prefix.length), 10);
+      if (pid === process.pid || !Number.isInteger(pid) || !pidAlive(pid)) {
+        try {
+          unlinkSync(join(dirname(this.path), name));
+        } catch {
+          // gone already
+        }
+      }
     }
   }
 

@@ -73,8 +73,8 @@ export function normaliseValue(type: SmfType, text: string): string | undefined 
     case "opaque":
       return /^([0-9a-fA-F]{2})*$/.test(text) ? text.toLowerCase() : undefined;
     case "uri":
-      // RFC 2396 shape with a non-empty path, as scf_type.c's valid_uri insists.
-      return /^([a-zA-Z][a-zA-Z0-9+.-]*:)?(\/\/[^/?#]*)?[^?#]+(\?[^#]*)?(#.*)?$/.test(text) ? text : undefined;
+      // RFC 2396 appendix B's regex, whose path part scf_type.c's valid_uri insists is non-empty.
+      return /^(([^:/?#]+):)?(\/\/([^/?#]*))?([^?#]*)(\?([^#]*))?(#(.*))?$/.exec(text)?.[5] ? text : undefined;
     case "fmri":
       return /^(svc:\/?[A-Za-z][\w.,/-]*(:[A-Za-z][\w.,-]*)?(\/:properties\/[\w.,-]+(\/[\w.,-]+)?)?|file:\/\/[^\s]*)$/.test(text)
         ? text

@@ -1,0 +1,200 @@
+/**
+ * The two EXAMPLES of xend(1M), verbatim, against the compiled binary: Example 1 on the command
+ * line, Example 2 through stdin and through a real terminal (a pty), with its backslash
+ * continuation and `svc:system/xvm/xend` without the slash.
+ */
+import { spawnSync } from "node:child_process";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cleanupRoot, run, tempRoot, xvmBin } from "../helpers/cli.ts";
+
+let root: string;
+const extraPids: number[] = [];
+
+beforeEach(() => {
+  root = tempRoot("xvm-svccfg-ex-");
+});
+
+afterEach(async () => {
+  await cleanupRoot(root, extraPids.splice(0));
+});
+
+const xvm = (args: string[], input?: string) => run(args, { root, ...(input === undefined ? {} : { input }) });
+
+/** svcadm belongs to the restarter's issue: use it verbatim once it exists, else svccfg's refresh. */
+function svcadmAvailable(): boolean {
+  return run(["svcadm", "--help"], { root }).code === 0;
+}
+
+function refresh(fmri: string): void {
+  const r = svcadmAvailable() ? xvm(["svcadm", "refresh", fmri]) : xvm(["svccfg", "-s", fmri, "refresh"]);
+  expect(r).toMatchObject({ code: 0, stderr: "" });
+}
+
+describe("Example 1: modifying an existing property", () => {
+  it("lists, sets config/dom0-cpus = 1, refreshes; svcprop then reads 1", () => {
+    const list = xvm(["svccfg", "-s", "svc:/system/xvm/xend:default", "listprop"]);
+    expect(list.code).toBe(0);
+    expect(list.stderr).toBe("");
+    const width = list.stdout.split("\n").find((l) => l.startsWith("config "))!.length - "  application".length;
+    const line = (name: string, type: string, value: string) => `${name.padEnd(width)}  ${type.padEnd(7)}  ${value}\n`;
+    // Every property of the seed's manual, with its default.
+    for (const expected of [
+      line("config/default-nic", "astring", ""),
+      line("config/dom0-cpus", "integer", "0"),
+      line("config/dom0-min-mem", "integer", "196"),
+      line("config/enable-dump", "boolean", "true"),
+      line("config/xend-relocation-address", "astring", "127.0.0.1"),
+      line("config/xend-relocation-hosts-allow", "astring", "^localhost$"),
+      line("config/xend-relocation-server", "boolean", "true"),
+      line("config/xend-unix-server", "boolean", "true"),
+    ]) {
+      expect(list.stdout).toContain(expected);
+    }
+
+    expect(xvm(["svccfg", "-s", "svc:/system/xvm/xend:default", "setprop", "config/dom0-cpus", "=", "1"])).toEqual({ code: 0, stdout: "", stderr: "" });
+    // Editing value changed at once; the running snapshot only after the refresh.
+    expect(xvm(["svccfg", "-s", "svc:/system/xvm/xend:default", "listprop", "config/dom0-cpus"]).stdout).toBe("config/dom0-cpus  integer  1\n");
+    expect(xvm(["svcprop", "-p", "config/dom0-cpus", "xend"]).stdout).toBe("0\n");
+    refresh("svc:/system/xvm/xend:default");
+    expect(xvm(["svcprop", "-p", "config/dom0-cpus", "xend"])).toEqual({ code: 0, stdout: "1\n", stderr: "" });
+  });
+});
+
+const EXAMPLE2_INPUT =
+  'setprop config/xend-relocation-address = ""\n' +
+  "setprop config/xend-relocation-hosts-allow = \\\n" +
+  '"^flax$ ^localhost$"\n' +
+  "end\n";
+
+function expectExample2Applied(): void {
+  // Set at the service level, seen composed at the instance.
+  const svc = xvm(["svccfg", "-s", "svc:system/xvm/xend", "listprop", "config/xend-relocation-[ah]*"]);
+  expect(svc.stdout).toBe(
+    "config/xend-relocation-address      astring  \n" +
+      'config/xend-relocation-hosts-allow  astring  "^flax$ ^localhost$"\n',
+  );
+  const inst = xvm(["svccfg", "-s", "svc:/system/xvm/xend:default", "listprop", "config/xend-relocation-[ah]*"]);
+  expect(inst.stdout).toBe(svc.stdout);
+  expect(xvm(["svcprop", "-c", "-p", "config/xend-relocation-hosts-allow", "-p", "config/xend-relocation-address", "xend"]).stdout).toBe(
+    '\\^flax$\\ \\^localhost$\n""\n',
+  );
+}
+
+describe("Example 2: enabling live migration", () => {
+  it("works with the session's commands on stdin", () => {
+    expect(xvm(["svccfg", "-s", "svc:system/xvm/xend"], EXAMPLE2_INPUT)).toEqual({ code: 0, stdout: "", stderr: "" });
+    expectExample2Applied();
+    if (svcadmAvailable()) {
+      expect(xvm(["svcadm", "refresh", "svc:system/xvm/xend:default"]).code).toBe(0);
+      expect(xvm(["svcadm", "restart", "svc:system/xvm/xend:default"]).code).toBe(0);
+    } else {
+      refresh("svc:system/xvm/xend:default");
+    }
+    expect(xvm(["svcprop", "-p", "config/xend-relocation-hosts-allow", "svc:system/xvm/xend:default"]).stdout).toBe("\\^flax$\\ \\^localhost$\n");
+  });
+
+  it("works typed at the interactive prompt on a terminal", () => {
+    const python = spawnSync("python3", ["--version"]);
+    expect(python.status, "python3 drives the pty for this test").toBe(0);
+    const steps = [
+      ["svc:/system/xvm/xend> ", 'setprop config/xend-relocation-address = ""'],
+      ["svc:/system/xvm/xend> ", "setprop config/xend-relocation-hosts-allow = \\"],
+      ["> ", '"^flax$ ^localhost$"'],
+      ["svc:/system/xvm/xend> ", "listprop config/xend-relocation-hosts-allow"],
+      ["svc:/system/xvm/xend> ", "setprop config/nope = 1"],
+      ["svc:/system/xvm/xend> ", "end"],
+    ];
+    const r = ptyRun([xvmBin(), "svccfg", "-s", "svc:system/xvm/xend"], steps);
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    const screen = r.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+    expect(screen).toContain('svc:/system/xvm/xend> setprop config/xend-relocation-address = ""\n');
+    expect(screen).toContain("svc:/system/xvm/xend> setprop config/xend-relocation-hosts-allow = \\\n> \"^flax$ ^localhost$\"\n");
+    // Interactive messages go to the terminal without the "svccfg:" prefix, and the session goes on.
+    expect(screen).toContain('config/xend-relocation-hosts-allow  astring  "^flax$ ^localhost$"\n');
+    expect(screen).toContain("setprop config/nope = 1\nType required for new properties.\nsvc:/system/xvm/xend> end\n");
+    expectExample2Applied();
+  });
+});
+
+/** Runs argv on a pty; each step waits for its text (after the previous match), then types a line. */
+function ptyRun(argv: string[], steps: string[][]): { status: number; transcript: string; error?: string } {
+  const driver = `
+import json, os, pty, select, sys, time
+argv, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+env = dict(os.environ, TERM="xterm")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(argv[0], argv, env)
+out, pos, error = b"", 0, None
+def pump(until):
+    global out
+    while time.time() < until:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:
+                return False
+            if not data:
+                return False
+            out += data
+            return True
+    return True
+for want, line in steps:
+    deadline = time.time() + 20
+    while out.find(want.encode(), pos) < 0 and time.time() < deadline:
+        if not pump(deadline): break
+    at = out.find(want.encode(), pos)
+    if at < 0:
+        error = "timed out waiting for " + repr(want)
+        break
+    pos = at + len(want)
+    os.write(fd, (line + "\\n").encode())
+status = None
+deadline = time.time() + 20
+while time.time() < deadline:
+    pump(time.time() + 0.05)
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = os.waitstatus_to_exitcode(st)
+        break
+if status is None:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    error = error or "did not exit"
+try:
+    while pump(time.time() + 0.05): pass
+except Exception:
+    pass
+print(json.dumps({"status": status if status is not None else -1, "transcript": out.decode("utf-8", "replace"), "error": error}))
+`;
+  const r = spawnSync("python3", ["-c", driver, JSON.stringify(argv), JSON.stringify(steps)], {
+    env: { ...process.env, XVM_ROOT: root },
+    encoding: "utf8",
+    timeout: 90_000,
+  });
+  const result = JSON.parse(r.stdout) as { status: number; transcript: string; error: string | null };
+  return result.error ? { status: result.status, transcript: result.transcript, error: result.error } : { status: result.status, transcript: result.transcript };
+}
+
+describe("the multi-call link", () => {
+  it("answers as svccfg and svcprop when called by those names", () => {
+    const a = run(["-s", "xend", "listprop", "config/dom0*"], { root, argv0: "svccfg" });
+    const b = xvm(["svccfg", "-s", "xend", "listprop", "config/dom0*"]);
+    expect(a).toEqual(b);
+    expect(a.stdout).toBe("config/dom0-cpus     integer  0\nconfig/dom0-min-mem  integer  196\n");
+    expect(run(["-p", "config/dom0-min-mem", "xend"], { root, argv0: "svcprop" }).stdout).toBe("196\n");
+  });
+
+  it("prints clipanion usage with examples for --help and -h", () => {
+    for (const flag of ["--help", "-h"]) {
+      const r = xvm(["svccfg", flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("svccfg -s svc:/system/xvm/xend:default setprop config/dom0-cpus = 1");
+      const p = xvm(["svcprop", flag]);
+      expect(p.code).toBe(0);
+      expect(p.stdout).toContain("svcprop -p config/dom0-cpus xend");
+    }
+  });
+});
