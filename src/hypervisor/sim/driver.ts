@@ -254,7 +254,14 @@ export class SimDriver implements HypervisorDriver {
     socket.on("close", () => this.onClose(link));
     readFrames(socket, (frame) => this.onFrame(link, frame.header, frame.payload));
     this.links.set(domid, link);
-    const hello = (await this.request(link, "hello", { subscribe: true }, { timeoutMs: 10_000 })).result as HelloResult;
+    let hello: HelloResult;
+    try {
+      hello = (await this.request(link, "hello", { subscribe: true }, { timeoutMs: 10_000 })).result as HelloResult;
+    } catch (error) {
+      link.ending = true;
+      socket.destroy();
+      throw error;
+    }
     if (hello.pending.length) {
       // Events that happened while no driver listened: delivered after the caller has the guest.
       setTimeout(() => {

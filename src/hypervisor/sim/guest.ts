@@ -76,6 +76,7 @@ export class SimGuest {
     this.ctl.set(G.VCPUS, spec.vcpus);
     this.paused = spec.paused;
     this.ctl.set(G.PAUSE, spec.paused ? 1 : 0);
+    // One affinity list for all vCPUs (xm's `cpus = "0-1"`) or one per vCPU.
     this.affinity = Array.from({ length: spec.maxVcpus }, (_, i) => [...(spec.affinity[i] ?? spec.affinity[0] ?? [])]);
   }
 
@@ -269,16 +270,6 @@ export class SimGuest {
     if (park) this.parkVcpus();
     try {
       return fn();
-    } finally {
-      if (park && this.life === "running" && !this.paused) this.releaseVcpus();
-    }
-  }
-
-  async withVcpusStoppedAsync<T>(fn: () => Promise<T>): Promise<T> {
-    const park = this.life === "running" && !this.paused;
-    if (park) this.parkVcpus();
-    try {
-      return await fn();
     } finally {
       if (park && this.life === "running" && !this.paused) this.releaseVcpus();
     }

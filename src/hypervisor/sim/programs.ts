@@ -14,6 +14,9 @@
  * Programs keep the rest of their state in vCPU registers (see control.ts), never in JS variables,
  * so a paused, dumped or migrated guest resumes exactly where it stopped.
  *
+ * The counter and the memory writer run on vCPU 0 (which vcpu-set never removes); the other vCPUs
+ * of every program idle, as the vCPUs of a mostly idle guest do.
+ *
  * Guest time only advances while a vCPU runs: a paused guest's counter stops, and a throttled one
  * (auto-converge) runs slower, as a real guest would.
  */

@@ -86,7 +86,12 @@ export const commands: Record<string, RunnerCommand> = {
     guest.setVcpuState(states as VcpuState[]);
   },
   readPages({ guest, args }) {
-    return { payload: guest.mem.readPages(arg.ints(args, "pfns", "readPages")) };
+    try {
+      return { payload: guest.mem.readPages(arg.ints(args, "pfns", "readPages")) };
+    } catch (error) {
+      if (error instanceof RangeError) throw new XvmError("XVM_BAD_REQUEST", { detail: error.message });
+      throw error;
+    }
   },
   writePages({ guest, args, payload }) {
     const pfns = arg.ints(args, "pfns", "writePages");
