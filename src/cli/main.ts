@@ -40,8 +40,24 @@ export function takeRoot(args: string[]): string[] {
   return out;
 }
 
-export function buildCli(): Cli {
-  const cli = new Cli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
+/**
+ * A command's `catch` reports an error itself and throws ExitSignal to set the exit status; clipanion
+ * would print that signal as an "Internal Error" on stdout and exit 1. Keep it silent and its status.
+ */
+class XvmCli extends Cli {
+  exitSignal: ExitSignal | undefined;
+
+  override error(error: unknown, opts?: Parameters<Cli["error"]>[1]): string {
+    if (error instanceof ExitSignal) {
+      this.exitSignal = error;
+      return "";
+    }
+    return super.error(error as Error, opts);
+  }
+}
+
+export function buildCli(): XvmCli {
+  const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
   for (const command of registry()) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
@@ -52,7 +68,8 @@ export async function main(argv0: string | undefined, argv: readonly string[]): 
   const args = takeRoot(commandArgs(argv0, argv));
   const cli = buildCli();
   try {
-    return await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    return cli.exitSignal?.exitCode ?? code;
   } catch (error) {
     if (error instanceof ExitSignal) return error.exitCode;
     process.stderr.write(`xvm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
