@@ -94,9 +94,13 @@ export class Supervisor {
     this.contract = stored.contract;
     if (fresh) {
       const keep = stored.state === "maintenance" && !stored.temporary;
+      // A disabled instance that stays disabled is left as it was: no "Disabled." line at every boot.
+      const stillDisabled = stored.state === "disabled" && !enabledOf(loc.inst).effective;
       this.m = newMachine(now, keep
         ? { state: "maintenance", aux: stored.aux, waitstatus: stored.waitstatus, stateTime: stored.stateTime ?? now }
-        : { state: "uninitialized" });
+        : stillDisabled
+          ? { state: "disabled", stateTime: stored.stateTime ?? now }
+          : { state: "uninitialized" });
       this.contract = undefined;
       this.persist();
       return;

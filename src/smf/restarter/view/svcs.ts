@@ -19,7 +19,14 @@ export interface SvcsResult {
   exit: number;
 }
 
-export function runSvcs(data: RepoData, req: SvcsRequest, now: number, prog = "svcs"): SvcsResult {
+export interface SvcsOptions {
+  prog?: string;
+  /** Whether the master restarter's recorded pid is a live restarter (injected by tests). */
+  restarterAlive?: (pid: number) => boolean;
+}
+
+export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: SvcsOptions = {}): SvcsResult {
+  const prog = opts.prog ?? "svcs";
   let stdout = "";
   let stderr = req.warnings.join("");
   let exit = 0;
@@ -27,7 +34,7 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, prog = "s
 
   if (req.zone !== undefined && req.zone !== "global") return fail(`invalid zone '${req.zone}'`);
   const zone = req.zone;
-  const views = instanceViews(data);
+  const views = instanceViews(data, opts.restarterAlive);
   const byFmri = new Map(views.map((v) => [v.fmri, v]));
 
   /** The instances the operands name, in operand order, each once. */
