@@ -324,7 +324,8 @@ export class SimDriver implements HypervisorDriver {
     const spec = this.readSpec(domid);
     rmSync(this.dir(domid), { recursive: true, force: true });
     this.children.delete(domid);
-    if (!this.reportedLost.has(domid)) {
+    // A runner that dies while create() waits for it is create()'s failure, not a lost guest.
+    if (!this.reportedLost.has(domid) && !this.creating.has(domid)) {
       this.reportedLost.add(domid);
       this.emit({ type: "lost", domid, detail });
     }
