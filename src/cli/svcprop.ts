@@ -12,6 +12,7 @@ import { findMatches, instanceFmri, serviceFmri } from "../smf/fmri.ts";
 import { type PgMap, type RepoData, composePgs } from "../smf/model.ts";
 import { Repository, entitiesOf } from "../smf/repository.ts";
 import { XvmError } from "../errors.ts";
+import { quietOnBrokenPipe } from "../smf/svccfg/main.ts";
 import { XvmCommand } from "./base.ts";
 
 const USAGE =
@@ -296,6 +297,7 @@ export class SvcpropCommand extends XvmCommand {
       this.context.stdout.write(this.cli.usage(SvcpropCommand, { detailed: true }));
       return 0;
     }
+    quietOnBrokenPipe(this.context.stdout);
     const out = (s: string) => void this.context.stdout.write(s);
     const err = (s: string) => void this.context.stderr.write(s);
     try {

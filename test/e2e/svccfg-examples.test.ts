@@ -97,12 +97,12 @@ describe("Example 2: enabling live migration", () => {
     const python = spawnSync("python3", ["--version"]);
     expect(python.status, "python3 drives the pty for this test").toBe(0);
     const steps = [
-      ["svc:/system/xvm/xend> ", 'setprop config/xend-relocation-address = ""'],
-      ["svc:/system/xvm/xend> ", "setprop config/xend-relocation-hosts-allow = \\"],
-      ["> ", '"^flax$ ^localhost$"'],
-      ["svc:/system/xvm/xend> ", "listprop config/xend-relocation-hosts-allow"],
-      ["svc:/system/xvm/xend> ", "setprop config/nope = 1"],
-      ["svc:/system/xvm/xend> ", "end"],
+      ["svc:/system/xvm/xend> ", 'setprop config/xend-relocation-address = ""\n'],
+      ["svc:/system/xvm/xend> ", "setprop config/xend-relocation-hosts-allow = \\\n"],
+      ["> ", '"^flax$ ^localhost$"\n'],
+      ["svc:/system/xvm/xend> ", "listprop config/xend-relocation-hosts-allow\n"],
+      ["svc:/system/xvm/xend> ", "setprop config/nope = 1\n"],
+      ["svc:/system/xvm/xend> ", "end\n"],
     ];
     const r = ptyRun([xvmBin(), "svccfg", "-s", "svc:system/xvm/xend"], steps);
     expect(r.error).toBeUndefined();
@@ -117,7 +117,34 @@ describe("Example 2: enabling live migration", () => {
   });
 });
 
-/** Runs argv on a pty; each step waits for its text (after the previous match), then types a line. */
+describe("the interactive prompt", () => {
+  it("selects through levels, continues open lists, shows usage on syntax errors, drops a line on ^C, ends on ^D", () => {
+    const steps = [
+      ["svc:> ", "select xend\n"],
+      ["svc:/system/xvm/xend> ", "select default\n"],
+      ["svc:/system/xvm/xend:default> ", "setprop config/dom0-cpus = (\n"],
+      ["> ", "3 )\n"],
+      ["svc:/system/xvm/xend:default> ", "listprop config/dom0-cpus\n"],
+      ["svc:/system/xvm/xend:default> ", "selectsnap running\n"],
+      ["[running]svc:/system/xvm/xend:default> ", "selectsnap\n"],
+      ["svc:/system/xvm/xend:default> ", "setprop config/dom0-cpus 4\n"],
+      ["svc:/system/xvm/xend:default> ", "setprop config/dom0-cpus = 5\x03"],
+      ["svc:/system/xvm/xend:default> ", "listprop config/dom0-cpus\n"],
+      ["svc:/system/xvm/xend:default> ", "\x04"],
+    ];
+    const r = ptyRun([xvmBin(), "svccfg"], steps);
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    const screen = r.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
+    expect(screen).toContain("setprop config/dom0-cpus = (\n> 3 )\n");
+    expect(screen.split("config/dom0-cpus  integer  3\n").length).toBe(3);
+    expect(screen).toContain("setprop config/dom0-cpus 4\nUsage: \tsetprop pg/name = [type:] value\n");
+    // ^C abandoned the typed setprop: the value is still 3.
+    expect(run(["svcprop", "-c", "-p", "config/dom0-cpus", "xend"], { root }).stdout).toBe("3\n");
+  });
+});
+
+/** Runs argv on a pty; each step waits for its text (after the previous match), then types its keys. */
 function ptyRun(argv: string[], steps: string[][]): { status: number; transcript: string; error?: string } {
   const driver = `
 import json, os, pty, select, sys, time
@@ -150,7 +177,7 @@ for want, line in steps:
         error = "timed out waiting for " + repr(want)
         break
     pos = at + len(want)
-    os.write(fd, (line + "\\n").encode())
+    os.write(fd, line.encode())
 status = None
 deadline = time.time() + 20
 while time.time() < deadline:

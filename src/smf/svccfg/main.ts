@@ -142,10 +142,13 @@ async function interactive(engine: Engine, io: Io): Promise<number> {
     wake?.();
   });
   rl.on("SIGINT", () => {
-    // svccfg ignores SIGINT; like libtecla, abandon the line being typed.
-    assembler.reset();
+    // svccfg ignores SIGINT; like libtecla, abandon the line being typed (^E^U empties readline's).
     io.stdout.write("\n");
-    prompt();
+    assembler.reset();
+    rl.setPrompt(engine.prompt());
+    rl.write(null, { ctrl: true, name: "e" });
+    rl.write(null, { ctrl: true, name: "u" });
+    rl.prompt();
   });
   try {
     for (;;) {
@@ -169,8 +172,23 @@ async function interactive(engine: Engine, io: Io): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`svccfg … | head`) ends the output quietly, as SIGPIPE ends a C
+ * command, instead of an unhandled EPIPE error from Node's stream.
+ */
+const guarded = new WeakSet<Writable>();
+
+export function quietOnBrokenPipe(stream: Writable): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") process.stderr.write(`svccfg: ${error.message}\n`);
+  });
+}
+
 /** svccfg with its arguments (after any --help handling); returns the exit status. */
 export async function svccfgMain(args: readonly string[], io: Io, repo: Repository): Promise<number> {
+  quietOnBrokenPipe(io.stdout);
   const opts = getopt(args);
   if ("error" in opts) {
     io.stderr.write(opts.error + USAGE);
