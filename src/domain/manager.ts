@@ -101,7 +101,7 @@ function isMeta(meta: unknown): meta is GuestMeta {
 }
 
 function mib(kib: number): number {
-  return Math.round(kib / 1024);
+  return Math.floor(kib / 1024);
 }
 
 /** One promise chain per key: tasks of a key run in order, tasks of different keys in parallel. */
@@ -152,7 +152,9 @@ export class Manager implements DomainManagerHandle {
     this.paths = options.paths;
     this.log = options.log;
     this.fireHook = options.fire;
-    this.minimumRestartTime = options.minimumRestartTime ?? MINIMUM_RESTART_TIME;
+    // XVM_MINIMUM_RESTART_TIME (seconds) lets tests exercise restarts without waiting a minute.
+    const fromEnv = Number(process.env.XVM_MINIMUM_RESTART_TIME);
+    this.minimumRestartTime = options.minimumRestartTime ?? (process.env.XVM_MINIMUM_RESTART_TIME && fromEnv >= 0 ? fromEnv : MINIMUM_RESTART_TIME);
     this.now = options.now ?? Date.now;
     this.store = new ManagedStore(options.paths.domainsDir, options.log);
   }

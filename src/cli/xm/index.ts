@@ -1,4 +1,47 @@
+/**
+ * Every `xm` subcommand, one command class per file. Plugins' xm commands are imported at the end
+ * (their command classes live with the plugin's area but are registered here).
+ */
 import type { CommandClass } from "clipanion";
+import { ConsoleCommand } from "./console.ts";
+import { CreateCommand } from "./create.ts";
+import { DeleteCommand } from "./delete.ts";
+import { DestroyCommand } from "./destroy.ts";
+import { DmesgCommand } from "./dmesg.ts";
+import { DomidCommand } from "./domid.ts";
+import { DomnameCommand } from "./domname.ts";
+import { XmHelpCommand } from "./help.ts";
+import { InfoCommand } from "./info.ts";
+import { ListCommand } from "./list.ts";
+import { LogCommand } from "./log.ts";
+import { MemMaxCommand } from "./mem-max.ts";
+import { MemSetCommand } from "./mem-set.ts";
+import { NetworkListCommand } from "./network-list.ts";
+import { NewCommand } from "./new.ts";
+import { PauseCommand } from "./pause.ts";
+import { RebootCommand } from "./reboot.ts";
+import { RenameCommand } from "./rename.ts";
+import { ShutdownCommand } from "./shutdown.ts";
+import { StartCommand } from "./start.ts";
+import { SysrqCommand } from "./sysrq.ts";
+import { TriggerCommand } from "./trigger.ts";
+import { UnpauseCommand } from "./unpause.ts";
+import { UptimeCommand } from "./uptime.ts";
+import { VcpuListCommand } from "./vcpu-list.ts";
+import { VcpuPinCommand } from "./vcpu-pin.ts";
+import { VcpuSetCommand } from "./vcpu-set.ts";
+// Commands other areas provide (one import line each; add yours here):
+import { dumpCoreCommand } from "./dump-core.ts";
 
-// Placeholder until the domains issue lands.
-export const commands: CommandClass[] = [];
+const plugins: CommandClass[] = [
+  dumpCoreCommand,
+];
+
+export const commands: CommandClass[] = [
+  XmHelpCommand,
+  ListCommand, InfoCommand, CreateCommand, NewCommand, StartCommand, DeleteCommand, DestroyCommand,
+  ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
+  VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
+  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand,
+  ...plugins,
+];

@@ -1,0 +1,13 @@
+/** `xm pause <Domain>`: pause execution of a domain. */
+import { Command } from "clipanion";
+import { DomainOpCommand } from "./domain-op.ts";
+
+export class PauseCommand extends DomainOpCommand {
+  static override paths = [["xm", "pause"]];
+  static override usage = Command.Usage({
+    description: "pause execution of a domain",
+    details: "All its vCPUs stop within a few milliseconds; its memory stays allocated. Pausing a paused domain is an error.",
+    examples: [["Pause web1", "$0 xm pause web1"]],
+  });
+  protected readonly op = "pause";
+}
