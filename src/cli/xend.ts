@@ -2,6 +2,7 @@
  * `xvm xend`: the daemon in the foreground (what the restarter runs), and small clients of a
  * running one: `xend status`, `xend stop`, `xend reload`.
  */
+import { readFileSync } from "node:fs";
 import { Command, Option, type CommandClass } from "clipanion";
 import { startDaemon, startExitCode } from "../daemon/daemon.ts";
 import type { DaemonStatus, RefreshResult } from "../daemon/control-api.ts";
@@ -121,14 +122,25 @@ class XendStopCommand extends XendClientCommand {
     process.kill(pid, "SIGTERM");
     const deadline = Date.now() + Number(this.timeout) * 1000;
     while (Date.now() < deadline) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        return 0;
-      }
+      if (processGone(pid)) return 0;
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.fail(`xend (pid ${pid}) did not stop within ${this.timeout} s`);
+  }
+}
+
+/** Gone, or a zombie its parent has not reaped yet (it has released everything it held). */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return true;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Runs the compiled `xvm xend` in the foreground on a test root, as the restarter would, and waits
+ * until its control API answers. The caller stops it (SIGTERM) or cleans up with killPids.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { unixJson } from "../../src/runtime/http-client.ts";
+import { socketAnswers } from "../../src/runtime/serve.ts";
+import { waitFor, xvmBin } from "./cli.ts";
+
+export interface XendProcess {
+  child: ChildProcess;
+  pid: number;
+  socket: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with [exit code, signal] when the process ends. */
+  exited: Promise<[number | null, NodeJS.Signals | null]>;
+  api<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export async function startXend(root: string, env: Record<string, string> = {}): Promise<XendProcess> {
+  const child = spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
+  const socket = join(root, "var/run/xend/control.sock");
+  await Promise.race([
+    waitFor(async () => (await socketAnswers(socket)) && (await unixJson(socket, "GET", "/status")), "xend's control API", 30_000),
+    exited.then(([code, signal]) => {
+      throw new Error(`xend exited before answering (code ${code}, signal ${signal}): ${err}`);
+    }),
+  ]);
+  return {
+    child,
+    pid: child.pid!,
+    socket,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    api: <T>(method: string, path: string, body?: unknown) => unixJson<T>(socket, method, path, body, 30_000),
+  };
+}
