@@ -58,11 +58,21 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
     const t = found[0]!;
     targets.push({ ...t, fmri: instanceFmri(t.service, t.instance) });
   }
-  if (targets.length === 0) return exit;
+  // Refusals first: a command refused changes nothing, not even by starting a restarter.
+  const accepted: Target[] = [];
+  const current = repo.read();
+  for (const t of targets) {
+    const why = refusal(current, t);
+    if (why) {
+      warn(why);
+      exit = 1;
+    } else accepted.push(t);
+  }
+  if (accepted.length === 0) return exit;
 
-  // A restarter first: when it starts on a fresh boot it drops temporary settings and pending
+  // A restarter next: when it starts on a fresh boot it drops temporary settings and pending
   // requests, which must not include the ones written below.
-  const supervised = targets.filter((t) => t.fmri !== RESTARTER_FMRI);
+  const supervised = accepted.filter((t) => t.fmri !== RESTARTER_FMRI);
   if (supervised.length > 0) {
     try {
       await ensureRestarter(paths, supervised[0]!.fmri);
@@ -73,25 +83,36 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
     }
   }
 
-  for (const t of targets) {
+  for (const t of accepted) {
     const code = await act(t);
     if (code !== 0) exit = code;
   }
   if (exit === 0 && (req.cmd === "enable" || req.cmd === "disable") && req.sync) {
-    for (const t of targets) {
+    for (const t of accepted) {
       const code = await waitFor(t, req.cmd);
       if (code > exit) exit = code;
     }
   }
   return exit;
 
-  async function act(t: Target): Promise<number> {
+  /** Why svcadm refuses to act on `t` as things stand, if it does. */
+  function refusal(data: RepoData, t: Target): string | undefined {
+    if (req.cmd === "milestone") return undefined;
     if (t.fmri === RESTARTER_FMRI) {
       // The master restarter is not supervised by itself: only what changes nothing is allowed.
-      if ((req.cmd === "enable" && !req.temporary) || req.cmd === "refresh") return 0;
-      warn(`Operation not supported for the master restarter '${t.fmri}'`);
-      return 1;
+      if ((req.cmd === "enable" && !req.temporary) || req.cmd === "refresh") return undefined;
+      return `Operation not supported for the master restarter '${t.fmri}'`;
     }
+    const state = stateOf(data, t);
+    if (req.cmd === "clear" && state !== "maintenance" && state !== "degraded") {
+      return `Instance "${t.fmri}" is not in a maintenance or degraded state.`;
+    }
+    if (req.cmd === "mark" && req.state === "degraded" && state !== "online") return `Instance "${t.fmri}" is not online.`;
+    return undefined;
+  }
+
+  async function act(t: Target): Promise<number> {
+    if (t.fmri === RESTARTER_FMRI) return 0;
     switch (req.cmd) {
       case "enable":
       case "disable": {
@@ -113,21 +134,12 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
         if (req.verbose) io.out(`Action refresh set for ${t.fmri}.\n`);
         return 0;
       case "clear": {
-        const state = stateOf(repo.read(), t);
-        const action = state === "maintenance" ? "maint_off" : state === "degraded" ? "restore" : undefined;
-        if (!action) {
-          warn(`Instance "${t.fmri}" is not in a maintenance or degraded state.`);
-          return 1;
-        }
+        const action = stateOf(repo.read(), t) === "degraded" ? "restore" : "maint_off";
         await notifyRestarter(paths, t.fmri, action);
         if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
         return 0;
       }
       case "mark": {
-        if (req.state === "degraded" && stateOf(repo.read(), t) !== "online") {
-          warn(`Instance "${t.fmri}" is not online.`);
-          return 1;
-        }
         const action = markAction(req.state, req.immediate, req.temporary);
         await notifyRestarter(paths, t.fmri, action);
         if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
