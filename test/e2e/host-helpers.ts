@@ -14,9 +14,9 @@ export interface Xvm {
   (...args: string[]): RunResult;
 }
 
-/** The binary on `root`. */
-export function onRoot(root: string): Xvm {
-  return Object.assign((...args: string[]) => run(args, { root }), { root });
+/** The binary on `root` (with extra environment, e.g. XVM_SYSFS_NET for a fake link tree). */
+export function onRoot(root: string, env?: Record<string, string>): Xvm {
+  return Object.assign((...args: string[]) => run(args, { root, env }), { root });
 }
 
 /** The binary on `root`, inside network namespace `ns` (`ip netns exec`: its own /sys too). */

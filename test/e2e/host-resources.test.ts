@@ -3,12 +3,13 @@
  * binary: each property at its default and changed live, and the refusals (previous value kept,
  * service degraded with the reason, `svcs -x` explaining it).
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { onlineCpus, processAffinity, formatKernelCpuList } from "../../src/host/cpus.ts";
 import { hostMemoryKiB } from "../../src/host/memory.ts";
+import { FakeSysfs } from "../unit/host-sysfs-fixture.ts";
 import {
   daemonPid,
   expectFail,
@@ -257,5 +258,55 @@ describe("default-nic changed live", () => {
 
     await setLive(x, { "default-nic": '""' });
     await waitState(x, "online");
+  });
+});
+
+describe("default-nic's automatic choice on a host with NICs, bridges and virtual links", () => {
+  // A fake /sys/class/net (XVM_SYSFS_NET, honoured by dladm and xend alike): the choice is
+  // checked where the test decides which links exist and which are up.
+  let x: Xvm;
+  let sysfs: FakeSysfs;
+  beforeAll(() => {
+    sysfs = new FakeSysfs()
+      .add({ name: "lo", ifindex: 1, type: 772, mtu: 65536, operstate: "unknown", carrier: 1 })
+      .add({ name: "eth0", ifindex: 2, device: true, operstate: "down" })
+      .add({ name: "eth1", ifindex: 3, device: true, master: "xenbr0" })
+      .add({ name: "xenbr0", ifindex: 4, devtype: "bridge", bridgePorts: ["eth1"], lowers: ["eth1"] })
+      .add({ name: "veth0", ifindex: 5, iflink: 9 });
+    x = onRoot(tempRoot("xvm-host-"), { XVM_SYSFS_NET: sysfs.net });
+    start(x);
+  });
+  afterAll(async () => {
+    await cleanupRoot(x.root);
+    sysfs.remove();
+  });
+
+  const bridgeOf = (name: string) => /\(bridge '?([^)' ]+)'?\)/.exec(ok(x("xm", "list", "-l", name)))?.[1];
+
+  it("shows the links and why each is or is not a candidate", () => {
+    expect(ok(x("dladm", "show-link", "-o", "link,class,state,over,legacy"))).toBe(
+      [
+        "LINK        CLASS     STATE    OVER            LEGACY",
+        "lo          loopback  up       --              loopback",
+        "eth0        phys      down     --              no",
+        "eth1        phys      up       --              port of xenbr0",
+        "xenbr0      bridge    up       eth1            no",
+        "veth0       veth      up       --              virtual",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("takes the first eligible link that is up: the bridge over the NIC that carries traffic", () => {
+    expect(xendLog(x.root)).toContain("default-nic: guest vifs without bridge= attach to xenbr0 (bridge, up): first eligible link that is up in dladm show-link order");
+    ok(x("xm", "create", guestConfig(x.root, "a1", "memory = 32\nvif = [ '' ]")));
+    expect(bridgeOf("a1")).toBe("xenbr0");
+  });
+
+  it("chooses again at each creation, so a NIC that comes up is used from then on", () => {
+    writeFileSync(join(sysfs.root, "devices/pci0000:00/0000:00:03.0/net/eth0/operstate"), "up\n");
+    ok(x("xm", "create", guestConfig(x.root, "a2", "memory = 32\nvif = [ '' ]")));
+    expect(bridgeOf("a2")).toBe("eth0");
+    expect(bridgeOf("a1")).toBe("xenbr0");
   });
 });
