@@ -1,0 +1,129 @@
+/**
+ * External plugins loaded by the compiled binary: .js and .ts files and folders from the
+ * directories of config/plugin-path, the motd example, and broken plugins reported with their name
+ * and path while the others load.
+ */
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { startXend, type XendProcess } from "../helpers/xend.ts";
+
+const repoRoot = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
+const started: XendProcess[] = [];
+const roots: string[] = [];
+afterEach(async () => {
+  const pids = started.splice(0).map((x) => x.pid);
+  for (const root of roots.splice(0)) await cleanupRoot(root, pids);
+});
+
+function write(path: string, text: string): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, text);
+}
+
+interface PluginRow {
+  name: string;
+  version: string;
+  source: string;
+  state: string;
+  error?: string;
+  properties: string[];
+}
+
+describe("external plugins in the compiled daemon", () => {
+  it("loads .js and .ts plugins from every plugin directory, reports the broken ones, and serves the rest", async () => {
+    const root = tempRoot("xvm-plugins-");
+    roots.push(root);
+    const main = join(root, "usr/lib/xvm/plugins");
+    const extra = join(root, "opt/xvm/plugins");
+    // The example, as an administrator installs it: the folder copied into a plugin directory.
+    cpSync(join(repoRoot, "examples/plugins/motd"), join(main, "motd"), { recursive: true });
+    rmSync(join(main, "motd/motd.test.ts"));
+    write(join(main, "jsplug.js"), `export default {
+  name: "jsplug",
+  version: "0.2.0",
+  properties: { "jsplug-count": { type: "count", default: 3, description: "A count from a .js plugin." } },
+  setup(ctx) {
+    ctx.routes.get("/", (c) => c.json({ count: ctx.config["jsplug-count"], runtime: typeof Bun }));
+    return { stop() { ctx.log.info("jsplug stopping"); } };
+  },
+};
+`);
+    write(join(main, "tsplug/index.ts"), `import { definePlugin, v } from "xvm/plugin";
+import type { ConfigChanges } from "xvm/plugin";
+const Size = v.pipe(v.number(), v.integer());
+export default definePlugin({
+  name: "tsplug",
+  properties: { "tsplug-size": { type: "integer", default: 7, min: 1, description: "A size from a .ts plugin." } },
+  setup(ctx) {
+    let last: string = "none";
+    ctx.routes.get("/size", (c) => c.json({ size: v.parse(Size, ctx.config["tsplug-size"]), last }));
+    return { refresh(changes: ConfigChanges) { last = JSON.stringify([...changes]); } };
+  },
+});
+`);
+    write(join(main, "broken.js"), `export default { name: "broken", setup() {\n`);
+    write(join(main, "conflict.ts"), `export default { name: "conflict", properties: { "dom0-cpus": { type: "integer", default: 1, description: "mine" } }, setup() {} };\n`);
+    write(join(main, "notplugin.js"), `export default 42;\n`);
+    write(join(main, "thrower.js"), `export default { name: "thrower", setup() { throw new Error("cannot bind 1.2.3.4:99"); } };\n`);
+    write(join(extra, "late.js"), `export default { name: "late", setup(ctx) { ctx.routes.get("/", (c) => c.text("late plugin")); } };\n`);
+    for (const args of [
+      ["setprop", "config/plugin-path", "=", "/usr/lib/xvm/plugins:/opt/xvm/plugins"],
+      ["setprop", "config/xend-relocation-server", "=", "false"],
+    ]) expect(run(["svccfg", "-s", "xend", ...args], { root })).toMatchObject({ code: 0, stderr: "" });
+    expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }).code).toBe(0);
+
+    const x = await startXend(root);
+    started.push(x);
+    const plugins = await x.api<PluginRow[]>("GET", "/plugins");
+    expect(plugins.slice(0, 6).every((p) => p.source === "builtin" && p.state === "running")).toBe(true);
+    expect(plugins.slice(6)).toEqual([
+      { name: "broken", version: "", source: join(main, "broken.js"), state: "failed", error: expect.stringMatching(new RegExp(`^plugin broken \\(${join(main, "broken.js")}\\) failed to load: `)), properties: [] },
+      { name: "conflict", version: "", source: join(main, "conflict.ts"), state: "failed", error: `plugin conflict (${join(main, "conflict.ts")}) declares config/dom0-cpus, already owned by plugin dom0-cpus`, properties: [] },
+      { name: "jsplug", version: "0.2.0", source: join(main, "jsplug.js"), state: "running", properties: ["jsplug-count"] },
+      { name: "motd", version: "1.0.0", source: join(main, "motd/index.ts"), state: "running", properties: ["motd-message"] },
+      { name: "notplugin", version: "", source: join(main, "notplugin.js"), state: "failed", error: `plugin notplugin (${join(main, "notplugin.js")}) is not a valid plugin: the default export is number, not a plugin definition`, properties: [] },
+      { name: "thrower", version: "", source: join(main, "thrower.js"), state: "failed", error: `plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`, properties: [] },
+      { name: "tsplug", version: "", source: join(main, "tsplug/index.ts"), state: "running", properties: ["tsplug-size"] },
+      { name: "late", version: "", source: join(extra, "late.js"), state: "running", properties: [] },
+    ]);
+    const status = await x.api<{ state: string; reasons: string[] }>("GET", "/status");
+    expect(status.state).toBe("degraded");
+    expect(status.reasons).toEqual(plugins.filter((p) => p.state === "failed").map((p) => p.error));
+
+    expect(await x.api("GET", "/plugins/motd/")).toEqual({ message: "Welcome to xvm", domainsCreated: 0 });
+    expect(await x.api("GET", "/plugins/jsplug")).toEqual({ count: 3, runtime: "object" });
+    expect(await x.api("GET", "/plugins/tsplug/size")).toEqual({ size: 7, last: "none" });
+    const failedRoute = await x.api("GET", "/plugins/thrower/").then(() => undefined, (e: unknown) => e);
+    expect(failedRoute).toMatchObject({
+      status: 404,
+      code: "XVM_NOT_FOUND",
+      message: `plugin thrower is failed: plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
+    });
+
+    // Their properties are in the repository, so svccfg and svcprop show and change them.
+    const listed = run(["svccfg", "-s", "xend:default", "listprop", "config/motd-message"], { root });
+    expect(listed.stdout).toBe('config/motd-message  astring  "Welcome to xvm"\n');
+    expect(run(["svcprop", "-p", "config/tsplug-size", "xend"], { root }).stdout).toBe("7\n");
+    for (const args of [["config/motd-message", "=", '"Hello, world"'], ["config/tsplug-size", "=", "9"]]) {
+      expect(run(["svccfg", "-s", "xend", "setprop", ...args], { root })).toMatchObject({ code: 0, stderr: "" });
+    }
+    expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }).code).toBe(0);
+    process.kill(x.pid, "SIGHUP");
+    await waitFor(async () => (await x.api<{ message: string }>("GET", "/plugins/motd/")).message === "Hello, world", "the new message");
+    expect(await x.api("GET", "/plugins/tsplug/size")).toEqual({ size: 9, last: '[["tsplug-size",[7,9]]]' });
+
+    process.kill(x.pid, "SIGTERM");
+    expect(await x.exited).toEqual([0, null]);
+    const log = readFileSync(join(root, "var/log/xen/xend.log"), "utf8");
+    for (const line of [
+      `INFO (xend) loaded plugin motd 1.0.0 from ${join(main, "motd/index.ts")}`,
+      "INFO (motd) serving \"Welcome to xvm\"",
+      'INFO (motd) message changed from "Welcome to xvm" to "Hello, world"',
+      "INFO (motd) stopping after 0 domain(s) created",
+      "INFO (jsplug) jsplug stopping",
+      `ERROR (thrower) plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
+    ]) expect(log).toContain(line);
+  });
+});
