@@ -86,14 +86,16 @@ export function parseDomainConfig(text: string, options: ParseOptions): ParsedCo
 /** The entries of a parsed file (plus overrides, last wins) to a checked config. */
 export function configFromEntries(entries: readonly ConfigEntry[], options: ParseOptions): ParsedConfig {
   const errors: Diagnostic[] = [];
-  const warnings: string[] = [];
+  const inOrder = (a: Diagnostic, b: Diagnostic) =>
+    a.source === b.source ? a.line - b.line || a.column - b.column : a.source === options.source ? -1 : b.source === options.source ? 1 : 0;
+  const warnings: Diagnostic[] = [];
   const sourceOf = (e: ConfigEntry): string => e.source ?? options.source;
   const isOverride = (e: ConfigEntry): boolean => e.source !== undefined;
 
   const err = (e: ConfigEntry, pos: Position, message: string) =>
     errors.push({ source: sourceOf(e), line: pos.line, column: pos.column, message });
   const warn = (e: ConfigEntry, pos: Position, message: string) =>
-    warnings.push(formatDiagnostic({ source: sourceOf(e), line: pos.line, column: pos.column, message }));
+    warnings.push({ source: sourceOf(e), line: pos.line, column: pos.column, message });
 
   const last = new Map<string, ConfigEntry>();
   for (const e of entries) {
@@ -198,10 +200,9 @@ export function configFromEntries(entries: readonly ConfigEntry[], options: Pars
     }
   }
   if (errors.length > 0) {
-    errors.sort((a, b) => (a.source === b.source ? a.line - b.line || a.column - b.column : a.source === options.source ? -1 : 1));
-    throw new ConfigFileError(errors);
+    throw new ConfigFileError(errors.sort(inOrder));
   }
-  return { config, warnings };
+  return { config, warnings: warnings.sort(inOrder).map(formatDiagnostic) };
 }
 
 function locate(problem: ConfigProblem, where: Map<string, { entry: ConfigEntry; pos: Position }>) {

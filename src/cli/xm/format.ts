@@ -5,13 +5,21 @@
 import { formatAffinity } from "../../domain/cpus.ts";
 import type { DomainSummary, NodeInfo, VifConfig } from "../../domain/types.ts";
 
-/** Python's `'%.Nf' % x`: correctly rounded, ties (exact binary halves) to even. */
+/**
+ * Python's `'%.Nf' % x`: correctly rounded from the exact binary value, an exact half to even.
+ * JavaScript's toFixed is exact too but takes an exact half away from zero (0.25 -> "0.3", Python
+ * "0.2"); an exact half is visible as "5" then zeros in the exact expansion.
+ */
 export function pyFixed(x: number, digits: number): string {
-  const scaled = x * 10 ** digits;
-  const floor = Math.floor(scaled);
-  if (scaled - floor === 0.5 && Number.isFinite(scaled)) {
-    const even = floor % 2 === 0 ? floor : floor + 1;
-    return (even / 10 ** digits).toFixed(digits);
+  if (!Number.isFinite(x)) return x.toFixed(digits);
+  const exact = Math.abs(x).toFixed(Math.min(100, digits + 25));
+  const [whole, frac = ""] = exact.split(".");
+  if (/^50*$/.test(frac.slice(digits))) {
+    const kept = `${whole}${frac.slice(0, digits)}`;
+    if (Number(kept[kept.length - 1]) % 2 === 0) {
+      const text = digits > 0 ? `${whole}.${frac.slice(0, digits)}` : whole!;
+      return x < 0 && /[1-9]/.test(text) ? `-${text}` : text;
+    }
   }
   return x.toFixed(digits);
 }
