@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
-import { XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
+import { XEND_INSTANCE, XEND_SERVICE, setProp, takeSnapshot } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
 import { cleanupRoot, killPids, pidAlive, run, runAsync, tempRoot, waitFor } from "../helpers/cli.ts";
@@ -16,9 +16,21 @@ import { cleanupRoot, killPids, pidAlive, run, runAsync, tempRoot, waitFor } fro
 const XEND = "svc:/system/xvm/xend:default";
 const roots: string[] = [];
 
+/**
+ * Test files run in parallel, each with its own daemon: keep the relocation server (TCP 8002 by
+ * default) off so they do not contend for the port and report themselves degraded.
+ */
+function quiet(root: string): void {
+  new Repository(new Paths(root)).update((d) => {
+    setProp(d.services[XEND_SERVICE]!.instances[XEND_INSTANCE]!.pgs, "config", "xend-relocation-server", "boolean", ["false"]);
+    takeSnapshot(d, XEND_SERVICE, XEND_INSTANCE, "running");
+  });
+}
+
 function newRoot(): string {
   const r = tempRoot("xvm-restarter-faults-");
   roots.push(r);
+  quiet(r);
   return r;
 }
 

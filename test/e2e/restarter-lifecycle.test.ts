@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
+import { XEND_INSTANCE, XEND_SERVICE, setProp, takeSnapshot } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
 import { cleanupRoot, killPids, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts";
@@ -46,8 +46,20 @@ function processesOfRoot(): number[] {
   return out;
 }
 
+/**
+ * Test files run in parallel, each with its own daemon: keep the relocation server (TCP 8002 by
+ * default) off so they do not contend for the port and report themselves degraded.
+ */
+function quiet(root: string): void {
+  new Repository(new Paths(root)).update((d) => {
+    setProp(d.services[XEND_SERVICE]!.instances[XEND_INSTANCE]!.pgs, "config", "xend-relocation-server", "boolean", ["false"]);
+    takeSnapshot(d, XEND_SERVICE, XEND_INSTANCE, "running");
+  });
+}
+
 beforeAll(() => {
   root = tempRoot("xvm-restarter-life-");
+  quiet(root);
 });
 
 afterAll(async () => {
