@@ -8,6 +8,10 @@
  * start method "exits with status 0" when the daemon answers its status request, and a start
  * method failure is the daemon exiting before that. SMF's fatal exit codes (95 fatal, 96 config,
  * 99 nosmf, 100 perm) put it into maintenance at once, at start or later.
+ *
+ * Log texts are svc.startd's. Its ":kill" methods are quoted bare — `Executing stop method
+ * (:kill).`, `Executing refresh method (:kill -HUP).` — and exec strings in double quotes —
+ * `Executing start method ("/usr/lib/xend").` — and a ":kill" method has no "exited" line.
  */
 import { dumpsCore } from "./proc.ts";
 import { StartTimes, type RateRule } from "./rate.ts";
