@@ -233,7 +233,7 @@ async function boot(
     config: () => host.allConfig,
     refresh,
     pluginRoutes: (name) => host.routesOf(name),
-    domains: domainRoutes(domains),
+    domains: domainRoutes(domains, { logFile: () => sink.mainPath ?? logfile }),
     version: VERSION,
     log: logger("xend.api"),
   });
