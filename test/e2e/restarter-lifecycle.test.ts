@@ -129,6 +129,24 @@ describe("svcadm enable / restart / refresh / disable", () => {
     expect(logMessages().slice(-2)).toEqual(["Rereading configuration.", "Executing refresh method (:kill -HUP)."]);
   });
 
+  it("a refresh the daemon cannot apply leaves it degraded, with the daemon's reason; a restart with good values recovers", async () => {
+    expect(x(["svccfg", "-s", XEND, "setprop", "config/logfile", "=", "/var/log/xen"])).toMatchObject({ code: 0 });
+    expect(x(["svcadm", "refresh", "xend"]).code).toBe(0);
+    await waitFor(() => status().state === "degraded", "xend degraded");
+    expect(status().reason).toEqual([expect.stringMatching(/^config\/logfile: cannot write .*var\/log\/xen/)]);
+    expect(x(["svcs", "-H", "xend"]).stdout).toMatch(/^degraded {7}/);
+    expect(x(["svcs", "-x", "xend"]).stdout).toMatch(/\nReason: Degraded by the service: config\/logfile: cannot write .*\n {3}See: xend\(1M\)\n/);
+    // Degraded is running: not listed by svcs -x without operands, as SMF does.
+    expect(x(["svcs", "-x"]).stdout).toBe("");
+
+    expect(x(["svccfg", "-s", XEND, "setprop", "config/logfile", "=", "/var/log/xen/xend.log"])).toMatchObject({ code: 0 });
+    expect(x(["svcadm", "refresh", "xend"]).code).toBe(0);
+    expect(x(["svcadm", "restart", "xend"]).code).toBe(0);
+    await waitFor(() => status().state === "online" && status().startPid !== firstPid, "xend online again with a new pid");
+    expect(status().reason).toEqual([]);
+    firstPid = daemonPid()!;
+  });
+
   it("disable -s stops the daemon; svcs -a shows it disabled, svcs -x explains", async () => {
     expect(x(["svcadm", "disable", "-s", "xend"])).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(status().state).toBe("disabled");
