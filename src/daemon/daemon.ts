@@ -164,6 +164,7 @@ async function boot(
     log.error(reason);
     health.set("core:domains", reason);
   }
+  await host.fire("daemonReady");
 
   const status = (): DaemonStatus => ({
     pid: process.pid,

@@ -64,6 +64,12 @@ export interface Logger {
  */
 export interface Hooks {
   /**
+   * Once at start, after every plugin is set up and the domain manager has re-attached to the
+   * guests that outlived the previous daemon (during `setup`, `ctx.domains.list()` does not show
+   * them yet: plugins are set up first so that their hooks see what the re-attach finds).
+   */
+  daemonReady(): void | Promise<void>;
+  /**
    * Before a domain is created or started, once its memory need is known. Ballooning plugins free
    * memory here; plugins may fill in defaults in `request.config` and set `request.placement`;
    * throwing refuses the creation and nothing is created.

@@ -53,11 +53,18 @@ describe("the daemon in process", () => {
         return {
           refresh: (changes: ConfigChanges) => void events.push(`refresh t ${JSON.stringify([...changes])}`),
           stop: () => void events.push("stop t"),
+          hooks: { daemonReady: () => void events.push("ready t") },
         };
       },
     };
     const broken: PluginDefinition = { name: "broken", setup() { throw new Error("no luck"); } };
-    const last: PluginDefinition = { name: "last", setup: () => ({ stop: () => void events.push("stop last") }) };
+    const last: PluginDefinition = {
+      name: "last",
+      setup() {
+        events.push("setup last");
+        return { stop: () => void events.push("stop last") };
+      },
+    };
     daemon = await startDaemon({ paths, builtins: [tPlugin, broken, last] });
 
     expect(statSync(paths.controlSocket).mode & 0o777).toBe(0o600);
@@ -76,7 +83,7 @@ describe("the daemon in process", () => {
     publish(paths, "t-port", "integer", "2000");
     const result = await unixJson<Record<string, unknown>>(paths.controlSocket, "POST", "/refresh");
     expect(result.changes).toEqual({ "t-port": { from: 1000, to: 2000 } });
-    expect(events).toEqual(["setup t 1000", 'refresh t [["t-port",[1000,2000]]]']);
+    expect(events).toEqual(["setup t 1000", "setup last", "ready t", 'refresh t [["t-port",[1000,2000]]]']);
     expect(await unixJson(paths.controlSocket, "GET", "/config?property=t-port")).toEqual({ "t-port": 2000 });
 
     // loglevel INFO: DEBUG lines now reach xend-debug.log only.
