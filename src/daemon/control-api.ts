@@ -45,7 +45,8 @@ export const RefreshSchema = v.object({
 export type RefreshResult = v.InferOutput<typeof RefreshSchema>;
 
 export interface ControlApiOptions {
-  status(): DaemonStatus;
+  /** May wait for a refresh in progress, so a poll right after SIGHUP sees its outcome. */
+  status(): DaemonStatus | Promise<DaemonStatus>;
   plugins(): PluginStatus[];
   config(): Readonly<Record<string, ConfigValue>>;
   refresh(): Promise<RefreshResult>;

@@ -229,7 +229,10 @@ async function boot(
   };
 
   const app = createControlApi({
-    status,
+    status: async () => {
+      await refreshing;
+      return status();
+    },
     plugins: () => host.list(),
     config: () => host.allConfig,
     refresh,
