@@ -12,7 +12,7 @@ import { unixJson } from "../runtime/http-client.ts";
 import { XvmCommand } from "./base.ts";
 
 class XendCommand extends XvmCommand {
-  static override paths = [["xend"], ["xend", "start"]];
+  static override paths = [["xend"]];
   static override usage = Command.Usage({
     description: "run xend, the xVM control daemon, in the foreground",
     details: `
