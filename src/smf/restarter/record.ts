@@ -64,14 +64,25 @@ export function setEnabled(inst: InstanceData, value: boolean, temporary: boolea
   }
 }
 
-let lastStamp = 0;
+let lastStamp = 0n;
 
-/** svcadm restart/refresh/mark/clear: an integer timestamp in restarter_actions/<action> (gethrtime in SMF). */
+/**
+ * svcadm restart/refresh/mark/clear: an integer timestamp (ns) in restarter_actions/<action>, as
+ * svcadm writes gethrtime(). Strictly increasing within a process, so two requests keep their order.
+ */
 export function requestAction(inst: InstanceData, action: AdminAction, nowMs = Date.now()): void {
-  // Strictly increasing within a process, so two requests keep their order.
-  const stamp = Math.max(nowMs * 1_000_000, lastStamp + 1);
+  let stamp = BigInt(Math.floor(nowMs)) * 1_000_000n;
+  if (stamp <= lastStamp) stamp = lastStamp + 1n;
   lastStamp = stamp;
-  setProp(inst.pgs, ACTIONS_PG, action, "integer", [String(stamp)], "framework", NONPERSISTENT);
+  setProp(inst.pgs, ACTIONS_PG, action, "integer", [stamp.toString()], "framework", NONPERSISTENT);
+}
+
+function stampOf(value: string | undefined): bigint {
+  try {
+    return BigInt(value ?? "0");
+  } catch {
+    return 0n;
+  }
 }
 
 /** Takes the pending requests out of the instance (the caller commits), oldest first. */
@@ -80,8 +91,8 @@ export function takeActions(inst: InstanceData): AdminAction[] {
   if (!pg) return [];
   const out = (ADMIN_ACTIONS as readonly string[])
     .filter((a) => pg.props[a])
-    .map((a) => ({ a: a as AdminAction, t: Number(pg.props[a]!.values[0] ?? 0) }))
-    .sort((x, y) => x.t - y.t)
+    .map((a) => ({ a: a as AdminAction, t: stampOf(pg.props[a]!.values[0]) }))
+    .sort((x, y) => (x.t < y.t ? -1 : x.t > y.t ? 1 : 0))
     .map((x) => x.a);
   delete inst.pgs[ACTIONS_PG];
   return out;
