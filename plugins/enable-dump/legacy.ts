@@ -16,7 +16,10 @@ function flag(args: Readonly<Record<string, string>>, name: string): boolean {
   return Number.parseInt(value, 10) !== 0;
 }
 
-export function legacyDumpOp(dumper: Dumper): LegacyDomainOp {
+/** `optional` is spelled out here too, so this compiles against contracts from before that field. */
+type DumpOp = LegacyDomainOp & { readonly optional?: readonly string[] };
+
+export function legacyDumpOp(dumper: Dumper): DumpOp {
   return {
     optional: ["file", "live", "crash", "reset"],
     async run(domain, args) {
