@@ -73,11 +73,20 @@ export default definePlugin({
     const account = new MemoryAccount({
       totalKiB,
       // Domain-0 keeps what it had before a restart of xend; on a first start it holds everything.
-      dom0KiB: saved && saved.totalKiB === totalKiB ? saved.dom0KiB : totalKiB - guestsKiB,
+      // A total changed meanwhile adds free memory, or takes it from free memory and then from
+      // Domain-0 (reconcile, once the guests are known), as a live change of host-memory does.
+      dom0KiB: saved ? Math.min(saved.dom0KiB, totalKiB) : totalKiB - guestsKiB,
       minMiB,
     });
     account.reconcile(guests);
 
+    /** Guests re-attached after the start (or a smaller total) may leave Domain-0 less than it had. */
+    const reconcile = (guests: Guest[]): void => {
+      if (!account.reconcile(guests)) return;
+      const below = account.dom0KiB < account.minMiB * 1024 ? `, below dom0-min-mem (${account.minMiB} MiB)` : "";
+      log.warn(`dom0-min-mem: guests hold ${mib(guests.reduce((s, g) => s + g.memoryKiB, 0))} MiB of ${mib(account.totalKiB)} MiB: Domain-0 has ${mib(account.dom0KiB)} MiB left${below}`);
+      publish();
+    };
     const publish = (): void => {
       try {
         ctx.domains.setHostResources({ totalMemoryKiB: account.totalKiB, dom0MemoryKiB: account.dom0KiB });
@@ -155,7 +164,7 @@ export default definePlugin({
         domainPreCreate(request) {
           return serial(async () => {
             const guests = await listGuests();
-            if (account.reconcile(guests)) publish();
+            reconcile(guests);
             try {
               logLines(account.create(request.config.name, request.needKiB, guests));
             } catch (error) {
@@ -167,7 +176,7 @@ export default definePlugin({
         domainPreMemoryChange(domain, targetMiB) {
           return serial(async () => {
             const guests = await listGuests();
-            if (account.reconcile(guests)) publish();
+            reconcile(guests);
             try {
               if (domain.domid === 0) {
                 account.setDom0(targetMiB, guests);

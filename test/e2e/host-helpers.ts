@@ -69,6 +69,14 @@ export function svcState(x: Xvm): string {
   return ok(x("svcs", "-H", "-o", "state", "xend")).trim();
 }
 
+/** `svcs -x xend` once it mentions `text` (the restarter learns of xend's health a moment after a refresh). */
+export async function explained(x: Xvm, text: string): Promise<string> {
+  let last = "";
+  await waitFor(() => (last = ok(x("svcs", "-x", "xend"))).includes(text), `svcs -x xend to say: ${text}`, 10_000).catch(() => undefined);
+  expect(last).toContain(text);
+  return last;
+}
+
 /** xend tells its restarter about its health after a refresh: wait for the state svcs shows. */
 export async function waitState(x: Xvm, state: string): Promise<void> {
   await waitFor(() => svcState(x) === state, `svcs to show xend ${state}`, 10_000);

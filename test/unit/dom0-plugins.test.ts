@@ -103,6 +103,29 @@ describe("the dom0-min-mem plugin", () => {
     expect(fake.resources).toEqual({ totalMemoryKiB: 1024 * MiB, dom0MemoryKiB: 768 * MiB });
   });
 
+  it("after a restart with another total, adds free memory or takes it from Domain-0 once guests show up", async () => {
+    const fake = track(fakeContext(minMem, { "host-memory": 1024 }));
+    const instance = await setUp(minMem, fake);
+    await create(instance, "a", 256);
+    fake.domains = [summary(1, guestConfig("a", { memory: 256 }))];
+
+    fake.config["host-memory"] = 2048;
+    fake.resources = {};
+    await setUp(minMem, fake);
+    expect(fake.resources).toEqual({ totalMemoryKiB: 2048 * MiB, dom0MemoryKiB: 768 * MiB });
+
+    // Smaller, and the guests are only re-attached after setup: Domain-0 gives way at the next hook.
+    fake.config["host-memory"] = 512;
+    fake.resources = {};
+    fake.domains = [];
+    const again = await setUp(minMem, fake);
+    expect(fake.resources.dom0MemoryKiB).toBe(512 * MiB);
+    fake.domains = [summary(1, guestConfig("a", { memory: 256 }))];
+    await create(again, "b", 56);
+    expect(fake.resources.dom0MemoryKiB).toBe(200 * MiB);
+    expect(fake.lines).toContain("WARNING (dom0-min-mem) dom0-min-mem: guests hold 256 MiB of 512 MiB: Domain-0 has 256 MiB left");
+  });
+
   it("refuses a refresh it cannot honour, keeping the previous values, and applies good ones", async () => {
     const fake = track(fakeContext(minMem, { "host-memory": 1024 }));
     const instance = await setUp(minMem, fake);
