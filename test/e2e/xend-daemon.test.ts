@@ -2,10 +2,12 @@
  * `xvm xend` from the compiled binary: foreground daemon, control API, SIGHUP after a repository
  * change, SIGTERM, one daemon per root, the log directory check, and the small clients.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { unixJson } from "../../src/runtime/http-client.ts";
+import { cleanupRoot, run, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 const started: XendProcess[] = [];
@@ -100,6 +102,25 @@ describe("xvm xend", () => {
     expect((await x.api<{ pid: number }>("GET", "/status")).pid).toBe(x.pid);
     process.kill(x.pid, "SIGTERM");
     expect(await x.exited).toEqual([0, null]);
+  });
+
+  it("lets exactly one of two daemons started at once hold the root", async () => {
+    const root = newRoot();
+    const children = [0, 1].map(() => spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root }, stdio: ["ignore", "pipe", "pipe"] }));
+    const pids = children.map((c) => c.pid!);
+    started.push(...pids.map((pid) => ({ pid }) as XendProcess));
+    const stderr = ["", ""];
+    children.forEach((c, i) => c.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr[i] += d)));
+    const exits = children.map((c) => new Promise<number | null>((r) => c.on("exit", (code) => r(code))));
+    // The loser exits 1 on its own; the winner answers on the control socket.
+    const loser = await Promise.race(exits.map((e, i) => e.then((code) => ({ i, code }))));
+    const winner = pids[1 - loser.i]!;
+    expect(loser.code).toBe(1);
+    expect(stderr[loser.i]).toBe(`xend: xend is already running for root ${root} (pid ${winner})\n`);
+    await waitFor(async () => (await unixJson<{ pid: number }>(join(root, "var/run/xend/control.sock"), "GET", "/status")).pid === winner, "the winner to answer");
+    expect(readFileSync(join(root, "var/run/xend/xend.pid"), "utf8")).toBe(`${winner}\n`);
+    process.kill(winner, "SIGTERM");
+    expect(await exits[1 - loser.i]).toBe(0);
   });
 
   it("exits 96 when the log directory cannot be written, leaving nothing behind", () => {
