@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SVCADM_USAGE } from "../../src/smf/restarter/svcadm-args.ts";
+import { MILESTONE_USAGE, SVCADM_USAGE } from "../../src/smf/restarter/svcadm-args.ts";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
 
 const XEND = "svc:/system/xvm/xend:default";
@@ -74,6 +74,13 @@ describe("svcadm failures (exit 1)", () => {
   it("one bad pattern among good ones: the good ones act, the exit status is 1", () => {
     const r = svcadm("-v", "disable", "nosuch", "system/xvm/*");
     expect(r).toEqual({ code: 1, stdout: `${XEND} disabled.\n`, stderr: "svcadm: Pattern 'nosuch' doesn't match any instances\n" });
+  });
+
+  it("milestone: only \"all\" holds here; other names are refused; no operand is the milestone usage", () => {
+    expect(svcadm("milestone", "all")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(svcadm("milestone", "frob")).toEqual({ code: 1, stdout: "", stderr: 'svcadm: "frob" is not a valid major milestone.\n' });
+    expect(svcadm("milestone", "none")).toEqual({ code: 1, stdout: "", stderr: "svcadm: Pattern 'none' doesn't match any instances\n" });
+    expect(svcadm("milestone")).toEqual({ code: 2, stdout: "", stderr: MILESTONE_USAGE });
   });
 
   it("the master restarter is not administered through itself", () => {

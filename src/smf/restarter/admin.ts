@@ -29,13 +29,21 @@ interface Target {
 }
 
 const WAIT_POLL_MS = 50;
+const MAJOR_MILESTONES = [
+  "none", "svc:/milestone/single-user:default", "svc:/milestone/multi-user:default", "svc:/milestone/multi-user-server:default",
+];
 
 export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): Promise<number> {
   const warn = (msg: string) => io.err(`svcadm: ${msg}\n`);
   const repo = new Repository(paths);
   if (req.cmd === "milestone") {
-    // The only milestone there is here is "all": every service may run.
-    if (req.milestone === "all" || req.milestone === "svc:/milestone/all") return 0;
+    // This repository has no milestone services: "all" (everything may run) already holds, and
+    // the other major milestones name instances that do not exist here.
+    if (req.milestone === "all") return 0;
+    if (MAJOR_MILESTONES.includes(req.milestone)) {
+      warn(`Pattern '${req.milestone}' doesn't match any instances`);
+      return 1;
+    }
     warn(`"${req.milestone}" is not a valid major milestone.`);
     return 1;
   }
