@@ -125,6 +125,7 @@ export class Supervisor {
     if (this.m.state === "online" || this.m.state === "degraded") {
       this.m.proc = "running";
       this.pollStatus();
+      this.health();
     } else if (this.m.nextState === "online") {
       this.m.proc = "starting";
       this.awaitReady();
