@@ -84,7 +84,8 @@ export class LogSink {
     const text = () => (line ??= formatLine(date, process.pid, level, component, message));
     if (this.main && n >= this.main.level) this.main.file.write(text());
     if (this.debug && n >= this.debug.level) this.debug.file.write(text());
-    if (this.stderr) this.stderr(`[${component}] ${level} ${message}\n`);
+    // xend's XEND_DEBUG stderr format: "[%(name)s] %(levelname)s (%(module)s:%(lineno)d) %(message)s".
+    if (this.stderr) this.stderr(`[xend] ${level} (${component}) ${message}\n`);
   }
 
   close(): void {

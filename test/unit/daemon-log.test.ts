@@ -123,3 +123,16 @@ describe("stdout and stderr into xend-debug.log", () => {
     expect(readFileSync(path, "utf8")).toBe("plain stdout line\nbytes on stderr\nconsole formatted 42\nconsole error\n");
   });
 });
+
+describe("XEND_DEBUG", () => {
+  it("echoes every line on stderr in xend's stderr format, whatever the file levels", () => {
+    const sink = new LogSink();
+    sink.openMain(join(dir, "echo/xend.log"), "ERROR");
+    const echoed: string[] = [];
+    sink.echoTo((t) => echoed.push(t));
+    createLogger(sink, "unix-server").info("listening");
+    sink.close();
+    expect(echoed).toEqual(["[xend] INFO (unix-server) listening\n"]);
+    expect(readFileSync(join(dir, "echo/xend.log"), "utf8")).toBe("");
+  });
+});
