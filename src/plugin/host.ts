@@ -255,16 +255,6 @@ export class PluginHost {
     return rec && { routes: rec.routes, state: rec.state, ...(rec.error !== undefined ? { error: rec.error } : {}) };
   }
 
-  /** Declarations of every registered plugin (for the repository and svccfg). */
-  declarations(): Array<{ owner: string; source: string; properties: PropertyDecls }> {
-    return this.records.filter((r) => r.definition).map((r) => ({ owner: r.name, source: r.source, properties: r.properties }));
-  }
-
-  /** Who owns each property, and its declaration. */
-  ownerOf(property: string): string | undefined {
-    return this.owners.get(property);
-  }
-
   private applyCore(running: Readonly<Record<string, ConfigValue>>): Map<string, [ConfigValue | undefined, ConfigValue | undefined]> {
     const before = Object.fromEntries(Object.keys(this.coreProperties).map((k) => [k, this.allConfig[k]]));
     const started = Object.keys(this.coreProperties).some((k) => Object.hasOwn(this.allConfig, k));
