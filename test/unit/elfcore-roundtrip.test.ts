@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -129,6 +129,11 @@ describe("Xen dump-core writer and reader", () => {
     } finally {
       core.close();
     }
+  });
+
+  it("reports a full disk as DUMP_FAILED with the system's reason", () => {
+    if (!existsSync("/dev/full")) return; // Linux only: a device on which every write fails with ENOSPC
+    expect(() => writeXenCoreSync("/dev/full", image(4, new Set()))).toThrow(/^Failed to dump core: \/dev\/full: ENOSPC: no space left on device/);
   });
 
   it("refuses a bad image and an uncreatable path with DUMP_FAILED", () => {
