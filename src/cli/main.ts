@@ -56,9 +56,9 @@ class XvmCli extends Cli {
   }
 }
 
-export function buildCli(): XvmCli {
+export async function buildCli(first?: string): Promise<XvmCli> {
   const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
-  for (const command of registry()) cli.register(command);
+  for (const command of await registry(first)) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;
@@ -66,7 +66,7 @@ export function buildCli(): XvmCli {
 
 export async function main(argv0: string | undefined, argv: readonly string[]): Promise<number> {
   const args = takeRoot(commandArgs(argv0, argv));
-  const cli = buildCli();
+  const cli = await buildCli(args[0]);
   try {
     const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     return cli.exitSignal?.exitCode ?? code;

@@ -1,21 +1,33 @@
 /**
- * Every command of the binary. Each area exports its own list; this file only gathers them, so
- * adding a command never touches another area's file.
+ * Every command of the binary, by area. Each area exports its own `commands` list from its own
+ * file, so adding a command never touches another area's file.
+ *
+ * Areas load lazily: `svcs` evaluates only the svcs modules, which keeps the cold start of each
+ * command (and the memory of long-running ones: the restarter, xend, guest runners) to what it
+ * uses. Only a command line that names no known area (`xvm --help`) loads them all.
  */
 import type { CommandClass } from "clipanion";
-import { commands as svccfg } from "./svccfg.ts";
-import { commands as svcprop } from "./svcprop.ts";
-import { commands as svcadm } from "./svcadm.ts";
-import { commands as svcs } from "./svcs.ts";
-import { commands as xend } from "./xend.ts";
-import { commands as xm } from "./xm/index.ts";
-import { commands as mdb } from "./mdb.ts";
-import { commands as dladm } from "./dladm.ts";
-import { commands as internal } from "./internal.ts";
-import { commands as misc } from "./misc.ts";
-import { commands as runner } from "./runner.ts";
-import { commands as restarter } from "./restarter.ts";
 
-export function registry(): CommandClass[] {
-  return [...svccfg, ...svcprop, ...svcadm, ...svcs, ...xend, ...xm, ...mdb, ...dladm, ...internal, ...misc, ...runner, ...restarter];
+type Area = () => Promise<{ commands: CommandClass[] }>;
+
+const AREAS: Record<string, Area> = {
+  svccfg: () => import("./svccfg.ts"),
+  svcprop: () => import("./svcprop.ts"),
+  svcadm: () => import("./svcadm.ts"),
+  svcs: () => import("./svcs.ts"),
+  xend: () => import("./xend.ts"),
+  xm: () => import("./xm/index.ts"),
+  mdb: () => import("./mdb.ts"),
+  dladm: () => import("./dladm.ts"),
+  "install-links": () => import("./misc.ts"),
+  __runner: () => import("./runner.ts"),
+  __restarter: () => import("./restarter.ts"),
+};
+
+/** The commands needed to run a command line whose first word is `first` (all of them if unknown). */
+export async function registry(first?: string): Promise<CommandClass[]> {
+  const area = first !== undefined ? AREAS[first] : undefined;
+  const areas = area ? [area] : [...new Set(Object.values(AREAS))];
+  const loaded = await Promise.all(areas.map((load) => load()));
+  return loaded.flatMap((m) => m.commands);
 }

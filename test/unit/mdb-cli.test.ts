@@ -19,7 +19,7 @@ async function mdb(args: string[], input = ""): Promise<{ code: number; stdout: 
   stdout.on("data", (d: Buffer) => (out += d.toString()));
   stderr.on("data", (d: Buffer) => (err += d.toString()));
   stdin.end(input);
-  const code = await buildCli().run(["mdb", ...args], { stdin, stdout, stderr });
+  const code = await (await buildCli("mdb")).run(["mdb", ...args], { stdin, stdout, stderr });
   return { code, stdout: out, stderr: err };
 }
 

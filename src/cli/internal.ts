@@ -1,4 +1,0 @@
-import type { CommandClass } from "clipanion";
-
-// Placeholder until this area's issue lands.
-export const commands: CommandClass[] = [];
