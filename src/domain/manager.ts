@@ -84,6 +84,8 @@ interface Active {
   lost: boolean;
   /** Being destroyed by the manager. */
   dying: boolean;
+  /** Gone from the hypervisor; still listed (dying) while a restart replaces it. */
+  destroyed?: boolean;
   /** Its shutdown or crash was handled (so an event seen twice, or a late lost, acts once). */
   stopHandled: boolean;
   stopReason?: string;
@@ -323,24 +325,39 @@ export class Manager implements DomainManagerHandle {
       if (!rec.lost) await this.driver.setMeta(rec.domid, rec.config.name, this.metaOf(rec) as unknown as Record<string, unknown>).catch((e) => this.log.warn(`renaming domain ${rec.domid}: ${errorMessage(e)}`));
       this.log.info(`Domain ${name} (${rec.domid}) preserved as ${rec.config.name}`);
     } else {
-      await this.destroyRecord(rec);
+      // The old domain stays listed as dying (`-----d`) until its successor exists, so that the
+      // domain never vanishes from lookups by name or uuid in between (xm reboot -w follows it).
+      await this.destroyRecord(rec, { keepListed: true });
     }
     try {
+      // A restart the administrator asked for (trigger reset) does not arm the loop guard.
       const next = await this.launch(config, {
-        managed: this.managed.has(config.uuid), paused: false, restartCount: rec.restartCount + 1, previousRestartTime: now,
+        managed: this.managed.has(config.uuid), paused: false, restartCount: rec.restartCount + 1, previousRestartTime: guard ? now : rec.previousRestartTime,
+        replacing: rename ? undefined : rec,
       });
       this.log.info(`Domain ${name} restarted as domain ${next.domid} (restart ${next.restartCount})`);
       return next;
     } catch (error) {
+      if (!rename) this.forget(rec, "the domain was destroyed");
       this.log.error(`Failed to restart domain ${name}: ${errorMessage(error)}`);
       this.dmesgLine(`(XEN) Domain ${name} failed to restart`);
       return undefined;
     }
   }
 
-  /** Removes a guest from the hypervisor and from the model; fires domainDestroyed. */
-  private async destroyRecord(rec: Active): Promise<void> {
-    if (this.active.get(rec.domid) !== rec) return;
+  /** Drops a record from the model and ends its console watchers. */
+  private forget(rec: Active, why: string): void {
+    if (this.active.get(rec.domid) === rec) this.active.delete(rec.domid);
+    for (const w of rec.watchers) w.end(why);
+    rec.watchers.clear();
+  }
+
+  /**
+   * Removes a guest from the hypervisor and from the model; fires domainDestroyed. With
+   * `keepListed`, the record stays (dying) for a restart to replace.
+   */
+  private async destroyRecord(rec: Active, options: { keepListed?: boolean } = {}): Promise<void> {
+    if (this.active.get(rec.domid) !== rec || (rec.dying && rec.destroyed)) return;
     const summary = await this.summaryOf(rec);
     rec.dying = true;
     if (!rec.lost) {
@@ -353,9 +370,8 @@ export class Manager implements DomainManagerHandle {
         }
       }
     }
-    this.active.delete(rec.domid);
-    for (const w of rec.watchers) w.end("the domain was destroyed");
-    rec.watchers.clear();
+    rec.destroyed = true;
+    if (!options.keepListed) this.forget(rec, "the domain was destroyed");
     this.log.info(`Domain ${rec.config.name} (${rec.domid}) destroyed`);
     this.dmesgLine(`(XEN) Domain ${rec.domid} (${rec.config.name}) destroyed`);
     await this.fireQuietly("domainDestroyed", { ...summary, flags: { ...summary.flags, dying: true }, state: stateString({ ...summary.flags, dying: true }) });
@@ -387,7 +403,7 @@ export class Manager implements DomainManagerHandle {
 
   private guestsKiB(): number {
     let sum = 0;
-    for (const rec of this.active.values()) if (!rec.lost) sum += rec.targetKiB;
+    for (const rec of this.active.values()) if (!rec.lost && !rec.destroyed) sum += rec.targetKiB;
     return sum;
   }
 
@@ -445,9 +461,10 @@ export class Manager implements DomainManagerHandle {
   }
 
   /** Name and uuid must be unique among running domains and managed ones (same uuid = same domain). */
-  private checkUnique(config: FullConfig, options: { allowManagedUuid?: boolean } = {}): void {
+  private checkUnique(config: FullConfig, options: { allowManagedUuid?: boolean; replacing?: Active } = {}): void {
     if (config.name === DOM0_NAME) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: 0 });
     for (const rec of this.active.values()) {
+      if (rec === options.replacing) continue;
       if (rec.config.name === config.name) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: rec.domid });
       if (rec.config.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: rec.config.name });
     }
@@ -480,8 +497,8 @@ export class Manager implements DomainManagerHandle {
    * Starts a guest from a checked config: plugins' domainPreCreate (ballooning, defaults), the
    * memory check, a new domid, the driver. Nothing is left behind if any step refuses.
    */
-  private launch(config: FullConfig, options: { managed: boolean; paused: boolean; restartCount: number; previousRestartTime?: number }): Promise<Active> {
-    this.checkUnique(config, { allowManagedUuid: options.managed });
+  private launch(config: FullConfig, options: { managed: boolean; paused: boolean; restartCount: number; previousRestartTime?: number; replacing?: Active }): Promise<Active> {
+    this.checkUnique(config, { allowManagedUuid: options.managed, replacing: options.replacing });
     this.claimed.add(config.name);
     return this.resources(async () => {
       try {
@@ -521,6 +538,7 @@ export class Manager implements DomainManagerHandle {
           const info = await this.driver.create(spec);
           rec.info = info;
           rec.startTime = info.startTime || rec.startTime;
+          if (options.replacing) this.forget(options.replacing, `the domain restarted as domain ${domid}`);
           this.active.set(domid, rec);
           if (options.managed) {
             this.managed.set(final.uuid, final);
@@ -600,7 +618,9 @@ export class Manager implements DomainManagerHandle {
       }
     }
     const online = info ? info.vcpus.filter((v) => v.online).length : rec.config.vcpus;
-    const flags: DomainStateFlags = info && !rec.lost
+    const flags: DomainStateFlags = rec.destroyed
+      ? { ...NO_FLAGS, crashed: rec.stopReason === "crashed", dying: true }
+      : info && !rec.lost
       ? { running: info.running, blocked: info.blocked, paused: info.paused, shutdown: info.shutdown, crashed: info.crashed, dying: info.dying || rec.dying }
       : { ...NO_FLAGS, crashed: rec.lost, dying: rec.dying };
     const summary: DomainSummary = {
@@ -679,12 +699,17 @@ export class Manager implements DomainManagerHandle {
     return found.rec;
   }
 
-  /** Runs `op` in the domain's queue once it is its turn, on a domain that must still exist. */
-  private withDomain<T>(dom: string | number, action: string, op: (rec: Active) => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` in the domain's queue once it is its turn. A domain replaced meanwhile (restarted
+   * under a new id) is looked up again, so `xm pause web1` during a restart pauses the new web1.
+   */
+  private withDomain<T>(dom: string | number, action: string, op: (rec: Active) => Promise<T>, retried = false): Promise<T> {
     const rec = this.requireActive(dom, action);
     return this.queue(rec.domid, async () => {
-      if (this.active.get(rec.domid) !== rec) throw new XvmError("DOMAIN_NOT_FOUND", { dom: String(dom) });
-      return op(rec);
+      if (this.active.get(rec.domid) === rec && !rec.destroyed) return op(rec);
+      // A domain id names one incarnation: once it is gone, so is the domain it named.
+      if (retried || typeof dom === "number" || /^\d+$/.test(String(dom).trim())) throw new XvmError("DOMAIN_NOT_FOUND", { dom: String(dom) });
+      return this.withDomain(dom, action, op, true);
     });
   }
 

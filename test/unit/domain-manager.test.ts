@@ -247,6 +247,28 @@ describe("shutdown and crash actions", () => {
     expect([again.domid, again.uuid, again.restartCount]).toEqual([2, d.uuid, 1]);
   });
 
+  it("lists a restarting domain as dying until its successor exists; operations wait and apply to the successor", async () => {
+    const { manager, on } = await setup();
+    await manager.create(config("web1"));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered = false;
+    on.domainPreCreate = async () => {
+      entered = true;
+      await gate;
+    };
+    await manager.shutdown("web1", "reboot");
+    await waitFor(() => entered, "the restart to begin");
+    expect(await manager.get("web1")).toMatchObject({ domid: 1, state: "-----d", restartCount: 0 });
+    expect(await names(manager)).toEqual(["Domain-0:0:r-----", "web1:1:-----d"]);
+    const paused = manager.pause("web1");
+    const byId = manager.pause(1);
+    release();
+    await paused;
+    expect((await refusal(byId)).message).toBe("Domain '1' does not exist.");
+    expect(await names(manager)).toEqual(["Domain-0:0:r-----", "web1:2:--p---"]);
+  });
+
   it("refuses to shut down a paused guest (it could not act on the request)", async () => {
     const { manager } = await setup();
     await manager.create(config("web1"));
