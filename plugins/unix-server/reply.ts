@@ -29,11 +29,12 @@ export function toResponse(request: Request, reply: Reply, close = false): Respo
     Expires: "-1",
     Connection: !close && keepAlive(request) ? "keep-alive" : "close",
   });
-  const body = reply.body ?? "";
-  headers.set("Content-Length", String(utf8.encode(body).byteLength));
+  // Encoded once, here: the length header and the body are the same bytes.
+  const body = reply.body ? utf8.encode(reply.body) : null;
+  headers.set("Content-Length", String(body?.byteLength ?? 0));
   if (reply.type) headers.set("Content-Type", reply.type);
   if (reply.location) headers.set("Location", reply.location);
-  return new Response(body === "" ? null : body, { status: reply.status, headers });
+  return new Response(body, { status: reply.status, headers });
 }
 
 export function sxpReply(value: Sxp, status = 200): Reply {

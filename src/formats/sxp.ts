@@ -189,13 +189,18 @@ export function parse(text: string): SxpNode {
   return all[0]!;
 }
 
+const ATOM = /^[A-Za-z0-9.\-_:/~]+$/;
+/** Printable ASCII without `'` and `\`: repr() is the string in single quotes. */
+const PLAIN = /^[\x20-\x26\x28-\x5b\x5d-\x7e]*$/;
+
 /** xend's `atomp`: true when a string can be written without quotes. */
 export function atomp(s: string): boolean {
-  return s === "@" || /^[A-Za-z0-9.\-_:/~]+$/.test(s);
+  return s === "@" || ATOM.test(s);
 }
 
 /** Python 2's `repr()` of a byte string (the UTF-8 bytes of `s`). */
 export function pyRepr(s: string): string {
+  if (PLAIN.test(s)) return `'${s}'`;
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   let out = quote;
   for (const b of utf8.encode(s)) {
@@ -214,6 +219,15 @@ export function pyFloat(x: number): string {
   if (Number.isNaN(x)) return "nan";
   if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const abs = Math.abs(x);
+  if (abs >= 1e-4 && abs < 1e12) {
+    // %.12g is fixed notation in this range; toPrecision(12) agrees with it there.
+    let fixed = x.toPrecision(12);
+    if (!fixed.includes("e")) {
+      if (fixed.includes(".")) fixed = fixed.replace(/\.?0+$/, "");
+      return fixed.includes(".") ? fixed : `${fixed}.0`;
+    }
+  }
   const [mant, expText] = x.toExponential(11).split("e") as [string, string];
   const exp = Number.parseInt(expText, 10);
   if (exp < -4 || exp >= 12) {
@@ -232,11 +246,17 @@ function showNumber(n: number): string {
 
 /** Writes a value as xend's `sxp.show` did. */
 export function show(value: Sxp): string {
-  if (Array.isArray(value)) return `(${(value as readonly Sxp[]).map(show).join(" ")})`;
-  if (value instanceof SxpFloat) return pyFloat(value.value);
+  if (typeof value === "string") return value !== "" && atomp(value) ? value : pyRepr(value);
   if (typeof value === "number") return showNumber(value);
-  const s = value as string;
-  return s !== "" && atomp(s) ? s : pyRepr(s);
+  if (value instanceof SxpFloat) return pyFloat(value.value);
+  // One string built left to right: records of a few KB are written per request.
+  const items = value as readonly Sxp[];
+  let out = "(";
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) out += " ";
+    out += show(items[i]!);
+  }
+  return out + ")";
 }
 
 // Accessors, as sxp.py named them. A list whose second element is `(@ …)` carries attributes.
