@@ -175,13 +175,15 @@ export interface PluginContext<C> {
 export interface LegacyDomainOp {
   /** Parameters that must be present (xend's FormFn): a missing one answers `Missing parameter: X`. */
   readonly params?: readonly string[];
+  /** Parameters read when present. Any other parameter is ignored, as xend ignored it. */
+  readonly optional?: readonly string[];
   /** Answer `202 Accepted` with `Location: …/<dom>/..` (xend's acceptCommand) instead of `200 OK`. */
   readonly accepted?: boolean;
   /** Also allowed as `GET /xend/domain/<dom>?op=<name>` (xend allowed it for vcpuinfo only). */
   readonly get?: boolean;
   /**
-   * Carries the op out. `args` holds every request parameter once: identical duplicates are merged
-   * and differing ones already refused (`Too many values for X`). The result is written as the SXP
+   * Carries the op out. `args` holds each of `params` and `optional` that was sent, once: identical
+   * duplicates are merged and differing ones already refused (`Too many values for X`). The result is written as the SXP
    * body; `undefined` gives an empty body. A throw answers 500 `(xend.err '<message>')`, or 404 for
    * an XvmError DOMAIN_NOT_FOUND.
    */
