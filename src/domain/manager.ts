@@ -168,8 +168,18 @@ export class Manager implements DomainManagerHandle {
     for (const config of this.store.load()) this.managed.set(config.uuid, config);
     this.early = [];
     this.unsubscribe = this.driver.subscribe((event) => this.dispatch(event));
-    const guests = await this.driver.list();
-    const phys = await this.physInfo();
+    let guests: GuestInfo[];
+    let phys: PhysInfo;
+    try {
+      guests = await this.driver.list();
+      phys = await this.physInfo();
+    } catch (error) {
+      // Without the driver's list nothing can be adopted; events are handled as they come.
+      const early = this.early;
+      this.early = undefined;
+      for (const event of early) this.dispatch(event);
+      throw error;
+    }
     for (const g of guests) this.adopt(g);
     this.nextDomid = Math.max(this.readDomidCounter(), ...[...this.active.keys()].map((d) => d + 1), 1);
     this.dmesgLine(`(XEN) ${phys.hypervisor.name} hypervisor ${phys.hypervisor.major}.${phys.hypervisor.minor}${phys.hypervisor.extra} on ${phys.hostname}: ${phys.nrCpus} CPUs, ${mib(phys.totalMemoryKiB)} MiB`);
