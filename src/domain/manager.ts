@@ -471,11 +471,13 @@ export class Manager implements DomainManagerHandle {
   }
 
   /** Name and uuid must be unique among running domains and managed ones (same uuid = same domain). */
-  private checkUnique(config: FullConfig, options: { allowManagedUuid?: boolean; replacing?: Active } = {}): void {
+  private checkUnique(config: FullConfig, options: { allowManagedUuid?: boolean; replacing?: Active; incoming?: boolean } = {}): void {
     if (config.name === DOM0_NAME) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: 0 });
     for (const rec of this.active.values()) {
       if (rec === options.replacing) continue;
       if (rec.config.name === config.name) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: rec.domid });
+      // A migration to this same host: the source copy, renamed migrating-<name>, shares the uuid.
+      if (options.incoming && rec.config.name.startsWith("migrating-")) continue;
       if (rec.config.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: rec.config.name });
     }
     if (this.claimed.has(config.name)) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: "(being created)" });
@@ -507,8 +509,8 @@ export class Manager implements DomainManagerHandle {
    * Starts a guest from a checked config: plugins' domainPreCreate (ballooning, defaults), the
    * memory check, a new domid, the driver. Nothing is left behind if any step refuses.
    */
-  private launch(config: FullConfig, options: { managed: boolean; paused: boolean; restartCount: number; previousRestartTime?: number; replacing?: Active }): Promise<Active> {
-    this.checkUnique(config, { allowManagedUuid: options.managed, replacing: options.replacing });
+  private launch(config: FullConfig, options: { managed: boolean; paused: boolean; restartCount: number; previousRestartTime?: number; replacing?: Active; incoming?: boolean }): Promise<Active> {
+    this.checkUnique(config, { allowManagedUuid: options.managed, replacing: options.replacing, incoming: options.incoming });
     this.claimed.add(config.name);
     return this.resources(async () => {
       try {
@@ -734,10 +736,18 @@ export class Manager implements DomainManagerHandle {
     return info;
   }
 
-  async create(config: DomainConfig, options: { paused?: boolean } = {}): Promise<DomainSummary> {
+  async create(config: DomainConfig, options: { paused?: boolean; incoming?: boolean } = {}): Promise<DomainSummary> {
     const full = this.prepare(config);
-    const rec = await this.launch(full, { managed: false, paused: options.paused ?? false, restartCount: 0 });
+    // A domain migrating in whose uuid has a managed config here is that managed domain coming back.
+    const managed = options.incoming === true && this.managed.has(full.uuid);
+    const rec = await this.launch(full, { managed, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
     return this.summaryOf(rec);
+  }
+
+  async notifyMigrated(dom: string | number, direction: "in" | "out", peer: string): Promise<void> {
+    const summary = await this.get(dom);
+    if (direction === "in") await this.fireQuietly("domainMigratedIn", summary, peer);
+    else await this.fireQuietly("domainMigratedOut", summary, peer);
   }
 
   async define(config: DomainConfig): Promise<DomainSummary> {

@@ -131,7 +131,14 @@ export interface DomainManager {
   list(): Promise<DomainSummary[]>;
   /** Looks a domain up by name, domid or uuid. Throws DOMAIN_NOT_FOUND. */
   get(dom: string | number): Promise<DomainSummary>;
-  create(config: DomainConfig, options?: { paused?: boolean }): Promise<DomainSummary>;
+  /**
+   * `incoming`: the domain arrives by migration (relocation plugin): its uuid may equal that of
+   * the local source copy renamed `migrating-<name>`, and a managed config with its uuid makes it
+   * that managed domain again.
+   */
+  create(config: DomainConfig, options?: { paused?: boolean; incoming?: boolean }): Promise<DomainSummary>;
+  /** Fires the domainMigratedIn / domainMigratedOut hooks for `dom` (the relocation plugin calls it). */
+  notifyMigrated?(dom: string | number, direction: "in" | "out", peer: string): Promise<void>;
   destroy(dom: string | number): Promise<void>;
   pause(dom: string | number): Promise<void>;
   unpause(dom: string | number): Promise<void>;

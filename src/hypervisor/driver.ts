@@ -126,6 +126,81 @@ export interface MigrationStats {
   dirtyPagesRate: number;
   throttlePercent: number;
   errorDesc?: string;
+  /**
+   * Epoch milliseconds (fractional) when the guest stopped for the switch-over: the toolstack ends
+   * the downtime when the destination confirms the guest runs there.
+   */
+  stoppedAtEpochMs?: number;
+}
+
+/** Where a destination guest waits for its migration stream, and the secret it expects. */
+export interface MigrationEndpoint {
+  host: string;
+  port: number;
+  token: string;
+}
+
+export interface IncomingOptions {
+  /** Local address to listen on (the one the source already reached). */
+  bindAddress: string;
+  /** Only this peer address may connect (the source host as the toolstack saw it). */
+  allowFrom?: string;
+  /** Give up if the source has not connected / the stream stalls this long (ms). */
+  timeoutMs?: number;
+}
+
+export interface IncomingMigration {
+  endpoint: MigrationEndpoint;
+  /** Resolves when memory and vCPU state arrived and were verified (guest still paused); rejects on any failure. */
+  verified: Promise<MigrationStats>;
+  /** Ends the incoming state; `start` unpauses the guest. */
+  commit(start: boolean): Promise<void>;
+  /** Gives up (the caller destroys the domain afterwards). */
+  abort(reason: string): Promise<void>;
+}
+
+/** What a running migration reports (QEMU's query-migrate fields plus progress). */
+export interface MigrationProgress extends MigrationStats {
+  /** Pre-copy round (1 = the first full pass; the stop-and-copy round is the last). */
+  round: number;
+  /** Pages known to still need sending in this round or dirtied since. */
+  remainingPages: number;
+  /** 0..100. */
+  percent: number;
+  /** Phase: "setup", "precopy", "stop-and-copy", "verifying". */
+  phase: string;
+  expectedDowntimeMs: number;
+}
+
+export interface MigrateOutOptions {
+  live: boolean;
+  /** Stop-and-copy once the dirty pages left can be sent within this many ms at the measured bandwidth. */
+  maxDowntimeMs: number;
+  /** Pre-copy rounds after which stop-and-copy happens anyway (xend/libxc: 29). */
+  maxIterations?: number;
+  /** Stop-and-copy once this many times the guest's memory was sent (libxc: 3). */
+  maxFactor?: number;
+  /** Throttle the vCPUs when the guest dirties memory faster than the link carries it (default true). */
+  autoConverge?: boolean;
+  /** Bytes per second on the wire at most; 0 = unlimited. */
+  maxBandwidth?: number;
+  /**
+   * Name and meta to put back should the toolstack go away in the middle (the driver then resumes
+   * the guest on its own, so it is never lost).
+   */
+  restore?: { name: string; meta: Record<string, unknown> };
+  onProgress?: (progress: MigrationProgress) => void;
+  signal?: AbortSignal;
+  /** Test-only fault injection, e.g. `corrupt-batch:3` (drivers may ignore it). */
+  fault?: string;
+}
+
+export interface MemoryDigest {
+  pages: number;
+  /** Hex SHA-256 of the pages in frame order. */
+  sha256: string;
+  /** SHA-256 of the pages other than frame 0 (which holds the heartbeat counter of sim guests). */
+  sha256Rest: string;
 }
 
 export interface HypervisorDriver {
@@ -174,6 +249,28 @@ export interface HypervisorDriver {
   takeDirtyLog?(domid: number): Promise<Uint8Array>;
   /** Restores vCPU registers of a paused guest (incoming migration). */
   setVcpuState?(domid: number, states: VcpuState[]): Promise<void>;
+  // Live migration between hosts, QEMU-style (`-incoming` + `migrate`): the guest's memory goes
+  // straight from the source guest's host object to the destination's; the toolstack (xend) only
+  // sets it up, watches it and decides its outcome. See docs/relocation-protocol.md.
+  /**
+   * Destination side: makes a freshly created, paused guest wait for its memory and vCPU state on
+   * a listening endpoint. Resolves once it listens.
+   */
+  prepareIncoming?(domid: number, options: IncomingOptions): Promise<IncomingMigration>;
+  /**
+   * Source side: sends the guest's memory and vCPU state to a destination prepared with
+   * {@link prepareIncoming}. Resolves once the destination has verified everything, with the guest
+   * paused here (stop-and-copy); the caller then calls {@link finishMigrateOut}. On failure the
+   * driver has already resumed the guest as it was, and the promise rejects.
+   */
+  migrateOut?(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats>;
+  /**
+   * Ends an outgoing migration that {@link migrateOut} completed: `committed` (the destination runs
+   * the guest; the caller destroys it here next) or not (the guest resumes here as it was).
+   */
+  finishMigrateOut?(domid: number, committed: boolean): Promise<void>;
+  /** Digest of the guest's whole memory (SHA-256 of every page in order), read with the vCPUs parked. */
+  memoryDigest?(domid: number): Promise<MemoryDigest>;
   /** Guest events (shutdown, crash, lost, console). Returns an unsubscribe function. */
   subscribe(listener: (event: GuestEvent) => void): () => void;
   /** Release resources held by the driver (not the guests). */

@@ -19,6 +19,12 @@ import type {
   GuestInfo,
   GuestSpec,
   HypervisorDriver,
+  IncomingMigration,
+  IncomingOptions,
+  MemoryDigest,
+  MigrateOutOptions,
+  MigrationEndpoint,
+  MigrationStats,
   PhysInfo,
   ShutdownReason,
   VcpuState,
@@ -28,6 +34,7 @@ import { writeFileAtomic } from "./files.ts";
 import { encodeFrame, readFrames } from "./framing.ts";
 import type { RunnerSpec } from "./guest.ts";
 import { hostPhysInfo } from "./hostinfo.ts";
+import * as migration from "./migration/driver-side.ts";
 import { PAGE_SIZE } from "./memory.ts";
 import { checkProgram } from "./programs.ts";
 import {
@@ -661,6 +668,23 @@ export class SimDriver implements HypervisorDriver {
       timeoutMs: 0,
       onProgress: (p) => options.onProgress?.(Number(p.done), Number(p.total)),
     });
+  }
+
+  // Migration (src/hypervisor/sim/migration/, runner commands in commands/migrate.ts).
+  prepareIncoming(domid: number, options: IncomingOptions): Promise<IncomingMigration> {
+    return migration.prepareIncoming((...a) => this.call(...a), domid, options);
+  }
+
+  migrateOut(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {
+    return migration.migrateOut((...a) => this.call(...a), domid, target, options);
+  }
+
+  finishMigrateOut(domid: number, committed: boolean): Promise<void> {
+    return migration.finishMigrateOut((...a) => this.call(...a), domid, committed);
+  }
+
+  memoryDigest(domid: number): Promise<MemoryDigest> {
+    return migration.memoryDigest((...a) => this.call(...a), domid);
   }
 
   async close(): Promise<void> {

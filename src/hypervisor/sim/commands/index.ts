@@ -5,5 +5,6 @@
 import type { RunnerCommand } from "../runner-command.ts";
 import { commands as core } from "./core.ts";
 import { commands as dump } from "./dump.ts";
+import { commands as migrate } from "./migrate.ts";
 
-export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump };
+export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump, ...migrate };

@@ -1,0 +1,225 @@
+/**
+ * Migration commands of a runner (see ../migration/ and docs/relocation-protocol.md). The stream
+ * runs here, next to guest memory; the driver only starts it, relays its progress and decides the
+ * outcome. A migration is tied to the driver connection that started it: should that connection go
+ * away (xend killed), the runner does what keeps the guest safe on its own — a source resumes its
+ * guest under its old name, a destination that has not been told to start its guest destroys it.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { XvmError, errorMessage } from "../../../errors.ts";
+import type { MigrationProgress, MigrationStats } from "../../driver.ts";
+import { PAGE_SIZE } from "../memory.ts";
+import { IncomingStream } from "../migration/receiver.ts";
+import { OutgoingStream, POLICY_DEFAULTS, type SendResult } from "../migration/sender.ts";
+import { TOKEN_BYTES } from "../migration/wire.ts";
+import { arg, type RunnerCommand, type RunnerHost } from "../runner-command.ts";
+
+interface Outgoing {
+  stream: OutgoingStream;
+  state: "sending" | "sent" | "committed";
+  result?: SendResult;
+  restore?: { name: string; meta: Record<string, unknown> };
+}
+
+interface Incoming {
+  stream: IncomingStream;
+  state: "receiving" | "verified";
+  commit?: (start: boolean) => void;
+  cancel?: (error: Error) => void;
+}
+
+/** One guest per runner: its migration, if any. */
+const migrations = new WeakMap<RunnerHost, { out?: Outgoing; in?: Incoming }>();
+
+function slot(host: RunnerHost): { out?: Outgoing; in?: Incoming } {
+  let s = migrations.get(host);
+  if (!s) migrations.set(host, (s = {}));
+  return s;
+}
+
+function busy(host: RunnerHost): void {
+  const s = slot(host);
+  if (s.out || s.in) {
+    throw new XvmError("DOMAIN_BAD_STATE", { dom: host.spec.name, state: s.out ? "migrating out" : "migrating in", action: "start another migration" });
+  }
+}
+
+/** Ends this runner and its guest as `xm destroy` would (the runner's own SIGTERM path). */
+function selfDestroy(host: RunnerHost, why: string): void {
+  host.log(`migration: ${why}; destroying this guest`);
+  process.kill(process.pid, "SIGTERM");
+}
+
+/** Puts a source guest back as it was before an outgoing migration that will not complete. */
+function resume(host: RunnerHost, out: Outgoing, why: string): void {
+  const r = out.result;
+  const guest = host.guest;
+  if (r && guest.life === "running") {
+    if (r.pausedByUs && guest.isPaused) guest.unpause();
+    if (guest.throttle !== r.throttleBefore) guest.setThrottle(r.throttleBefore);
+  }
+  host.log(`migration: the guest resumes here (${why})`);
+}
+
+function restoreIdentity(host: RunnerHost, out: Outgoing): void {
+  if (!out.restore) return;
+  host.spec.name = out.restore.name;
+  host.spec.meta = out.restore.meta;
+  host.saveSpec();
+  host.log(`migration: name ${out.restore.name} restored`);
+}
+
+function optionalInt(args: Record<string, unknown>, name: string, cmd: string, fallback: number): number {
+  return args[name] === undefined ? fallback : arg.int(args, name, cmd);
+}
+
+export const commands: Record<string, RunnerCommand> = {
+  /** Source side: streams the guest to a prepared destination; resolves once it verified all. */
+  async migrateOut({ host, guest, args, connection, progress }) {
+    busy(host);
+    if (guest.life !== "running") throw new XvmError("DOMAIN_BAD_STATE", { dom: host.spec.name, state: guest.life, action: "migrate" });
+    const restore = args.restore === undefined ? undefined : arg.object(args, "restore", "migrateOut");
+    const stream = new OutgoingStream(
+      guest,
+      {
+        host: arg.string(args, "host", "migrateOut"),
+        port: arg.int(args, "port", "migrateOut"),
+        token: arg.string(args, "token", "migrateOut"),
+        live: arg.bool(args, "live", "migrateOut"),
+        maxDowntimeMs: arg.int(args, "maxDowntimeMs", "migrateOut"),
+        maxIterations: optionalInt(args, "maxIterations", "migrateOut", POLICY_DEFAULTS.maxIterations),
+        maxFactor: optionalInt(args, "maxFactor", "migrateOut", POLICY_DEFAULTS.maxFactor),
+        autoConverge: arg.bool(args, "autoConverge", "migrateOut", true),
+        maxBandwidth: optionalInt(args, "maxBandwidth", "migrateOut", 0),
+        fault: typeof args.fault === "string" ? args.fault : undefined,
+      },
+      (p: MigrationProgress) => progress({ migration: p }),
+      (line) => host.log(line),
+    );
+    const out: Outgoing = { stream, state: "sending" };
+    if (restore) out.restore = { name: String(restore.name), meta: (restore.meta ?? {}) as Record<string, unknown> };
+    slot(host).out = out;
+    const orphaned = () => {
+      if (slot(host).out !== out) return;
+      if (out.state === "committed") return selfDestroy(host, "xend went away after the destination took the guest over");
+      if (out.state === "sending") {
+        stream.abort(new Error("xend went away during the migration"));
+        return; // run() puts the guest back; the catch below restores the name
+      }
+      slot(host).out = undefined;
+      resume(host, out, "xend went away before the migration was confirmed");
+      restoreIdentity(host, out);
+    };
+    connection.socket.once("close", orphaned);
+    host.log(`migration: sending to ${String(args.host)}:${String(args.port)} (${args.live ? "live" : "not live"})`);
+    try {
+      out.result = await stream.run();
+    } catch (error) {
+      slot(host).out = undefined;
+      if (connection.socket.destroyed) restoreIdentity(host, out);
+      else connection.socket.off("close", orphaned);
+      host.log(`migration: failed: ${errorMessage(error)}`);
+      throw new XvmError("MIGRATE_FAILED", { dom: host.spec.name, detail: errorMessage(error) });
+    }
+    out.state = "sent";
+    const s: MigrationStats = out.result.stats;
+    host.log(`migration: sent ${s.normalPages} pages (${s.zeroPages} zero) in ${s.rounds} round(s); the destination verified them`);
+    return { result: s };
+  },
+
+  /** Source side, after migrateOut resolved: `committed` (destroy follows) or resume here. */
+  migrateOutFinish({ host, args }) {
+    const out = slot(host).out;
+    if (!out || out.state !== "sent") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: no completed outgoing migration" });
+    if (arg.bool(args, "committed", "migrateOutFinish")) {
+      out.state = "committed";
+      return;
+    }
+    slot(host).out = undefined;
+    resume(host, out, "the destination did not take the guest over");
+  },
+
+  /** Source side: stops a migration in flight (its migrateOut rejects; the guest resumes). */
+  migrateOutCancel({ host, args }) {
+    const out = slot(host).out;
+    if (out?.state === "sending") out.stream.abort(new Error(typeof args.reason === "string" ? args.reason : "cancelled"));
+  },
+
+  /**
+   * Destination side: listens for the source, reports `{listening}` then `{verified}` as progress,
+   * and completes once migrateInCommit started (or kept paused) the guest.
+   */
+  async migrateIn({ host, guest, args, connection, progress }) {
+    busy(host);
+    if (!guest.isPaused || guest.life !== "running") {
+      throw new XvmError("DOMAIN_BAD_STATE", { dom: host.spec.name, state: guest.isPaused ? guest.life : "running", action: "receive a migration" });
+    }
+    const token = randomBytes(TOKEN_BYTES);
+    const stream = new IncomingStream(guest, {
+      bindAddress: arg.string(args, "bind", "migrateIn"),
+      allowFrom: typeof args.allowFrom === "string" ? args.allowFrom : undefined,
+      token,
+      timeoutMs: optionalInt(args, "timeoutMs", "migrateIn", 30_000),
+    }, (line) => host.log(line));
+    const incoming: Incoming = { stream, state: "receiving" };
+    slot(host).in = incoming;
+    const committed = new Promise<boolean>((resolve, reject) => {
+      incoming.commit = resolve;
+      incoming.cancel = reject;
+    });
+    connection.socket.once("close", () => {
+      if (slot(host).in === incoming) selfDestroy(host, "xend went away before it started the migrated guest");
+    });
+    try {
+      const at = await stream.listen();
+      host.log(`migration: waiting for the source on ${at.host}:${at.port}`);
+      progress({ listening: { host: at.host, port: at.port, token: token.toString("hex") } });
+      const stats = await stream.done;
+      incoming.state = "verified";
+      progress({ verified: stats });
+      const start = await committed;
+      slot(host).in = undefined;
+      if (start && guest.isPaused) guest.unpause();
+      host.log(`migration: the guest ${start ? "runs" : "stays paused"} here`);
+      return { result: stats };
+    } catch (error) {
+      if (slot(host).in === incoming) slot(host).in = undefined;
+      host.log(`migration: receive failed: ${errorMessage(error)}`);
+      throw new XvmError("MIGRATE_FAILED", { dom: host.spec.name, detail: errorMessage(error) });
+    }
+  },
+
+  migrateInCommit({ host, args }) {
+    const incoming = slot(host).in;
+    if (!incoming || incoming.state !== "verified") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateInCommit: no verified incoming migration" });
+    incoming.commit!(arg.bool(args, "start", "migrateInCommit"));
+  },
+
+  migrateInAbort({ host, args }) {
+    const incoming = slot(host).in;
+    if (!incoming) return;
+    slot(host).in = undefined;
+    const error = new Error(typeof args.reason === "string" ? args.reason : "aborted by xend");
+    incoming.stream.abort(error);
+    incoming.cancel?.(error);
+  },
+
+  /** SHA-256 of the memory the guest can use (below its balloon target), vCPUs parked. */
+  memoryDigest({ guest }) {
+    return {
+      result: guest.withVcpusStopped(() => {
+        const pages = Math.min(guest.mem.nrPages, Math.ceil(guest.targetKiB / 4));
+        const bytes = guest.mem.bytes;
+        const all = createHash("sha256");
+        const rest = createHash("sha256");
+        all.update(bytes.subarray(0, PAGE_SIZE));
+        for (let at = PAGE_SIZE; at < pages * PAGE_SIZE; at += 16 * 2 ** 20) {
+          const part = bytes.subarray(at, Math.min(pages * PAGE_SIZE, at + 16 * 2 ** 20));
+          all.update(part);
+          rest.update(part);
+        }
+        return { pages, sha256: all.digest("hex"), sha256Rest: rest.digest("hex") };
+      }),
+    };
+  },
+};
