@@ -32,9 +32,11 @@ import { VcpuPinCommand } from "./vcpu-pin.ts";
 import { VcpuSetCommand } from "./vcpu-set.ts";
 // Commands other areas provide (one import line each; add yours here):
 import { dumpCoreCommand } from "./dump-core.ts";
+import { migrateCommand } from "./migrate.ts";
 
 const plugins: CommandClass[] = [
   dumpCoreCommand,
+  migrateCommand,
 ];
 
 export const commands: CommandClass[] = [

@@ -1,0 +1,162 @@
+/**
+ * The destination side of a migration, for one accepted (and allowed) relocation connection:
+ *
+ *   source                               destination (here)
+ *   HELLO (version)            ->
+ *                              <-        HELLO (version)
+ *   RECEIVE (live, paused, domain SXP) ->
+ *                                        create the domain, paused; prepare the incoming stream
+ *                              <-        READY (domid, host, port, token)
+ *   … memory and vCPU state flow runner to runner, verified there …
+ *                                        start the guest (unless it came paused)
+ *                              <-        DONE (domid, name)
+ *
+ * Anything going wrong after the domain was created (the source aborts or vanishes, the stream
+ * fails its checks, a timeout) destroys the half-received domain and answers ERROR if the source
+ * still listens: nothing of it is left here.
+ */
+import { hostname } from "node:os";
+import { XvmError, errorMessage } from "../../src/errors.ts";
+import { detailOf } from "./channel.ts";
+import { configFromSxp } from "../../src/domain/sxp-convert.ts";
+import type { DomainManager } from "../../src/domain/types.ts";
+import { name as sxpName, type SxpNode } from "../../src/formats/sxp.ts";
+import type { HypervisorDriver, IncomingMigration, MigrationStats } from "../../src/hypervisor/driver.ts";
+import type { Logger } from "../../src/plugin/contract.ts";
+import { VERSION } from "../../src/version.ts";
+import { Channel, MAGIC, Msg, PROTOCOL_VERSION, errorText, field, msgName, type Message } from "./channel.ts";
+import type { MigrationRecords } from "./records.ts";
+import type { Peer } from "./server.ts";
+
+export interface ReceiveDeps {
+  domains: DomainManager;
+  hypervisor: HypervisorDriver;
+  log: Logger;
+  records: MigrationRecords;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** The source has this long to connect to the stream endpoint, and the stream may stall this long. */
+const STREAM_TIMEOUT_MS = 30_000;
+
+export function helloSxp(): SxpNode {
+  return [MAGIC, ["version", String(PROTOCOL_VERSION)], ["host", hostname()], ["software", `xvm ${VERSION}`]];
+}
+
+/** Checks a peer's HELLO; returns an error message for a bad one. */
+export function helloProblem(m: Message): string | undefined {
+  if (m.type !== Msg.HELLO || sxpName(m.body) !== MAGIC) return `expected a relocation HELLO, got ${msgName(m.type)}`;
+  const version = Number(field(m.body, "version"));
+  if (version !== PROTOCOL_VERSION) return `relocation protocol version ${field(m.body, "version") ?? "?"} is not supported (this xend speaks ${PROTOCOL_VERSION})`;
+  return undefined;
+}
+
+function errSxp(type: string, message: string): SxpNode {
+  return ["err", ["type", type], ["value", message]];
+}
+
+export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer: Peer, localAddress: string): Promise<void> {
+  const { log } = deps;
+  const from = `${peer.address} (${peer.name})`;
+  let hello: Message;
+  try {
+    hello = await channel.next(HANDSHAKE_TIMEOUT_MS, "relocation HELLO");
+  } catch (error) {
+    log.debug(`relocation connection from ${from} ended before its HELLO: ${detailOf(error)}`);
+    channel.close();
+    return;
+  }
+  const problem = helloProblem(hello);
+  if (problem) {
+    log.warn(`relocation connection from ${from}: ${problem}`);
+    channel.finish(Msg.ERROR, errSxp("version", problem));
+    return;
+  }
+  channel.send(Msg.HELLO, helloSxp());
+  let request: Message;
+  try {
+    request = await channel.next(HANDSHAKE_TIMEOUT_MS, "migration request");
+  } catch (error) {
+    log.debug(`relocation connection from ${from} ended after the handshake: ${detailOf(error)}`);
+    channel.close();
+    return;
+  }
+  if (request.type !== Msg.RECEIVE) {
+    channel.finish(Msg.ERROR, errSxp("protocol", `expected RECEIVE, got ${msgName(request.type)}`));
+    return;
+  }
+  const live = field(request.body, "live") === "1";
+  const keepPaused = field(request.body, "paused") === "1";
+  const domainNode = Array.isArray(request.body) ? request.body.find((x) => Array.isArray(x) && x[0] === "domain") : undefined;
+  let config;
+  try {
+    if (!domainNode) throw new XvmError("DOMAIN_CONFIG", { detail: "the request carries no (domain …) config" });
+    config = configFromSxp(domainNode);
+  } catch (error) {
+    channel.finish(Msg.ERROR, errSxp("XendError", `Restore failed: ${detailOf(error)}`));
+    log.error(`Restore failed (migration from ${from}): ${detailOf(error)}`);
+    return;
+  }
+  const rec = deps.records.start({ direction: "in", domain: config.name, domid: null, peer: from, live });
+  log.info(`Receiving domain ${config.name} from ${from}${live ? " (live)" : ""}`);
+  const driver = deps.hypervisor;
+  let domid: number | undefined;
+  let incoming: IncomingMigration | undefined;
+  let aborted: Error | undefined;
+  const stopWatching = channel.onClose((why) => {
+    aborted ??= new Error(`the source went away: ${why.message}`);
+    void incoming?.abort(aborted.message);
+  });
+  try {
+    if (!driver.prepareIncoming) throw new XvmError("XVM_NOT_IMPLEMENTED", { what: `receiving a migration on the ${driver.name} hypervisor` });
+    const summary = await deps.domains.create(config, { paused: true, incoming: true });
+    domid = summary.domid!;
+    rec.domid = domid;
+    incoming = await driver.prepareIncoming(domid, { bindAddress: localAddress, allowFrom: peer.address, timeoutMs: STREAM_TIMEOUT_MS });
+    if (aborted) throw aborted;
+    const e = incoming.endpoint;
+    channel.send(Msg.READY, ["ready", ["domid", String(domid)], ["host", e.host], ["port", String(e.port)], ["token", e.token]]);
+    void watchSource(channel, (why) => {
+      aborted ??= why;
+      void incoming?.abort(why.message);
+    });
+    const stats: MigrationStats = await incoming.verified;
+    if (aborted) throw aborted;
+    if (channel.closed) throw new Error("the source went away before the guest was started here");
+    await incoming.commit(!keepPaused);
+    stopWatching();
+    await deps.domains.notifyMigrated?.(domid, "in", peer.address);
+    channel.finish(Msg.DONE, ["done", ["domid", String(domid)], ["name", config.name]]);
+    deps.records.complete(rec, stats);
+    log.info(`Domain ${config.name} (${domid}) received from ${from}: ${stats.normalPages} pages and ${stats.zeroPages} zero pages in ${stats.rounds} round(s), memory verified; ${keepPaused ? "kept paused" : "running"}`);
+  } catch (error) {
+    stopWatching();
+    const message = detailOf(aborted ?? error);
+    log.error(`Restore failed: domain ${config.name} from ${from}: ${message}`);
+    if (incoming) await incoming.abort(message);
+    if (domid !== undefined) {
+      try {
+        await deps.domains.destroy(domid);
+        log.info(`destroyed the half-received domain ${config.name} (${domid})`);
+      } catch (e) {
+        log.error(`could not destroy the half-received domain ${config.name} (${domid}): ${detailOf(e)}`);
+      }
+    }
+    channel.finish(Msg.ERROR, errSxp(error instanceof XvmError ? error.code : "XendError", `Restore failed: ${message}`));
+    deps.records.fail(rec, message);
+  }
+}
+
+/** Reads what the source says while the stream runs: ABORT or ERROR end the migration. */
+async function watchSource(channel: Channel, onAbort: (why: Error) => void): Promise<void> {
+  for (;;) {
+    let m: Message;
+    try {
+      m = await channel.next(2 ** 31 - 1, "message");
+    } catch {
+      return; // closing is handled by onClose
+    }
+    if (m.type === Msg.ABORT) return onAbort(new Error(`the source aborted: ${field(m.body, "reason") ?? "no reason given"}`));
+    if (m.type === Msg.ERROR) return onAbort(new Error(`the source failed: ${errorText(m.body)}`));
+  }
+}

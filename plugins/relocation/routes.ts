@@ -1,0 +1,146 @@
+/**
+ * Control API of the relocation plugin, under `/plugins/relocation/`:
+ *
+ *   POST /migrate          {domain, host, port?, live?, maxDowntimeMs?, resource?, progress?}
+ *       Without `progress`: one JSON object once done — `{domain, domid, destination, remoteDomid,
+ *       live, stats}` — or `{code, message}` with the error's status. With `progress: true`: NDJSON
+ *       while it runs, `{"progress": {…}}` lines (QEMU's query-migrate figures plus round, percent,
+ *       remaining pages, phase) then one `{"result": …}` or `{"error": {code, message}}` line.
+ *       A client that goes away does not stop the migration (xend's did not either).
+ *   GET  /migrations       {migrations: [...]}: the ones running and the last finished, both ways
+ *   GET  /migrations/:id   one of them
+ *   GET  /digest/:dom      {pages, sha256, sha256Rest}: SHA-256 of the domain's memory (vCPUs parked
+ *                          while it is read), to compare a guest before and after a migration
+ */
+import type { Hono } from "hono";
+import * as v from "valibot";
+import { XvmError, errorMessage } from "../../src/errors.ts";
+import type { DomainManager } from "../../src/domain/types.ts";
+import type { HypervisorDriver, MigrationProgress } from "../../src/hypervisor/driver.ts";
+import type { MigrationRecords } from "./records.ts";
+import type { MigrateRequest, MigrateResult } from "./send.ts";
+
+export const MigrateBody = v.strictObject({
+  domain: v.union([v.pipe(v.string(), v.minLength(1)), v.pipe(v.number(), v.integer(), v.minValue(0))]),
+  host: v.pipe(v.string(), v.minLength(1)),
+  port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)), 0),
+  live: v.optional(v.boolean(), false),
+  maxDowntimeMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2_000_000))),
+  resource: v.optional(v.pipe(v.number(), v.minValue(0))),
+  progress: v.optional(v.boolean(), false),
+  fault: v.optional(v.string()),
+});
+
+export interface RouteDeps {
+  domains: DomainManager;
+  hypervisor: HypervisorDriver;
+  records: MigrationRecords;
+  migrate(request: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrateResult>;
+  /** Fault injection is honoured only when xend runs with XVM_TEST_FAULTS=1. */
+  faultsAllowed: boolean;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+function asXvmError(error: unknown): XvmError {
+  return error instanceof XvmError ? error : new XvmError("XVM_INTERNAL", { detail: errorMessage(error) });
+}
+
+function badRequest(detail: string): XvmError {
+  return new XvmError("XVM_BAD_REQUEST", { detail });
+}
+
+export function relocationRoutes(app: Hono, deps: RouteDeps): void {
+  app.post("/migrate", async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      const e = badRequest("the body must be a JSON object");
+      return c.json(e.toJSON(), 400);
+    }
+    const parsed = v.safeParse(MigrateBody, raw);
+    if (!parsed.success) {
+      const issue = parsed.issues[0];
+      const where = issue.path?.map((p) => String(p.key)).join(".") ?? "body";
+      const e = badRequest(`${where}: ${issue.message}`);
+      return c.json(e.toJSON(), 400);
+    }
+    const body = parsed.output;
+    if (body.fault !== undefined && !deps.faultsAllowed) {
+      const e = badRequest("fault injection is for tests: start xend with XVM_TEST_FAULTS=1");
+      return c.json(e.toJSON(), 400);
+    }
+    const request: MigrateRequest = { domain: body.domain, host: body.host, port: body.port, live: body.live };
+    if (body.maxDowntimeMs !== undefined) request.maxDowntimeMs = body.maxDowntimeMs;
+    if (body.resource !== undefined) request.resource = body.resource;
+    if (body.fault !== undefined) request.fault = body.fault;
+    if (!body.progress) {
+      try {
+        return c.json(await deps.migrate(request));
+      } catch (error) {
+        const e = asXvmError(error);
+        return c.json(e.toJSON(), e.status as 500);
+      }
+    }
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let open = true;
+        const send = (value: unknown) => {
+          if (!open) return;
+          try {
+            controller.enqueue(encoder.encode(JSON.stringify(value) + "\n"));
+          } catch {
+            open = false;
+          }
+        };
+        let last = 0;
+        let lastRound = -1;
+        const onProgress = (p: MigrationProgress) => {
+          const now = performance.now();
+          if (p.round === lastRound && now - last < PROGRESS_INTERVAL_MS) return;
+          last = now;
+          lastRound = p.round;
+          send({ progress: p });
+        };
+        deps.migrate(request, onProgress).then(
+          (result) => send({ result }),
+          (error) => send({ error: asXvmError(error).toJSON() }),
+        ).finally(() => {
+          if (!open) return;
+          open = false;
+          try {
+            controller.close();
+          } catch {
+            // cancelled by the client
+          }
+        });
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+  });
+
+  app.get("/migrations", (c) => c.json({ migrations: deps.records.list() }));
+
+  app.get("/migrations/:id", (c) => {
+    const rec = deps.records.get(Number(c.req.param("id")));
+    if (!rec) {
+      const e = new XvmError("XVM_NOT_FOUND", { detail: `no migration ${c.req.param("id")}` });
+      return c.json(e.toJSON(), 404);
+    }
+    return c.json(rec);
+  });
+
+  app.get("/digest/:dom", async (c) => {
+    try {
+      const d = await deps.domains.get(c.req.param("dom"));
+      if (d.domid === null || d.domid === 0) throw new XvmError("DOMAIN_BAD_STATE", { dom: d.name, state: d.domid === 0 ? "Domain-0" : "not running", action: "read the memory of" });
+      if (!deps.hypervisor.memoryDigest) throw new XvmError("XVM_NOT_IMPLEMENTED", { what: `memory digests on the ${deps.hypervisor.name} hypervisor` });
+      return c.json(await deps.hypervisor.memoryDigest(d.domid));
+    } catch (error) {
+      const e = asXvmError(error);
+      return c.json(e.toJSON(), e.status as 500);
+    }
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The relocation server's listener: TCP on `xend-relocation-address:xend-relocation-port` while
+ * `xend-relocation-server` is true. A refresh that changes any of them opens the new listener and
+ * closes the old one; connections already accepted (migrations in progress) are not touched, since
+ * each lives on its own socket.
+ *
+ * Binding as xend's TCPListener did: an address in use is retried every 0.5 s for 30 s (a previous
+ * daemon may still be letting go of it) without complaint; after that, or at once for any other
+ * error, the daemon is marked degraded with the reason and the bind is retried every 5 s until it
+ * succeeds or the configuration changes.
+ *
+ * Every accepted connection is paused until the peer passed hosts-allow: nothing it sent is read
+ * before that, and a refused peer is logged (`Rejected connection from <ip> (<name>).`) and closed.
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import type { Logger } from "../../src/plugin/contract.ts";
+import { getfqdn } from "./fqdn.ts";
+import { hostAllowed, parseHostsAllow, type HostsAllow } from "./hosts-allow.ts";
+
+export interface ListenConfig {
+  enabled: boolean;
+  address: string;
+  port: number;
+  hostsAllow: string;
+}
+
+export interface Peer {
+  address: string;
+  name: string;
+}
+
+export type ConnectionHandler = (socket: Socket, peer: Peer) => void;
+
+const RETRY_IN_USE_MS = 500;
+const RETRY_IN_USE_FOR_MS = 30_000;
+const RETRY_SLOW_MS = 5_000;
+
+/** "::ffff:10.0.0.1" -> "10.0.0.1": IPv4 peers of a dual-stack listener, as xend logged them. */
+export function plainAddress(address: string | undefined): string {
+  return (address ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}
+
+function endpoint(address: string, port: number): string {
+  const host = address === "" ? "*" : address.includes(":") ? `[${address}]` : address;
+  return `${host}:${port}`;
+}
+
+export class RelocationListener {
+  private server?: Server;
+  private bound?: { address: string; port: number };
+  private wanted?: ListenConfig;
+  private allow: HostsAllow = parseHostsAllow("");
+  private retry?: ReturnType<typeof setTimeout>;
+  private generation = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly degrade: (reason: string | undefined) => void,
+    private readonly onConnection: ConnectionHandler,
+    private readonly lookup: (address: string) => Promise<string> = (a) => getfqdn(a),
+  ) {}
+
+  /** Where it listens now, e.g. `127.0.0.1:8002` (undefined while not listening). */
+  get address(): string | undefined {
+    return this.bound && endpoint(this.bound.address, this.bound.port);
+  }
+
+  /** Applies a configuration; resolves once the listener is in its new state (or retrying). */
+  async apply(config: ListenConfig): Promise<void> {
+    this.allow = parseHostsAllow(config.hostsAllow);
+    if (this.allow.emptyPatterns) {
+      this.log.warn(`config/xend-relocation-hosts-allow '${config.hostsAllow}' has adjacent spaces: xend would have read an empty pattern that allows every host; here they only separate patterns`);
+    }
+    const same = this.wanted && this.wanted.enabled === config.enabled && this.wanted.address === config.address && this.wanted.port === config.port;
+    this.wanted = { ...config };
+    if (same && (this.server || this.retry)) return;
+    if (same && !config.enabled) return;
+    await this.close();
+    if (!config.enabled) {
+      this.degrade(undefined);
+      this.log.info("relocation server off (config/xend-relocation-server = false)");
+      return;
+    }
+    await this.bind(++this.generation, Date.now());
+  }
+
+  private async bind(generation: number, since: number): Promise<void> {
+    const want = this.wanted!;
+    const server = createServer({ pauseOnConnect: true }, (socket) => void this.accept(socket));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen({ host: want.address === "" ? undefined : want.address, port: want.port }, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      server.close();
+      if (generation !== this.generation || this.stopped) return;
+      const e = error as NodeJS.ErrnoException;
+      const inUse = e.code === "EADDRINUSE";
+      const patient = inUse && Date.now() - since < RETRY_IN_USE_FOR_MS;
+      const where = endpoint(want.address, want.port);
+      if (!patient) {
+        const reason = `relocation server cannot listen on ${where}: ${e.code ?? e.message}`;
+        this.degrade(reason);
+        this.log.error(`${reason}; retrying every ${RETRY_SLOW_MS / 1000} s`);
+      } else if (Date.now() - since < RETRY_IN_USE_MS) {
+        this.log.warn(`relocation server: ${where} is in use; retrying for ${RETRY_IN_USE_FOR_MS / 1000} s`);
+      }
+      this.retry = setTimeout(() => {
+        this.retry = undefined;
+        void this.bind(generation, since);
+      }, patient ? RETRY_IN_USE_MS : RETRY_SLOW_MS);
+      this.retry.unref?.();
+      return;
+    }
+    if (generation !== this.generation || this.stopped) {
+      server.close();
+      return;
+    }
+    server.on("error", (error) => this.log.error(`relocation server: ${error.message}`));
+    this.server = server;
+    this.bound = { address: want.address, port: want.port };
+    this.degrade(undefined);
+    this.log.info(`relocation server listening on ${endpoint(want.address, want.port)}`);
+  }
+
+  private async accept(socket: Socket): Promise<void> {
+    socket.on("error", () => {});
+    const address = plainAddress(socket.remoteAddress);
+    const allow = this.allow;
+    const name = allow.regexes.length === 0 ? address : await this.lookup(address);
+    if (!hostAllowed(allow, address, name)) {
+      this.log.warn(`Rejected connection from ${address} (${name}).`);
+      socket.destroy();
+      return;
+    }
+    this.log.debug(`relocation connection from ${address} (${name})`);
+    this.onConnection(socket, { address, name });
+  }
+
+  /** Stops listening; accepted connections go on. */
+  async close(): Promise<void> {
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.generation++;
+    const server = this.server;
+    const where = this.address;
+    this.server = undefined;
+    this.bound = undefined;
+    if (!server) return;
+    // close() stops accepting at once; its callback would wait for the migrations in progress.
+    server.close();
+    this.log.info(`relocation server stopped listening on ${where}`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.close();
+  }
+}
