@@ -188,7 +188,7 @@ export interface MigrateOutOptions {
    * Name and meta to put back should the toolstack go away in the middle (the driver then resumes
    * the guest on its own, so it is never lost).
    */
-  restore?: { name: string; meta: Record<string, unknown> };
+  restore?: { name: string; meta?: Record<string, unknown> };
   onProgress?: (progress: MigrationProgress) => void;
   signal?: AbortSignal;
   /** Test-only fault injection, e.g. `corrupt-batch:3` (drivers may ignore it). */

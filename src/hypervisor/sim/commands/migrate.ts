@@ -18,7 +18,7 @@ interface Outgoing {
   stream: OutgoingStream;
   state: "sending" | "sent" | "committed";
   result?: SendResult;
-  restore?: { name: string; meta: Record<string, unknown> };
+  restore?: { name: string; meta?: Record<string, unknown> };
 }
 
 interface Incoming {
@@ -64,7 +64,7 @@ function resume(host: RunnerHost, out: Outgoing, why: string): void {
 function restoreIdentity(host: RunnerHost, out: Outgoing): void {
   if (!out.restore) return;
   host.spec.name = out.restore.name;
-  host.spec.meta = out.restore.meta;
+  if (out.restore.meta) host.spec.meta = out.restore.meta;
   host.saveSpec();
   host.log(`migration: name ${out.restore.name} restored`);
 }
@@ -97,7 +97,10 @@ export const commands: Record<string, RunnerCommand> = {
       (line) => host.log(line),
     );
     const out: Outgoing = { stream, state: "sending" };
-    if (restore) out.restore = { name: String(restore.name), meta: (restore.meta ?? {}) as Record<string, unknown> };
+    if (restore) {
+      out.restore = { name: arg.string(restore, "name", "migrateOut") };
+      if (restore.meta !== undefined) out.restore.meta = arg.object(restore, "meta", "migrateOut");
+    }
     slot(host).out = out;
     const orphaned = () => {
       if (slot(host).out !== out) return;
