@@ -124,6 +124,8 @@ export class OutgoingStream {
       await this.connect();
       this.setupMs = performance.now() - this.startedAt;
       this.phase = "precopy";
+      this.limitStart = performance.now();
+      this.limitBytes = this.transferred;
       if (!this.options.live) pausedByUs = this.stop();
       this.mem.clearDirty();
       await this.sendRound(1, rangeSource(0, this.nrPages), this.stoppedAt !== undefined);
@@ -359,10 +361,6 @@ export class OutgoingStream {
   private async limitRate(): Promise<void> {
     const rate = this.options.maxBandwidth;
     if (rate <= 0) return;
-    if (this.limitStart === 0) {
-      this.limitStart = performance.now();
-      this.limitBytes = this.transferred;
-    }
     const ahead = (this.transferred - this.limitBytes) / rate * 1000 - (performance.now() - this.limitStart);
     if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
     if (this.failure) throw this.failure;
