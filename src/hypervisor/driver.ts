@@ -131,6 +131,8 @@ export interface MigrationStats {
    * the downtime when the destination confirms the guest runs there.
    */
   stoppedAtEpochMs?: number;
+  /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
+  switchover?: string;
 }
 
 /** Where a destination guest waits for its migration stream, and the secret it expects. */

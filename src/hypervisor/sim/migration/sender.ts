@@ -83,6 +83,7 @@ export class OutgoingStream {
   private dirtyRate = 0;
   private phase = "setup";
   private expectedDowntimeMs = 0;
+  private switchover?: string;
   private lastProgress = 0;
   private batches = 0;
   // bandwidth limit (token bucket over the whole stream)
@@ -126,7 +127,10 @@ export class OutgoingStream {
       this.phase = "precopy";
       this.limitStart = performance.now();
       this.limitBytes = this.transferred;
-      if (!this.options.live) pausedByUs = this.stop();
+      if (!this.options.live) {
+        pausedByUs = this.stop();
+        this.switchover = "not live: stopped from the start";
+      } else if (wasPaused) this.switchover = "the guest was paused";
       this.mem.clearDirty();
       await this.sendRound(1, rangeSource(0, this.nrPages), this.stoppedAt !== undefined);
       let round = 1;
@@ -148,6 +152,7 @@ export class OutgoingStream {
           this.log(`migration: round ${round} dirtied ${dirty.length} pages; vCPUs throttled to ${d.throttle}%`);
         }
         if (d.stop) {
+          this.switchover = d.reason;
           this.log(`migration: stop-and-copy after round ${round}: ${d.reason}`);
           // Pages dirtied during the pause are collected below with the ones already found.
           pausedByUs = this.stop();
@@ -211,6 +216,7 @@ export class OutgoingStream {
       throttlePercent: this.guest.throttle,
     };
     if (this.stoppedAtEpoch !== undefined) s.stoppedAtEpochMs = this.stoppedAtEpoch;
+    if (this.switchover) s.switchover = this.switchover;
     return s;
   }
 
@@ -419,6 +425,9 @@ export class OutgoingStream {
         this.batches++;
         const header = pagesHeader(round, pfns, crcs, count, flags);
         const views = pageViews(memory, pfns, count);
+        // This batch was prepared while the previous one drained: wait for room only now.
+        await this.drained();
+        await this.limitRate();
         if (this.fault?.batch === this.batches) await this.injectFault(header, views);
         const socket = this.socket!;
         socket.cork();
@@ -428,9 +437,8 @@ export class OutgoingStream {
       }
       this.remaining = round === 1 ? this.nrPages - sentInRound : Math.max(0, leftAtStart - sentInRound);
       this.progress();
-      await this.drained();
-      await this.limitRate();
     }
+    await this.drained();
     flushZeros();
     this.progress();
   }
