@@ -3,9 +3,10 @@
  * servers on different ports of 127.0.0.1): live and non-live, there and back, the legacy
  * `op=migrate`, the records on the control API, and a destination that refuses.
  */
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanupRoot } from "../helpers/cli.ts";
+import { cleanupRoot, xvmBin } from "../helpers/cli.ts";
 import { libvirtPost } from "../helpers/raw-http.ts";
 import {
   createGuest, digest, domains, expectNoGuests, lastHeartbeat, ok, startHost, uuidOf, waitFor, type Host,
@@ -112,6 +113,37 @@ describe("xm migrate between two daemons", () => {
     expect(domains(a).get("taken")!.state).toMatch(/^[r-][b-]----$/);
     expect((await digest(a, "taken")).sha256Rest).toBe(d.sha256Rest);
     expect([...domains(b).keys()].sort()).toEqual(["Domain-0", "data1", "taken"]);
+  });
+
+  it("keeps one progress line up to date on a terminal, then prints the summary", async () => {
+    createGuest(a, "tty1", 'kernel = "sim:memwriter"\nextra = "rate=max wss=16M"\nmemory = 32');
+    const zero = createHash("sha256").update(Buffer.alloc((8192 - 1) * 4096)).digest("hex");
+    await waitFor(async () => (await digest(a, "tty1")).sha256Rest !== zero, "the writer to write");
+    ok(a.x("xm", "pause", "tty1"));
+    // On a pty (python3's pty module): -r keeps the copy slow enough for several progress updates.
+    const driver = [
+      "import os, pty, sys",
+      "pid, fd = pty.fork()",
+      "if pid == 0: os.execv(sys.argv[1], sys.argv[1:])",
+      "out = b''",
+      "while True:",
+      "    try: data = os.read(fd, 65536)",
+      "    except OSError: break",
+      "    if not data: break",
+      "    out += data",
+      "_, st = os.waitpid(pid, 0)",
+      "sys.stdout.write(out.decode('utf-8', 'replace'))",
+      "sys.exit(os.waitstatus_to_exitcode(st))",
+    ].join("\n");
+    const r = spawnSync("python3", ["-c", driver, xvmBin(), "xm", "migrate", "-l", "-r", "160", "-p", String(b.port), "tty1", "127.0.0.1"], {
+      encoding: "utf8", timeout: 60_000, env: { ...process.env, XVM_ROOT: a.root },
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const updates = r.stdout.split("\r").filter((l) => l.startsWith("Migrating tty1: "));
+    expect(updates.length).toBeGreaterThan(1);
+    for (const u of updates) expect(u).toMatch(/^Migrating tty1: round \d+, \d+%, [\d.]+ MiB\/s, \d+ dirty pages left(, stopped|, verifying)?\x1b\[K(\r?\n)?/);
+    expect(r.stdout).toMatch(/\x1b\[K\r?\nMigration of tty1 to 127\.0\.0\.1:\d+ completed \(live\): it is domain \d+ there\.\r?\n/);
+    expect(r.stdout).toMatch(/\r?\ncpu throttle percentage: 0\r?\n$/);
   });
 
   it("refuses what cannot be migrated, with the reason", () => {
