@@ -208,7 +208,13 @@ async function main(): Promise<void> {
   row("downtime (stopped -> running there)", dt.downtimeMs, "ms", "target", 50);
   row("total time (prepare -> running there)", fastFull.totalMs, "ms", "1 GiB at socket-copy speed", (bytes / 2 ** 20 / storeBest) * 1000);
   row(`total time, ${sparseMiB} MiB guest 10 % touched`, sp.totalMs, "ms", "1 GiB fully touched", fastFull.totalMs);
+  const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)]!;
   console.log("");
+  console.log(`median throughput ratio (migration / socket copy that stores): ${(median(full.map((x) => x.mibPerS)) / median(store)).toFixed(2)}`);
+  // With free zero pages the sparse guest would take its data's share of the full guest's time.
+  const dataShare = (sp.stats.normalPages * PAGE) / bytes;
+  const zeroCostMs = sp.totalMs - dataShare * fastFull.totalMs;
+  console.log(`sparse guest: data ${(dataShare * 100).toFixed(0)} % of the 1 GiB guest's; time beyond that share ${zeroCostMs.toFixed(0)} ms for ${sp.stats.zeroPages} zero pages (${((zeroCostMs * 1000) / sp.stats.zeroPages).toFixed(2)} µs each)`);
   console.log(`all runs: migration MiB/s ${full.map((x) => x.mibPerS.toFixed(0)).join(" ")}; store ${store.map((x) => x.toFixed(0)).join(" ")}; discard ${discard.map((x) => x.toFixed(0)).join(" ")}`);
   console.log(`downtimes ms: ${full.map((x) => x.downtimeMs.toFixed(1)).join(" ")} (sparse: ${sparse.map((x) => x.downtimeMs.toFixed(1)).join(" ")})`);
   console.log(`1 GiB run: ${f.stats.rounds} rounds, ${f.stats.normalPages} pages + ${f.stats.zeroPages} zero, ${(f.stats.transferredBytes / 2 ** 20).toFixed(1)} MiB sent, switch-over: ${f.stats.switchover}`);

@@ -16,7 +16,7 @@
  * still listens: nothing of it is left here.
  */
 import { hostname } from "node:os";
-import { XvmError, errorMessage } from "../../src/errors.ts";
+import { XvmError } from "../../src/errors.ts";
 import { detailOf } from "./channel.ts";
 import { configFromSxp } from "../../src/domain/sxp-convert.ts";
 import type { DomainManager } from "../../src/domain/types.ts";

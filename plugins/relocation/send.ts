@@ -13,7 +13,7 @@
  * so does any two-party protocol); it is as short as one message.
  */
 import { connect } from "node:net";
-import { XvmError, errorMessage } from "../../src/errors.ts";
+import { XvmError } from "../../src/errors.ts";
 import { detailOf } from "./channel.ts";
 import { domainToSxp } from "../../src/domain/sxp-convert.ts";
 import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
@@ -61,6 +61,10 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 const READY_TIMEOUT_MS = 60_000;
 const DONE_TIMEOUT_MS = 30_000;
 const PREFIX = "migrating-";
+
+function size(bytes: number): string {
+  return bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
 
 function fail(dom: string, detail: string): XvmError {
   return new XvmError("MIGRATE_FAILED", { dom, detail });
@@ -194,7 +198,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
       log.error(`Domain ${name} (${domid}) runs on ${destination} now, but its copy here could not be destroyed: ${detailOf(error)}`);
     }
     deps.records.complete(rec, result);
-    log.info(`Domain ${name} (${domid}) migrated to ${destination} as domain ${remoteDomid}: ${result.totalTimeMs} ms, downtime ${result.downtimeMs} ms, ${result.rounds} round(s), ${(result.transferredBytes / 2 ** 20).toFixed(1)} MiB sent`);
+    log.info(`Domain ${name} (${domid}) migrated to ${destination} as domain ${remoteDomid}: ${result.totalTimeMs} ms, downtime ${result.downtimeMs} ms, ${result.rounds} round(s), ${size(result.transferredBytes)} sent`);
     return { domain: name, domid, destination, remoteDomid, live: request.live, stats: result };
   } catch (error) {
     const e = error instanceof XvmError ? error : fail(name, detailOf(error));
