@@ -66,6 +66,7 @@ export class OutgoingStream {
   private replyWaiter?: () => void;
   private readonly mem: GuestMemory;
   private needDrain = false;
+  private drainWaiter?: () => void;
   private readonly nrPages: number;
   private readonly table: Uint32Array;
   private readonly policy: PrecopyPolicy;
@@ -284,6 +285,10 @@ export class OutgoingStream {
       };
       this.waiters.add(fail);
       socket.on("error", (error) => this.abort(new Error(`link to ${this.options.host}:${this.options.port}: ${error.message}`)));
+      socket.on("drain", () => {
+        this.needDrain = false;
+        this.drainWaiter?.();
+      });
       socket.on("close", () => this.abort(new Error("the destination closed the migration stream")));
       const reader = new SmallFrameReader();
       socket.on("data", (chunk: Buffer) => {
@@ -342,27 +347,24 @@ export class OutgoingStream {
     if (!this.socket!.write(buf)) this.needDrain = true;
   }
 
+  /** Resolves once the socket has room again (it may have drained while this side slept). */
   private drained(): Promise<void> {
-    const socket = this.socket!;
     if (this.failure) return Promise.reject(this.failure);
     if (!this.needDrain) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => this.abort(new Error(`the link stalled: nothing could be sent for ${STALL_TIMEOUT_MS / 1000} s`)), STALL_TIMEOUT_MS);
       const done = (error?: Error) => {
         clearTimeout(timer);
-        socket.off("drain", onDrain);
         this.waiters.delete(done);
+        this.drainWaiter = undefined;
         if (error) reject(error);
-        else {
-          this.needDrain = false;
-          resolve();
-        }
+        else resolve();
       };
-      const onDrain = () => done();
-      socket.on("drain", onDrain);
+      this.drainWaiter = () => done();
       this.waiters.add(done);
     });
   }
+
 
   private async limitRate(): Promise<void> {
     const rate = this.options.maxBandwidth;
@@ -427,13 +429,14 @@ export class OutgoingStream {
         const views = pageViews(memory, pfns, count);
         // This batch was prepared while the previous one drained: wait for room only now.
         await this.drained();
-        await this.limitRate();
         if (this.fault?.batch === this.batches) await this.injectFault(header, views);
         const socket = this.socket!;
         socket.cork();
         this.send(header);
         for (const v of views) this.send(v);
         socket.uncork();
+        // A bandwidth limit holds the round until its bytes would have gone at that rate.
+        await this.limitRate();
       }
       this.remaining = round === 1 ? this.nrPages - sentInRound : Math.max(0, leftAtStart - sentInRound);
       this.progress();
