@@ -116,7 +116,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
 
   let channel: Channel | undefined;
   let renamed = false;
-  let streamed = false;
+  let started = false;
   try {
     try {
       channel = await openChannel(request.host, port);
@@ -156,6 +156,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     const stopWatching = channel.onClose((why) => abort.abort(`the destination went away: ${why.message}`));
     const messages = watchDestination(channel, (why) => abort.abort(why));
     let stats: MigrationStats;
+    started = true;
     try {
       stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token }, {
         live: request.live,
@@ -174,7 +175,6 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
       const why = abort.signal.aborted ? String(abort.signal.reason) : detailOf(error);
       throw fail(name, why.replace(/^migration of \S+ failed: /, ""));
     }
-    streamed = true;
     // The destination verified everything; its DONE says the guest runs there.
     let done: Message;
     try {
@@ -202,7 +202,6 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     return { domain: name, domid, destination, remoteDomid, live: request.live, stats: result };
   } catch (error) {
     const e = error instanceof XvmError ? error : fail(name, detailOf(error));
-    if (streamed) await driver.finishMigrateOut(domid, false).catch((x) => log.error(`resuming ${name}: ${detailOf(x)}`));
     if (channel && !channel.closed) channel.finish(Msg.ABORT, ["abort", ["reason", e.message]]);
     if (renamed) {
       try {
@@ -211,7 +210,9 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
         log.error(`could not give domain ${domid} its name ${name} back: ${detailOf(x)}`);
       }
     }
-    log.error(`Migration of domain ${name} (${domid}) to ${destination} failed: ${e.message}; the domain ${streamed || renamed ? "resumes" : "stays"} here`);
+    // After the name: until this, the driver would restore it itself should xend die.
+    if (started) await driver.finishMigrateOut(domid, false).catch((x) => log.error(`resuming ${name}: ${detailOf(x)}`));
+    log.error(`Migration of domain ${name} (${domid}) to ${destination} failed: ${e.message}; the domain ${started || renamed ? "resumes" : "stays"} here`);
     deps.records.fail(rec, e.message);
     throw e;
   }

@@ -267,8 +267,11 @@ export interface HypervisorDriver {
    */
   migrateOut?(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats>;
   /**
-   * Ends an outgoing migration that {@link migrateOut} completed: `committed` (the destination runs
-   * the guest; the caller destroys it here next) or not (the guest resumes here as it was).
+   * Ends every outgoing migration, once the caller has settled its side (e.g. the guest's name):
+   * after {@link migrateOut} resolved, `committed` (the destination runs the guest; the caller
+   * destroys it here next) or not (the guest resumes here as it was); after it rejected, not
+   * committed (the guest already runs here). Until then the driver keeps the guest safe on its
+   * own should the caller go away (MigrateOutOptions.restore).
    */
   finishMigrateOut?(domid: number, committed: boolean): Promise<void>;
   /** Digest of the guest's whole memory (SHA-256 of every page in order), read with the vCPUs parked. */

@@ -65,6 +65,21 @@ describe("a migration that fails part-way", () => {
     ok(a.x("xm", "pause", "data"));
   });
 
+  it("survives the source daemon killed in the middle of the stream: its guest keeps its name", async () => {
+    const before = await digest(a, "data");
+    const m = background(a.root, ["xm", "migrate", "--live", "-r", "40", "-p", String(b.port), "data", "127.0.0.1"]);
+    await progressAtLeast(m, 10);
+    await killPids([a.xend.pid]);
+    expect((await m.done).code).toBe(1);
+    // The destination sees the stream and the relocation channel close, and drops what it got.
+    await waitFor(() => domains(b).size === 1 && runnerPids(b.root).length === 0, "the destination to drop the half-received guest");
+    expectDestinationEmpty();
+    await restartHost(a);
+    await expectIntact("data", before);
+    expect(domains(a).has("migrating-data")).toBe(false);
+    expect(domains(a).get("beat")!.state).toMatch(/^[r-][b-]----$/);
+  });
+
   it("survives the link closed in the middle of a batch (live, guest running)", async () => {
     const beat = await lastHeartbeat(a, "beat");
     const r = withFault("close-mid-batch:1", "xm", "migrate", "-l", "-p", String(b.port), "beat", "127.0.0.1");

@@ -16,7 +16,10 @@ import { arg, type RunnerCommand, type RunnerHost } from "../runner-command.ts";
 
 interface Outgoing {
   stream: OutgoingStream;
-  state: "sending" | "sent" | "committed";
+  /** "failed": the stream failed and the guest runs here again; xend has yet to call migrateOutFinish. */
+  state: "sending" | "sent" | "failed" | "committed";
+  /** Stops watching the driver connection. */
+  unwatch?: () => void;
   result?: SendResult;
   restore?: { name: string; meta?: Record<string, unknown> };
 }
@@ -39,6 +42,11 @@ function slot(host: RunnerHost): { out?: Outgoing; in?: Incoming } {
 
 function busy(host: RunnerHost): void {
   const s = slot(host);
+  // A failed migration whose finish never came (xend restarted meanwhile) is over.
+  if (s.out?.state === "failed") {
+    s.out.unwatch?.();
+    s.out = undefined;
+  }
   if (s.out || s.in) {
     throw new XvmError("DOMAIN_BAD_STATE", { dom: host.spec.name, state: s.out ? "migrating out" : "migrating in", action: "start another migration" });
   }
@@ -102,25 +110,24 @@ export const commands: Record<string, RunnerCommand> = {
       if (restore.meta !== undefined) out.restore.meta = arg.object(restore, "meta", "migrateOut");
     }
     slot(host).out = out;
+    // Until xend ends the migration (migrateOutFinish), losing it means acting alone: the name
+    // comes back at once (a new xend may attach any moment), then the guest resumes here.
     const orphaned = () => {
       if (slot(host).out !== out) return;
       if (out.state === "committed") return selfDestroy(host, "xend went away after the destination took the guest over");
-      if (out.state === "sending") {
-        stream.abort(new Error("xend went away during the migration"));
-        return; // run() puts the guest back; the catch below restores the name
-      }
       slot(host).out = undefined;
-      resume(host, out, "xend went away before the migration was confirmed");
       restoreIdentity(host, out);
+      if (out.state === "sending") stream.abort(new Error("xend went away during the migration"));
+      else if (out.state === "sent") resume(host, out, "xend went away before the migration was confirmed");
     };
     connection.socket.once("close", orphaned);
+    out.unwatch = () => connection.socket.off("close", orphaned);
     host.log(`migration: sending to ${String(args.host)}:${String(args.port)} (${args.live ? "live" : "not live"})`);
     try {
       out.result = await stream.run();
     } catch (error) {
-      slot(host).out = undefined;
-      if (connection.socket.destroyed) restoreIdentity(host, out);
-      else connection.socket.off("close", orphaned);
+      // The guest runs here again (run() resumed it); the name waits for xend, or for orphaned().
+      if (slot(host).out === out) out.state = "failed";
       host.log(`migration: failed: ${errorMessage(error)}`);
       throw new XvmError("MIGRATE_FAILED", { dom: host.spec.name, detail: errorMessage(error) });
     }
@@ -131,15 +138,18 @@ export const commands: Record<string, RunnerCommand> = {
   },
 
   /** Source side, after migrateOut resolved: `committed` (destroy follows) or resume here. */
+  /** Source side, after migrateOut: `committed` (destroy follows) or over here (resume if it was sent). */
   migrateOutFinish({ host, args }) {
     const out = slot(host).out;
-    if (!out || out.state !== "sent") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: no completed outgoing migration" });
+    if (!out || (out.state !== "sent" && out.state !== "failed")) throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: no outgoing migration to finish" });
     if (arg.bool(args, "committed", "migrateOutFinish")) {
+      if (out.state !== "sent") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: a failed migration cannot be committed" });
       out.state = "committed";
       return;
     }
     slot(host).out = undefined;
-    resume(host, out, "the destination did not take the guest over");
+    out.unwatch?.();
+    if (out.state === "sent") resume(host, out, "the destination did not take the guest over");
   },
 
   /** Source side: stops a migration in flight (its migrateOut rejects; the guest resumes). */
