@@ -1,11 +1,12 @@
 /**
- * Live migration of a guest that keeps dirtying memory (sim:memwriter over a 256 MiB working set)
+ * Live migration of a guest that keeps dirtying memory (sim:memwriter over a 512 MiB working set)
  * at 25 %, 50 % and 150 % of the bandwidth measured in the same run, next to the same guest idle:
  * does pre-copy converge (the dirty pages left fit in the 300 ms downtime target) or end on the
- * iteration limit, the downtime, the rounds, and the auto-converge throttle reached.
+ * iteration limit, the downtime, the rounds, and the auto-converge throttle reached; and the 150 %
+ * writer once more with auto-converge off, where xend's limits (29 rounds, 3× memory) end it.
  *
  * Runners are the compiled binary's (`--bin`, default $XVM_BIN or dist/xvm), as under xend.
- * Usage: node --import tsx bench/migrate-convergence.ts [--wss 256] [--bin dist/xvm]
+ * Usage: node --import tsx bench/migrate-convergence.ts [--wss 512] [--bin dist/xvm]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +20,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const argv = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : fallback);
 const bin = resolve(opt("--bin", process.env.XVM_BIN ?? join(repo, "dist/xvm")));
-const wssMiB = Number(opt("--wss", "256"));
+const wssMiB = Number(opt("--wss", "512"));
 const memMiB = 2 * wssMiB;
 const work = mkdtempSync(join(tmpdir(), "xvm-converge-bench-"));
 const drivers: SimDriver[] = [];
@@ -46,7 +47,7 @@ interface Result {
   mibPerS: number;
 }
 
-async function migrate(src: SimDriver, dst: SimDriver, kernel: string, extra: string, warm: (domid: number) => Promise<void>): Promise<Result> {
+async function migrate(src: SimDriver, dst: SimDriver, kernel: string, extra: string, warm: (domid: number) => Promise<void>, autoConverge = true): Promise<Result> {
   const s = spec(kernel, extra, false);
   await src.create(s);
   await warm(s.domid);
@@ -54,7 +55,7 @@ async function migrate(src: SimDriver, dst: SimDriver, kernel: string, extra: st
   await dst.create(d);
   const t0 = performance.now();
   const incoming = await dst.prepareIncoming(d.domid, { bindAddress: "127.0.0.1", timeoutMs: 60_000 });
-  const stats = await src.migrateOut(s.domid, incoming.endpoint, { live: true, maxDowntimeMs: 300 });
+  const stats = await src.migrateOut(s.domid, incoming.endpoint, { live: true, maxDowntimeMs: 300, autoConverge });
   await incoming.verified;
   await incoming.commit(true);
   const running = performance.timeOrigin + performance.now();
@@ -96,6 +97,15 @@ async function main(): Promise<void> {
     const rate = Math.round(share * bandwidth);
     const r = await migrate(a, b, "sim:memwriter", `rate=${rate}M wss=${wssMiB}M`, settle(Math.min(3000, (wssMiB / rate) * 1000 + 200)));
     line(`${share * 100}% (${rate} MiB/s)`, r);
+  }
+  // The same writer without auto-converge: pre-copy ends on xend's limits instead.
+  const rate = Math.round(1.5 * bandwidth);
+  const off = await migrate(a, b, "sim:memwriter", `rate=${rate}M wss=${wssMiB}M`, settle(Math.min(3000, (wssMiB / rate) * 1000 + 200)), false);
+  line("150%, no auto-converge", off);
+  // As fast as a vCPU can write (far above the link): auto-converge, then xend's limits alone.
+  for (const auto of [true, false]) {
+    const r = await migrate(a, b, "sim:memwriter", `rate=max wss=${wssMiB}M`, settle(1500), auto);
+    line(`max${auto ? "" : ", no auto-conv."}`, r);
   }
 }
 
