@@ -7,6 +7,7 @@
  *       while it runs, `{"progress": {…}}` lines (QEMU's query-migrate figures plus round, percent,
  *       remaining pages, phase) then one `{"result": …}` or `{"error": {code, message}}` line.
  *       A client that goes away does not stop the migration (xend's did not either).
+ *   GET  /status           {enabled, listening: "127.0.0.1:8002" | null, error?}: the relocation server
  *   GET  /migrations       {migrations: [...]}: the ones running and the last finished, both ways
  *   GET  /migrations/:id   one of them
  *   GET  /digest/:dom      {pages, sha256, sha256Rest}: SHA-256 of the domain's memory (vCPUs parked
@@ -38,6 +39,7 @@ export interface RouteDeps {
   migrate(request: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrateResult>;
   /** Fault injection is honoured only when xend runs with XVM_TEST_FAULTS=1. */
   faultsAllowed: boolean;
+  listener(): { enabled: boolean; listening: string | null; error?: string };
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -120,6 +122,8 @@ export function relocationRoutes(app: Hono, deps: RouteDeps): void {
     });
     return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   });
+
+  app.get("/status", (c) => c.json(deps.listener()));
 
   app.get("/migrations", (c) => c.json({ migrations: deps.records.list() }));
 

@@ -5,9 +5,10 @@
  * each lives on its own socket.
  *
  * Binding as xend's TCPListener did: an address in use is retried every 0.5 s for 30 s (a previous
- * daemon may still be letting go of it) without complaint; after that, or at once for any other
- * error, the daemon is marked degraded with the reason and the bind is retried every 5 s until it
- * succeeds or the configuration changes.
+ * daemon may still be letting go of it) without complaint; after that it is logged as an error and
+ * retried every 5 s, the daemon going on without a relocation server as xend did. Any other bind
+ * error is this host's configuration: the daemon is marked degraded with the reason (svcs -x) and
+ * the bind retried every 5 s until it succeeds or the configuration changes.
  *
  * Every accepted connection is paused until the peer passed hosts-allow: nothing it sent is read
  * before that, and a refused peer is logged (`Rejected connection from <ip> (<name>).`) and closed.
@@ -34,6 +35,8 @@ export type ConnectionHandler = (socket: Socket, peer: Peer) => void;
 const RETRY_IN_USE_MS = 500;
 const RETRY_IN_USE_FOR_MS = 30_000;
 const RETRY_SLOW_MS = 5_000;
+/** A bind that keeps failing is logged again at most this often. */
+const COMPLAIN_EVERY_MS = 5 * 60_000;
 
 /** "::ffff:10.0.0.1" -> "10.0.0.1": IPv4 peers of a dual-stack listener, as xend logged them. */
 export function plainAddress(address: string | undefined): string {
@@ -53,6 +56,8 @@ export class RelocationListener {
   private retry?: ReturnType<typeof setTimeout>;
   private generation = 0;
   private stopped = false;
+  private lastError?: string;
+  private lastComplaint = 0;
 
   constructor(
     private readonly log: Logger,
@@ -66,6 +71,13 @@ export class RelocationListener {
     return this.bound && endpoint(this.bound.address, this.bound.port);
   }
 
+  /** What GET /plugins/relocation/status shows. */
+  status(): { enabled: boolean; listening: string | null; error?: string } {
+    const out: { enabled: boolean; listening: string | null; error?: string } = { enabled: this.wanted?.enabled ?? false, listening: this.address ?? null };
+    if (this.lastError && !this.server) out.error = this.lastError;
+    return out;
+  }
+
   /** Applies a configuration; resolves once the listener is in its new state (or retrying). */
   async apply(config: ListenConfig): Promise<void> {
     this.allow = parseHostsAllow(config.hostsAllow);
@@ -77,6 +89,8 @@ export class RelocationListener {
     if (same && (this.server || this.retry)) return;
     if (same && !config.enabled) return;
     await this.close();
+    this.lastError = undefined;
+    this.lastComplaint = 0;
     if (!config.enabled) {
       this.degrade(undefined);
       this.log.info("relocation server off (config/xend-relocation-server = false)");
@@ -103,12 +117,23 @@ export class RelocationListener {
       const inUse = e.code === "EADDRINUSE";
       const patient = inUse && Date.now() - since < RETRY_IN_USE_FOR_MS;
       const where = endpoint(want.address, want.port);
-      if (!patient) {
-        const reason = `relocation server cannot listen on ${where}: ${e.code ?? e.message}`;
-        this.degrade(reason);
-        this.log.error(`${reason}; retrying every ${RETRY_SLOW_MS / 1000} s`);
-      } else if (Date.now() - since < RETRY_IN_USE_MS) {
-        this.log.warn(`relocation server: ${where} is in use; retrying for ${RETRY_IN_USE_FOR_MS / 1000} s`);
+      this.lastError = `cannot listen on ${where}: ${e.code ?? e.message}`;
+      if (patient) {
+        if (Date.now() - since < RETRY_IN_USE_MS) this.log.warn(`relocation server: ${where} is in use; retrying for ${RETRY_IN_USE_FOR_MS / 1000} s`);
+      } else if (inUse) {
+        // As xend: a port someone else holds is logged, and the daemon goes on without a relocation
+        // server (other daemons on this host — test roots among them — may hold 8002 for a while).
+        if (Date.now() - this.lastComplaint >= COMPLAIN_EVERY_MS) {
+          this.lastComplaint = Date.now();
+          this.log.error(`relocation server ${this.lastError} (in use by another process); no migrations can come in until it is free; retrying every ${RETRY_SLOW_MS / 1000} s`);
+        }
+      } else {
+        // Anything else is this host's configuration (an address it does not have, a port it may not use).
+        this.degrade(`relocation server ${this.lastError}`);
+        if (Date.now() - this.lastComplaint >= COMPLAIN_EVERY_MS) {
+          this.lastComplaint = Date.now();
+          this.log.error(`relocation server ${this.lastError}; retrying every ${RETRY_SLOW_MS / 1000} s`);
+        }
       }
       this.retry = setTimeout(() => {
         this.retry = undefined;
@@ -124,6 +149,8 @@ export class RelocationListener {
     server.on("error", (error) => this.log.error(`relocation server: ${error.message}`));
     this.server = server;
     this.bound = { address: want.address, port: want.port };
+    this.lastError = undefined;
+    this.lastComplaint = 0;
     this.degrade(undefined);
     this.log.info(`relocation server listening on ${endpoint(want.address, want.port)}`);
   }

@@ -6,7 +6,7 @@
  * breaking a migration in progress.
  */
 import { createHash } from "node:crypto";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
@@ -114,6 +114,30 @@ describe("listener changes on refresh", () => {
     await setLive(x, { "xend-relocation-server": "true", "xend-relocation-address": "127.0.0.1" });
     expect(await probe("127.0.0.1", port)).toBe("hello");
     expect(daemonPid(x.root)).toBe(pid);
+  });
+
+  it("waits for a port in use without degrading the daemon, and degrades it for an address it does not have", async () => {
+    const status = () => unixJson<{ enabled: boolean; listening: string | null; error?: string }>(`${x.root}/var/run/xend/control.sock`, "GET", "/plugins/relocation/status");
+    const held = await freePort();
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(held, "127.0.0.1", () => r()));
+    try {
+      await setLive(x, { "xend-relocation-port": String(held) });
+      expect(await status()).toEqual({ enabled: true, listening: null, error: `cannot listen on 127.0.0.1:${held}: EADDRINUSE` });
+      expect(xendLog(x.root)).toContain(`WARNING (relocation) relocation server: 127.0.0.1:${held} is in use; retrying for 30 s`);
+      expect(svcState(x)).toBe("online");
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+    await waitFor(async () => (await status()).listening === `127.0.0.1:${held}`, "the listener to take the freed port");
+    port = held;
+
+    await setLive(x, { "xend-relocation-address": "10.255.255.1" });
+    await explained(x, `relocation server cannot listen on 10.255.255.1:${port}: EADDRNOTAVAIL`);
+    expect(await status()).toMatchObject({ listening: null, error: `cannot listen on 10.255.255.1:${port}: EADDRNOTAVAIL` });
+    await setLive(x, { "xend-relocation-address": "127.0.0.1" });
+    await waitFor(() => svcState(x) === "online", "xend online again");
+    expect(await probe("127.0.0.1", port)).toBe("hello");
   });
 
   it("lets a migration in progress finish while the port and hosts-allow change under it", async () => {
