@@ -114,6 +114,17 @@ describe("a migration that fails part-way", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(await digest(b, "data")).toEqual(before);
   });
+
+  it("refuses to run a guest stopped for its migration, on either side, until the migration ends", async () => {
+    const before = await digest(b, "data");
+    const m = background(b.root, ["xm", "migrate", "-r", "40", "-p", String(a.port), "data", "127.0.0.1"]);
+    await progressAtLeast(m, 10);
+    expect(b.x("xm", "unpause", "migrating-data")).toMatchObject({ code: 1, stderr: "Error: Domain 'migrating-data' is stopped for its migration; cannot unpause.\n" });
+    expect(a.x("xm", "unpause", "data")).toMatchObject({ code: 1, stderr: "Error: Domain 'data' is receiving a migration; cannot unpause.\n" });
+    const r = await m.done;
+    expect(r.code, r.stderr).toBe(0);
+    await expectIntact("data", before);
+  });
 });
 
 function withFault(fault: string, ...args: string[]) {

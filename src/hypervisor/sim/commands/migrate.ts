@@ -13,6 +13,7 @@ import { IncomingStream } from "../migration/receiver.ts";
 import { OutgoingStream, POLICY_DEFAULTS, type SendResult } from "../migration/sender.ts";
 import { TOKEN_BYTES } from "../migration/wire.ts";
 import { arg, type RunnerCommand, type RunnerHost } from "../runner-command.ts";
+import { commands as core } from "./core.ts";
 
 interface Outgoing {
   stream: OutgoingStream;
@@ -82,6 +83,20 @@ function optionalInt(args: Record<string, unknown>, name: string, cmd: string, f
 }
 
 export const commands: Record<string, RunnerCommand> = {
+  /**
+   * Replaces core's `unpause` (this table is merged after core's in index.ts): a guest stopped
+   * for its switch-over, or one still receiving its memory, must not run — its state would then
+   * differ from what the other side holds — so unpausing it is refused until the migration ends.
+   */
+  unpause(ctx) {
+    const s = slot(ctx.host);
+    const out = s.out;
+    if (s.in || (out && out.state !== "failed" && (out.state !== "sending" || out.stream.stopped))) {
+      throw new XvmError("DOMAIN_BAD_STATE", { dom: ctx.host.spec.name, state: s.in ? "receiving a migration" : "stopped for its migration", action: "unpause" });
+    }
+    return core.unpause!(ctx);
+  },
+
   /** Source side: streams the guest to a prepared destination; resolves once it verified all. */
   async migrateOut({ host, guest, args, connection, progress }) {
     busy(host);

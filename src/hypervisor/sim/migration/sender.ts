@@ -107,6 +107,11 @@ export class OutgoingStream {
     this.fault = Fault.parse(options.fault);
   }
 
+  /** True once the guest was stopped for the switch-over (or for a migration that is not live). */
+  get stopped(): boolean {
+    return this.stoppedAt !== undefined;
+  }
+
   /** Stops the stream (the run() promise rejects with `error`). */
   abort(error: Error): void {
     if (this.failure) return;
