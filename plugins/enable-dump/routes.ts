@@ -12,6 +12,8 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError, errorMessage } from "../../src/errors.ts";
+import { jsonBody } from "../../src/plugin/json-body.ts";
+import { progressStream } from "../../src/plugin/progress-stream.ts";
 import type { Dumper } from "./dumper.ts";
 
 export const DumpBody = v.strictObject({
@@ -24,74 +26,23 @@ export const DumpBody = v.strictObject({
 });
 export type DumpBody = v.InferOutput<typeof DumpBody>;
 
-/** Progress lines are sent at most this often (plus the last one). */
-const PROGRESS_INTERVAL_MS = 100;
-
 function asXvmError(error: unknown): XvmError {
   return error instanceof XvmError ? error : new XvmError("DUMP_FAILED", { detail: errorMessage(error) });
 }
 
 export function dumpRoutes(app: Hono, dumper: Dumper): void {
   app.post("/dump", async (c) => {
-    let raw: unknown;
     try {
-      raw = await c.req.json();
-    } catch {
-      const e = new XvmError("XVM_BAD_REQUEST", { detail: "the body must be a JSON object" });
-      return c.json(e.toJSON(), e.status as 400);
+      const body = await jsonBody(c, DumpBody);
+      if (!body.progress) return c.json(await dumper.dump(body));
+      // A dump once started runs to its end (or -incomplete) even if the client goes away.
+      return progressStream<{ done: number; total: number }, unknown>(
+        (report) => dumper.dump(body, (done, total) => report({ done, total })),
+        { toError: asXvmError, urgent: (p) => p.done >= p.total },
+      );
+    } catch (error) {
+      const e = asXvmError(error);
+      return c.json(e.toJSON(), e.status as 500);
     }
-    const parsed = v.safeParse(DumpBody, raw);
-    if (!parsed.success) {
-      const issue = parsed.issues[0];
-      const where = issue.path?.map((p) => String(p.key)).join(".") ?? "body";
-      const e = new XvmError("XVM_BAD_REQUEST", { detail: `${where}: ${issue.message}` });
-      return c.json(e.toJSON(), e.status as 400);
-    }
-    const body = parsed.output;
-    if (!body.progress) {
-      try {
-        return c.json(await dumper.dump(body));
-      } catch (error) {
-        const e = asXvmError(error);
-        return c.json(e.toJSON(), e.status as 500);
-      }
-    }
-    const encoder = new TextEncoder();
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        let open = true;
-        const send = (value: unknown) => {
-          if (!open) return;
-          try {
-            controller.enqueue(encoder.encode(JSON.stringify(value) + "\n"));
-          } catch {
-            open = false; // the client went away; the dump goes on and is logged
-          }
-        };
-        let last = 0;
-        const onProgress = (done: number, total: number) => {
-          const now = performance.now();
-          if (done < total && now - last < PROGRESS_INTERVAL_MS) return;
-          last = now;
-          send({ progress: { done, total } });
-        };
-        dumper.dump(body, onProgress).then(
-          (result) => send({ result }),
-          (error) => send({ error: asXvmError(error).toJSON() }),
-        ).finally(() => {
-          if (!open) return;
-          open = false;
-          try {
-            controller.close();
-          } catch {
-            // already closed by a cancel
-          }
-        });
-      },
-      cancel() {
-        // Nothing to stop: a dump once started runs to its end (or -incomplete) on its own.
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   });
 }

@@ -16,6 +16,8 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError, errorMessage } from "../../src/errors.ts";
+import { jsonBody } from "../../src/plugin/json-body.ts";
+import { progressStream } from "../../src/plugin/progress-stream.ts";
 import type { DomainManager } from "../../src/domain/types.ts";
 import type { HypervisorDriver, MigrationProgress } from "../../src/hypervisor/driver.ts";
 import type { MigrationRecords } from "./records.ts";
@@ -42,85 +44,30 @@ export interface RouteDeps {
   listener(): { enabled: boolean; listening: string | null; error?: string };
 }
 
-const PROGRESS_INTERVAL_MS = 100;
-
 function asXvmError(error: unknown): XvmError {
   return error instanceof XvmError ? error : new XvmError("XVM_INTERNAL", { detail: errorMessage(error) });
 }
 
-function badRequest(detail: string): XvmError {
-  return new XvmError("XVM_BAD_REQUEST", { detail });
-}
-
 export function relocationRoutes(app: Hono, deps: RouteDeps): void {
   app.post("/migrate", async (c) => {
-    let raw: unknown;
     try {
-      raw = await c.req.json();
-    } catch {
-      const e = badRequest("the body must be a JSON object");
-      return c.json(e.toJSON(), 400);
-    }
-    const parsed = v.safeParse(MigrateBody, raw);
-    if (!parsed.success) {
-      const issue = parsed.issues[0];
-      const where = issue.path?.map((p) => String(p.key)).join(".") ?? "body";
-      const e = badRequest(`${where}: ${issue.message}`);
-      return c.json(e.toJSON(), 400);
-    }
-    const body = parsed.output;
-    if (body.fault !== undefined && !deps.faultsAllowed) {
-      const e = badRequest("fault injection is for tests: start xend with XVM_TEST_FAULTS=1");
-      return c.json(e.toJSON(), 400);
-    }
-    const request: MigrateRequest = { domain: body.domain, host: body.host, port: body.port, live: body.live };
-    if (body.maxDowntimeMs !== undefined) request.maxDowntimeMs = body.maxDowntimeMs;
-    if (body.resource !== undefined) request.resource = body.resource;
-    if (body.fault !== undefined) request.fault = body.fault;
-    if (!body.progress) {
-      try {
-        return c.json(await deps.migrate(request));
-      } catch (error) {
-        const e = asXvmError(error);
-        return c.json(e.toJSON(), e.status as 500);
+      const body = await jsonBody(c, MigrateBody);
+      if (body.fault !== undefined && !deps.faultsAllowed) {
+        throw new XvmError("XVM_BAD_REQUEST", { detail: "fault injection is for tests: start xend with XVM_TEST_FAULTS=1" });
       }
+      const request: MigrateRequest = { domain: body.domain, host: body.host, port: body.port, live: body.live };
+      if (body.maxDowntimeMs !== undefined) request.maxDowntimeMs = body.maxDowntimeMs;
+      if (body.resource !== undefined) request.resource = body.resource;
+      if (body.fault !== undefined) request.fault = body.fault;
+      if (!body.progress) return c.json(await deps.migrate(request));
+      return progressStream<MigrationProgress, MigrateResult>((report) => deps.migrate(request, report), {
+        toError: asXvmError,
+        urgent: (p, previous) => p.round !== previous.round,
+      });
+    } catch (error) {
+      const e = asXvmError(error);
+      return c.json(e.toJSON(), e.status as 500);
     }
-    const encoder = new TextEncoder();
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        let open = true;
-        const send = (value: unknown) => {
-          if (!open) return;
-          try {
-            controller.enqueue(encoder.encode(JSON.stringify(value) + "\n"));
-          } catch {
-            open = false;
-          }
-        };
-        let last = 0;
-        let lastRound = -1;
-        const onProgress = (p: MigrationProgress) => {
-          const now = performance.now();
-          if (p.round === lastRound && now - last < PROGRESS_INTERVAL_MS) return;
-          last = now;
-          lastRound = p.round;
-          send({ progress: p });
-        };
-        deps.migrate(request, onProgress).then(
-          (result) => send({ result }),
-          (error) => send({ error: asXvmError(error).toJSON() }),
-        ).finally(() => {
-          if (!open) return;
-          open = false;
-          try {
-            controller.close();
-          } catch {
-            // cancelled by the client
-          }
-        });
-      },
-    });
-    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   });
 
   app.get("/status", (c) => c.json(deps.listener()));

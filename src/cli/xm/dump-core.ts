@@ -9,92 +9,22 @@
  * dump went (`Core dumped to <file>`), since the default name is chosen by the daemon, and shows a
  * progress line on a terminal (standard error) for guests of 64 MiB or more.
  */
-import { request as httpRequest } from "node:http";
 import { resolve } from "node:path";
-import type { Writable } from "node:stream";
 import { Command, Option } from "clipanion";
+import type { DumpResult } from "../../../plugins/enable-dump/dump-file.ts";
 import { XvmCommand } from "../base.ts";
 import { XvmError, errorMessage, formatError } from "../../errors.ts";
 import { unixJson } from "../../runtime/http-client.ts";
+import { ProgressLine, isTerminal, postWithProgress } from "./progress.ts";
 
 const ROUTE = "/plugins/enable-dump/dump";
 /** Smaller guests dump in a blink; a progress line would only flicker. */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
+const MiB = 2 ** 20;
 
-interface DumpAnswer {
-  file: string;
-  bytes: number;
-  seconds: number;
-}
-
-type StreamLine =
-  | { progress: { done: number; total: number } }
-  | { result: DumpAnswer }
-  | { error: { code: string; message: string } };
-
-class ProgressLine {
-  private shown = false;
-  constructor(private readonly out: Writable) {}
-  update(done: number, total: number): void {
-    if (total < PROGRESS_MIN_BYTES) return;
-    const pct = total ? Math.floor((done / total) * 100) : 100;
-    this.out.write(`\rDumping: ${String(pct).padStart(3)}% (${(done / 2 ** 20).toFixed(0)}/${(total / 2 ** 20).toFixed(0)} MiB)\x1b[K`);
-    this.shown = true;
-  }
-  end(): void {
-    if (this.shown) this.out.write("\n");
-    this.shown = false;
-  }
-}
-
-/** POSTs with `progress: true` and follows the NDJSON stream. */
-function dumpWithProgress(socketPath: string, body: Record<string, unknown>, progress: ProgressLine): Promise<DumpAnswer> {
-  return new Promise((resolvePromise, reject) => {
-    const payload = JSON.stringify({ ...body, progress: true });
-    const req = httpRequest(
-      { socketPath, method: "POST", path: ROUTE, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
-      (res) => {
-        let buffered = "";
-        let settled = false;
-        const handle = (line: string) => {
-          if (!line.trim()) return;
-          let msg: StreamLine;
-          try {
-            msg = JSON.parse(line) as StreamLine;
-          } catch {
-            return;
-          }
-          if ("progress" in msg) progress.update(msg.progress.done, msg.progress.total);
-          else if ("result" in msg) { settled = true; resolvePromise(msg.result); }
-          else if ("error" in msg) { settled = true; reject(Object.assign(new Error(msg.error.message), { code: msg.error.code })); }
-        };
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffered += chunk;
-          let nl: number;
-          while ((nl = buffered.indexOf("\n")) >= 0) {
-            handle(buffered.slice(0, nl));
-            buffered = buffered.slice(nl + 1);
-          }
-        });
-        res.on("end", () => {
-          handle(buffered);
-          if (settled) return;
-          if ((res.statusCode ?? 0) >= 400) {
-            try {
-              const err = JSON.parse(buffered) as { code?: string; message?: string };
-              reject(Object.assign(new Error(err.message ?? `HTTP ${res.statusCode}`), { code: err.code }));
-            } catch {
-              reject(new Error(`HTTP ${res.statusCode}`));
-            }
-          } else reject(new Error("the daemon closed the connection before the dump finished"));
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
+function progressText(done: number, total: number): string {
+  const pct = total ? Math.floor((done / total) * 100) : 100;
+  return `Dumping: ${String(pct).padStart(3)}% (${(done / MiB).toFixed(0)}/${(total / MiB).toFixed(0)} MiB)`;
 }
 
 export class DumpCoreCommand extends XvmCommand {
@@ -135,12 +65,15 @@ export class DumpCoreCommand extends XvmCommand {
     if (this.filename !== undefined) body.file = resolve(this.filename);
     const { stdout, stderr } = this.context;
     stdout.write(`Dumping core of domain: ${this.domain} ...\n`);
-    const progress = new ProgressLine(stderr);
-    let answer: DumpAnswer;
+    const progress = new ProgressLine(stderr, true);
+    const onProgress = ({ done, total }: { done: number; total: number }) => {
+      if (total >= PROGRESS_MIN_BYTES) progress.update(progressText(done, total));
+    };
+    let answer: DumpResult;
     try {
-      answer = (stderr as Writable & { isTTY?: boolean }).isTTY
-        ? await dumpWithProgress(paths.controlSocket, body, progress)
-        : await unixJson<DumpAnswer>(paths.controlSocket, "POST", ROUTE, body);
+      answer = isTerminal(stderr)
+        ? await postWithProgress(paths.controlSocket, ROUTE, body, onProgress, "the daemon closed the connection before the dump finished")
+        : await unixJson<DumpResult>(paths.controlSocket, "POST", ROUTE, body);
     } catch (error) {
       progress.end();
       const code = (error as NodeJS.ErrnoException).code;

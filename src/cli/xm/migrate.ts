@@ -11,29 +11,14 @@
  *
  * `-r` limits the bandwidth in Mbit/s (xm 3.1 accepted it and ignored it; here it is applied).
  */
-import { request as httpRequest } from "node:http";
-import type { Writable } from "node:stream";
 import { Command, Option } from "clipanion";
+import type { MigrateResult } from "../../../plugins/relocation/send.ts";
 import { XvmError } from "../../errors.ts";
-import type { MigrationProgress, MigrationStats } from "../../hypervisor/driver.ts";
+import type { MigrationProgress } from "../../hypervisor/driver.ts";
 import { ApiError, XmCommand, XmUsageError } from "./base.ts";
+import { ProgressLine, type ProgressRequestError, postWithProgress } from "./progress.ts";
 
 const ROUTE = "/plugins/relocation/migrate";
-const PLAIN_EVERY_MS = 500;
-
-interface MigrateAnswer {
-  domain: string;
-  domid: number;
-  destination: string;
-  remoteDomid: number;
-  live: boolean;
-  stats: MigrationStats;
-}
-
-type StreamLine =
-  | { progress: MigrationProgress }
-  | { result: MigrateAnswer }
-  | { error: { code: string; message: string } };
 
 const MiB = 2 ** 20;
 
@@ -46,7 +31,7 @@ export function progressText(domain: string, p: MigrationProgress): string {
 }
 
 /** The closing figures, named as QEMU's `info migrate` names them. */
-export function summaryText(a: MigrateAnswer): string {
+export function summaryText(a: MigrateResult): string {
   const s = a.stats;
   const kb = (bytes: number) => Math.round(bytes / 1024);
   return [
@@ -67,88 +52,6 @@ export function summaryText(a: MigrateAnswer): string {
     `cpu throttle percentage: ${s.throttlePercent}`,
     "",
   ].join("\n");
-}
-
-class ProgressView {
-  private shown = false;
-  private lastPlain = 0;
-  private lastRound = -1;
-  private lastPhase = "";
-
-  constructor(private readonly out: Writable, private readonly tty: boolean, private readonly domain: string) {}
-
-  update(p: MigrationProgress): void {
-    const text = progressText(this.domain, p);
-    if (this.tty) {
-      this.out.write(`\r${text}\x1b[K`);
-      this.shown = true;
-      return;
-    }
-    const now = Date.now();
-    if (p.round === this.lastRound && p.phase === this.lastPhase && now - this.lastPlain < PLAIN_EVERY_MS) return;
-    this.lastPlain = now;
-    this.lastRound = p.round;
-    this.lastPhase = p.phase;
-    this.out.write(`${text}\n`);
-  }
-
-  end(): void {
-    if (this.shown) this.out.write("\n");
-    this.shown = false;
-  }
-}
-
-/** POSTs with `progress: true` and follows the NDJSON stream. */
-function migrateStreaming(socketPath: string, body: Record<string, unknown>, onProgress: (p: MigrationProgress) => void): Promise<MigrateAnswer> {
-  return new Promise((resolve, reject) => {
-    const payload = JSON.stringify({ ...body, progress: true });
-    const req = httpRequest(
-      { socketPath, method: "POST", path: ROUTE, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
-      (res) => {
-        let buffered = "";
-        let settled = false;
-        const handle = (line: string) => {
-          if (!line.trim() || settled) return;
-          let msg: StreamLine;
-          try {
-            msg = JSON.parse(line) as StreamLine;
-          } catch {
-            return;
-          }
-          if ("progress" in msg) onProgress(msg.progress);
-          else if ("result" in msg) {
-            settled = true;
-            resolve(msg.result);
-          } else if ("error" in msg) {
-            settled = true;
-            reject(new ApiError(msg.error.code, msg.error.message, 500));
-          } else if ((res.statusCode ?? 0) >= 400) {
-            settled = true;
-            const err = msg as { code?: string; message?: string };
-            reject(new ApiError(err.code ?? "XVM_INTERNAL", err.message ?? `HTTP ${res.statusCode}`, res.statusCode ?? 500));
-          }
-        };
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => {
-          buffered += chunk;
-          let nl: number;
-          while ((nl = buffered.indexOf("\n")) >= 0) {
-            handle(buffered.slice(0, nl));
-            buffered = buffered.slice(nl + 1);
-          }
-        });
-        res.on("end", () => {
-          handle(buffered);
-          if (settled) return;
-          if (res.statusCode === 404) reject(new ApiError("XVM_NOT_FOUND", "the relocation plugin is not loaded in xend (no migrate route on the control API)", 404));
-          else reject(new Error("xend closed the connection before the migration finished"));
-        });
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
 }
 
 export class MigrateCommand extends XmCommand {
@@ -186,15 +89,22 @@ export class MigrateCommand extends XmCommand {
     }
     if (process.env.XVM_RELOCATION_FAULT) body.fault = process.env.XVM_RELOCATION_FAULT;
     const { stdout } = this.context;
-    const view = new ProgressView(stdout, (stdout as Writable & { isTTY?: boolean }).isTTY === true, this.domain);
+    // On a terminal one line kept up to date; elsewhere a line per round or phase, at most every 0.5 s.
+    const view = new ProgressLine(stdout);
     const paths = this.statePaths;
-    let answer: MigrateAnswer;
+    let answer: MigrateResult;
     try {
-      answer = await migrateStreaming(paths.controlSocket, body, (p) => view.update(p));
+      answer = await postWithProgress<MigrationProgress, MigrateResult>(
+        paths.controlSocket, ROUTE, body,
+        (p) => view.update(progressText(this.domain, p), `${p.round} ${p.phase}`),
+        "xend closed the connection before the migration finished",
+      );
     } catch (error) {
       view.end();
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" || code === "ECONNREFUSED") throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
+      const e = error as ProgressRequestError;
+      if (e.code === "ENOENT" || e.code === "ECONNREFUSED") throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
+      if (e.status === 404 && e.code === undefined) throw new ApiError("XVM_NOT_FOUND", "the relocation plugin is not loaded in xend (no migrate route on the control API)", 404);
+      if (e.status !== undefined) throw new ApiError(e.code ?? "XVM_INTERNAL", e.message, e.status);
       throw error;
     }
     view.end();
