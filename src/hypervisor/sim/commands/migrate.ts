@@ -152,7 +152,6 @@ export const commands: Record<string, RunnerCommand> = {
     return { result: s };
   },
 
-  /** Source side, after migrateOut resolved: `committed` (destroy follows) or resume here. */
   /** Source side, after migrateOut: `committed` (destroy follows) or over here (resume if it was sent). */
   migrateOutFinish({ host, args }) {
     const out = slot(host).out;
