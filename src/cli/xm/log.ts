@@ -6,7 +6,7 @@ export class LogCommand extends XmCommand {
   static override paths = [["xm", "log"]];
   static override usage = Command.Usage({
     description: "print the xend log",
-    details: "The current xend.log (var/log/xen/xend.log under the state root), as the daemon reads it.",
+    details: "The log file in force (config/logfile under the state root; var/log/xen/xend.log by default), as the daemon reads it.",
     examples: [["The last lines", "$0 xm log | tail"]],
   });
 
