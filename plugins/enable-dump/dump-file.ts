@@ -1,7 +1,7 @@
 /**
  * Where dumps go and how a dump file comes to exist: xend's naming, a temporary name renamed when
- * complete (so a `*.core` file is always a whole dump), `<file>-incomplete` when the dump failed,
- * and the dump-limit rule that keeps a crash loop from filling the disk.
+ * complete (so a `*.core` file is always a whole dump), `<file>-incomplete` when the dump failed or
+ * its daemon ended during it, and the dump-limit rule that keeps a crash loop from filling the disk.
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
@@ -19,10 +19,46 @@ export function dumpFileName(name: string, domid: number, when: Date = new Date(
 }
 
 export const INCOMPLETE_SUFFIX = "-incomplete";
+const PARTIAL_SUFFIX = ".partial";
 /** The name a dump is written under until it is complete (skipped by the dump-limit rule). */
-export const partialName = (file: string) => `${file}.partial`;
+export const partialName = (file: string) => `${file}${PARTIAL_SUFFIX}`;
 /** Files the dump-limit rule counts and may remove: complete and incomplete dumps, nothing else. */
 const DUMP_FILE = /\.core(-incomplete)?$/;
+
+/**
+ * A `.partial` file nobody has written to for this long is stale. The runner writes the dump
+ * itself and outlives a killed xend, so a young one may still be growing; left alone, it is
+ * looked at again at the next dump or refresh.
+ */
+export const STALE_PARTIAL_MS = 30_000;
+
+/**
+ * Renames the stale `*.partial` files of `dir` — dumps whose daemon ended during them (xend killed
+ * mid-dump), never renamed since — to `<file>-incomplete`, so that they are seen for what they
+ * are and counted by dump-limit. Skips the ones this daemon is writing (`writing`) and young ones.
+ * Whether the runner finished the file after xend died is not known, so it is not called complete.
+ * Returns the new names.
+ */
+export function recoverPartials(dir: string, writing: ReadonlySet<string>, log: Logger, staleMs = STALE_PARTIAL_MS): string[] {
+  if (!existsSync(dir)) return [];
+  const renamed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(`.core${PARTIAL_SUFFIX}`)) continue;
+    const path = join(dir, name);
+    if (writing.has(path)) continue;
+    try {
+      const st = lstatSync(path);
+      if (!st.isFile() || Date.now() - st.mtimeMs < staleMs) continue;
+      const target = path.slice(0, -PARTIAL_SUFFIX.length) + INCOMPLETE_SUFFIX;
+      renameSync(path, target);
+      renamed.push(target);
+      log.warn(`${path} was left by a dump that did not finish (xend ended during it); renamed to ${target}`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") log.warn(`cannot rename the stale partial dump ${path}: ${errorMessage(error)}`);
+    }
+  }
+  return renamed;
+}
 
 /** Makes sure `dir` exists and is a directory; throws DUMP_FAILED saying what is in the way. */
 export function ensureDumpDir(dir: string): void {

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { XvmError, errorMessage } from "../../src/errors.ts";
 import type { DomainSummary } from "../../src/domain/types.ts";
 import type { PluginContext } from "../../src/plugin/contract.ts";
-import { type DumpResult, dumpFileName, dumpToFile, pruneDumps } from "./dump-file.ts";
+import { type DumpResult, dumpFileName, dumpToFile, partialName, pruneDumps, recoverPartials } from "./dump-file.ts";
 
 export interface EnableDumpConfig {
   readonly "enable-dump": boolean;
@@ -30,6 +30,8 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 export class Dumper {
   private readonly busy = new Set<number>();
+  /** The `.partial` files this daemon is writing (not stale, whatever their age). */
+  private readonly writing = new Set<string>();
 
   constructor(private readonly ctx: PluginContext<EnableDumpConfig>) {}
 
@@ -89,8 +91,22 @@ export class Dumper {
     return result;
   }
 
-  /** Applies the dump-limit rule now (after each dump, and when dump-limit is changed). */
+  /**
+   * Renames the stale `.partial` files a daemon killed mid-dump left to `-incomplete` (at setup;
+   * {@link prune} does it too). Returns how many.
+   */
+  recoverPartials(): number {
+    try {
+      return recoverPartials(this.dumpDir, this.writing, this.ctx.log).length;
+    } catch (error) {
+      this.ctx.log.warn(`cannot look for stale partial dumps in ${this.dumpDir}: ${errorMessage(error)}`);
+      return 0;
+    }
+  }
+
+  /** Applies the dump-limit rule now (after each dump, and when dump-limit is changed), stale partials included. */
   prune(): void {
+    this.recoverPartials();
     try {
       pruneDumps(this.dumpDir, this.ctx.config["dump-limit"], this.ctx.log);
     } catch (error) {
@@ -100,13 +116,16 @@ export class Dumper {
 
   private async write(domain: DomainSummary, file: string, live: boolean, onProgress?: (done: number, total: number) => void): Promise<DumpResult> {
     const domid = domain.domid!;
+    const temp = partialName(file);
     this.busy.add(domid);
+    this.writing.add(temp);
     try {
       const result = await dumpToFile(this.ctx.hypervisor, domid, file, { live, onProgress });
       this.ctx.log.info(`dumped core of domain ${domain.name} (${domid}) to ${file}: ${mib(result.bytes)} in ${result.seconds.toFixed(2)} s`);
       return result;
     } finally {
       this.busy.delete(domid);
+      this.writing.delete(temp);
     }
   }
 }

@@ -33,6 +33,9 @@ export default definePlugin({
     const dir = dumper.dumpDir;
     if (existsSync(dir) && !statSync(dir).isDirectory()) {
       ctx.log.warn(`dump directory ${dir} is not a directory: crash dumps will fail until it is moved away`);
+    } else if (dumper.recoverPartials() > 0) {
+      // `.partial` files a daemon killed mid-dump left are -incomplete now, and count for dump-limit.
+      dumper.prune();
     }
     return {
       hooks: {
