@@ -4,6 +4,7 @@
  * restart, refresh and clear take no options, so a word starting with '-' there is a pattern.
  * A bad option makes getopt print "svcadm: illegal option -- x" before the usage.
  */
+import { getopt as posixGetopt } from "../../cli/getopt.ts";
 
 export const SVCADM_USAGE = `Usage: svcadm [-v] [cmd [args ... ]]
 
@@ -57,29 +58,10 @@ export interface SvcadmExit {
   stderr: string;
 }
 
-interface Getopt {
-  opts: string[];
-  rest: string[];
-  bad?: string;
-}
-
-/** POSIX getopt over `args` with the option letters `letters` (none take arguments). */
-export function getopt(args: readonly string[], letters: string): Getopt {
-  const opts: string[] = [];
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (const c of a.slice(1)) {
-      if (!letters.includes(c)) return { opts, rest: args.slice(i + 1), bad: c };
-      opts.push(c);
-    }
-  }
-  return { opts, rest: args.slice(i) };
+/** getopt over `args` with the option letters `letters` (none take arguments). */
+export function getopt(args: readonly string[], letters: string): { opts: string[]; rest: string[]; bad?: string } {
+  const g = posixGetopt(args, letters, "svcadm");
+  return { opts: g.opts.map((o) => o.c), rest: g.operands, bad: g.error?.c };
 }
 
 const usage = (extra = ""): SvcadmExit => ({ exit: 2, stderr: `${extra}${SVCADM_USAGE}` });

@@ -4,6 +4,7 @@
  * pass that checks each option against the mode. Anything wrong prints the usage on stderr and
  * exits 2; an unknown sort column is fatal (exit 1), as uu_die makes it.
  */
+import { getopt } from "../../../cli/getopt.ts";
 import { COLUMNS } from "./columns.ts";
 
 export function svcsUsage(prog = "svcs"): string {
@@ -74,51 +75,9 @@ export interface SvcsRequest {
 
 export type SvcsParse = SvcsRequest | { exit: number; stdout?: string; stderr?: string };
 
-const OPTIONS = "aHpvno:R:s:S:dDlL?xZz:";
-
-interface Opt {
-  c: string;
-  arg?: string;
-}
-
-/** getopt(3C): returns the options in order, or the first error (message as getopt prints it). */
-function getopt(args: readonly string[], prog: string): { opts: Opt[]; rest: string[]; error?: { c: string; message: string } } {
-  const opts: Opt[] = [];
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (let j = 1; j < a.length; j++) {
-      const c = a[j]!;
-      const at = c === ":" ? -1 : OPTIONS.indexOf(c);
-      if (at < 0) return { opts, rest: [], error: { c, message: `${prog}: illegal option -- ${c}\n` } };
-      if (c === "?") {
-        opts.push({ c });
-        continue;
-      }
-      if (OPTIONS[at + 1] === ":") {
-        let arg = a.slice(j + 1);
-        if (arg === "") {
-          i++;
-          if (i >= args.length) return { opts, rest: [], error: { c, message: `${prog}: option requires an argument -- ${c}\n` } };
-          arg = args[i]!;
-        }
-        opts.push({ c, arg });
-        break;
-      }
-      opts.push({ c });
-    }
-  }
-  return { opts, rest: args.slice(i) };
-}
-
 export function parseSvcs(args: readonly string[], prog = "svcs"): SvcsParse {
   const usage = (prefix = "") => ({ exit: 2, stderr: `${prefix}${svcsUsage(prog)}` });
-  const g = getopt(args, prog);
+  const g = getopt(args, "aHpvno:R:s:S:dDlL?xZz:", prog);
   // First pass: the mode, and -? wherever it stands before an error.
   let mode: SvcsMode = "list";
   for (const o of g.opts) {
@@ -132,7 +91,7 @@ export function parseSvcs(args: readonly string[], prog = "svcs"): SvcsParse {
 
   const req: SvcsRequest = {
     mode, all: false, header: true, processes: false, verbose: false, restarters: [], sort: [], allZones: false,
-    operands: g.rest, warnings: [],
+    operands: g.operands, warnings: [],
   };
   for (const o of g.opts) {
     switch (o.c) {
