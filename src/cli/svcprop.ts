@@ -14,6 +14,7 @@ import { Repository, entitiesOf } from "../smf/repository.ts";
 import { XvmError } from "../errors.ts";
 import { quietOnBrokenPipe } from "../smf/svccfg/main.ts";
 import { XvmCommand } from "./base.ts";
+import { getopt } from "./getopt.ts";
 
 const USAGE =
   "Usage: svcprop [-fqtv] [-C | -c | -s snapshot] [-p [name/]name]... \n" +
@@ -54,61 +55,51 @@ function parseArgs(args: readonly string[]): Opts {
     quiet: false, types: false, verbose: false, fmris: false, snapshot: "running", sflag: false, cflag: false, Cflag: false,
     props: [], operands: [],
   };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--") {
-      i++;
-      break;
+  // -C, -c and -s exclude each other; svcprop checks that before it reads -s's argument.
+  const exclusive = (c: string): void => {
+    if ((c === "C" && (o.cflag || o.sflag)) || (c === "c" && (o.Cflag || o.sflag)) || (c === "s" && (o.Cflag || o.cflag))) {
+      throw new Usage();
     }
-    if (!a.startsWith("-") || a === "-") break;
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j]!;
-      const value = (): string => {
-        const rest = a.slice(j + 1);
-        j = a.length;
-        if (rest !== "") return rest;
-        if (i + 1 >= args.length) throw new Usage(`svcprop: option requires an argument -- ${ch}\n`);
-        return args[++i]!;
-      };
-      switch (ch) {
-        case "C":
-          if (o.cflag || o.sflag) throw new Usage();
-          o.Cflag = true;
-          o.snapshot = undefined;
-          break;
-        case "c":
-          if (o.Cflag || o.sflag) throw new Usage();
-          o.cflag = true;
-          o.snapshot = undefined;
-          break;
-        case "f":
-          o.types = true;
-          o.fmris = true;
-          break;
-        case "p":
-          addProp(o, value());
-          break;
-        case "q":
-          o.quiet = true;
-          break;
-        case "s":
-          if (o.Cflag || o.cflag) throw new Usage();
-          o.snapshot = value();
-          o.sflag = true;
-          break;
-        case "t":
-          o.types = true;
-          break;
-        case "v":
-          o.verbose = true;
-          break;
-        default:
-          throw new Usage(`svcprop: illegal option -- ${ch}\n`);
-      }
+  };
+  const g = getopt(args, "Ccfp:qs:tv", "svcprop");
+  for (const { c, arg } of g.opts) {
+    exclusive(c);
+    switch (c) {
+      case "C":
+        o.Cflag = true;
+        o.snapshot = undefined;
+        break;
+      case "c":
+        o.cflag = true;
+        o.snapshot = undefined;
+        break;
+      case "f":
+        o.types = true;
+        o.fmris = true;
+        break;
+      case "p":
+        addProp(o, arg!);
+        break;
+      case "q":
+        o.quiet = true;
+        break;
+      case "s":
+        o.snapshot = arg;
+        o.sflag = true;
+        break;
+      case "t":
+        o.types = true;
+        break;
+      case "v":
+        o.verbose = true;
+        break;
     }
   }
-  o.operands = args.slice(i);
+  if (g.error) {
+    if (g.error.missingArgument) exclusive(g.error.c);
+    throw new Usage(g.error.message);
+  }
+  o.operands = g.operands;
   if (o.operands.length === 0) throw new Usage();
   return o;
 }

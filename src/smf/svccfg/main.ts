@@ -9,6 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { getopt } from "../../cli/getopt.ts";
 import { XvmError } from "../../errors.ts";
 import type { Repository } from "../repository.ts";
 import { Engine } from "./engine.ts";
@@ -32,33 +33,16 @@ export interface Options {
   operands: string[];
 }
 
-/** POSIX getopt for "vf:s:": stops at the first operand or `--`; errors are Solaris getopt's. */
-export function getopt(args: readonly string[], progName = "svccfg"): Options | { error: string } {
-  const o: Options = { verbose: false, operands: [] };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--") {
-      i++;
-      break;
-    }
-    if (!a.startsWith("-") || a === "-") break;
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j]!;
-      if (ch === "v") o.verbose = true;
-      else if (ch === "f" || ch === "s") {
-        let value = a.slice(j + 1);
-        if (value === "") {
-          if (i + 1 >= args.length) return { error: `${progName}: option requires an argument -- ${ch}\n` };
-          value = args[++i]!;
-        }
-        if (ch === "f") o.file = value;
-        else o.fmri = value;
-        break;
-      } else return { error: `${progName}: illegal option -- ${ch}\n` };
-    }
+/** getopt("vf:s:"); a later -f or -s overrides an earlier one. */
+export function parseOptions(args: readonly string[], progName = "svccfg"): Options | { error: string } {
+  const g = getopt(args, "vf:s:", progName);
+  if (g.error) return { error: g.error.message };
+  const o: Options = { verbose: false, operands: g.operands };
+  for (const { c, arg } of g.opts) {
+    if (c === "v") o.verbose = true;
+    else if (c === "f") o.file = arg;
+    else o.fmri = arg;
   }
-  o.operands = args.slice(i);
   return o;
 }
 
@@ -189,7 +173,7 @@ export function quietOnBrokenPipe(stream: Writable): void {
 /** svccfg with its arguments (after any --help handling); returns the exit status. */
 export async function svccfgMain(args: readonly string[], io: Io, repo: Repository): Promise<number> {
   quietOnBrokenPipe(io.stdout);
-  const opts = getopt(args);
+  const opts = parseOptions(args);
   if ("error" in opts) {
     io.stderr.write(opts.error + USAGE);
     return 2;
