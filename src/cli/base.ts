@@ -2,7 +2,7 @@
  * Shared pieces of every xvm command: error reporting as `<command>: <message>` on stderr with the
  * documented exit status, and the state root.
  */
-import { Command } from "clipanion";
+import { Command, Option, type CommandClass } from "clipanion";
 import { XvmError, errorMessage } from "../errors.ts";
 import { Paths } from "../paths.ts";
 
@@ -28,6 +28,32 @@ export abstract class XvmCommand extends Command {
       throw new ExitSignal(error.exitCode);
     }
     throw error;
+  }
+}
+
+/**
+ * An SMF command that reads its command line itself, with the Solaris getopt semantics and
+ * messages (src/cli/getopt.ts), so clipanion only hands it the raw arguments; `--help` or `-h`
+ * print the clipanion usage instead.
+ */
+export abstract class RawArgsCommand extends XvmCommand {
+  args = Option.Proxy();
+
+  /**
+   * svcadm and svcs take `--help`/`-h` only standing alone (`svcs -h x` is getopt's illegal
+   * option); svccfg and svcprop take them first whatever follows.
+   */
+  protected readonly helpStandsAlone: boolean = true;
+
+  protected abstract run(args: string[]): Promise<number> | number;
+
+  async execute(): Promise<number> {
+    const [first] = this.args;
+    if ((first === "--help" || first === "-h") && (this.args.length === 1 || !this.helpStandsAlone)) {
+      this.context.stdout.write(this.cli.usage(this.constructor as CommandClass, { detailed: true }));
+      return 0;
+    }
+    return this.run(this.args);
   }
 }
 

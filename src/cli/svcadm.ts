@@ -4,12 +4,12 @@
  * and parsed with getopt semantics (src/smf/restarter/svcadm-args.ts); `--help`/`-h` alone print
  * this usage.
  */
-import { Command, Option, type CommandClass } from "clipanion";
+import { Command, type CommandClass } from "clipanion";
 import { runSvcadm } from "../smf/restarter/admin.ts";
 import { parseSvcadm } from "../smf/restarter/svcadm-args.ts";
-import { XvmCommand } from "./base.ts";
+import { RawArgsCommand } from "./base.ts";
 
-class SvcadmCommand extends XvmCommand {
+class SvcadmCommand extends RawArgsCommand {
   static override paths = [["svcadm"]];
   static override usage = Command.Usage({
     category: "SMF",
@@ -30,14 +30,8 @@ class SvcadmCommand extends XvmCommand {
     ],
   });
 
-  args = Option.Proxy();
-
-  async execute(): Promise<number> {
-    if (this.args.length === 1 && (this.args[0] === "--help" || this.args[0] === "-h")) {
-      this.context.stdout.write(this.cli.usage(SvcadmCommand, { detailed: true }));
-      return 0;
-    }
-    const req = parseSvcadm(this.args);
+  protected async run(args: string[]): Promise<number> {
+    const req = parseSvcadm(args);
     if ("exit" in req) {
       this.context.stderr.write(req.stderr);
       return req.exit;

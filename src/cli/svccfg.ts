@@ -3,12 +3,12 @@
  * and parses them with svccfg's own getopt, so that `svccfg -s xend setprop config/x = 1` behaves as
  * on Solaris; `--help` / `-h` print this usage instead.
  */
-import { Command, Option, type CommandClass } from "clipanion";
+import { Command, type CommandClass } from "clipanion";
 import { Repository } from "../smf/repository.ts";
 import { svccfgMain } from "../smf/svccfg/main.ts";
-import { XvmCommand } from "./base.ts";
+import { RawArgsCommand } from "./base.ts";
 
-export class SvccfgCommand extends XvmCommand {
+export class SvccfgCommand extends RawArgsCommand {
   static override paths = [["svccfg"]];
   static override usage = Command.Usage({
     description: "import, export and modify service configurations (the SMF repository)",
@@ -29,14 +29,10 @@ export class SvccfgCommand extends XvmCommand {
     ],
   });
 
-  args = Option.Proxy();
+  protected override readonly helpStandsAlone = false;
 
-  async execute(): Promise<number> {
-    if (this.args[0] === "--help" || this.args[0] === "-h") {
-      this.context.stdout.write(this.cli.usage(SvccfgCommand, { detailed: true }));
-      return 0;
-    }
-    return svccfgMain(this.args, this.context as never, new Repository(this.statePaths));
+  protected run(args: string[]): Promise<number> {
+    return svccfgMain(args, this.context as never, new Repository(this.statePaths));
   }
 }
 

@@ -7,13 +7,13 @@
  * xvm deviation (docs/smf.md): an operand naming a service that has instances stands for those
  * instances, so `svcprop -p config/dom0-cpus xend` shows the value xend runs with.
  */
-import { Command, Option, type CommandClass } from "clipanion";
+import { Command, type CommandClass } from "clipanion";
 import { findMatches, instanceFmri, serviceFmri } from "../smf/fmri.ts";
 import { type PgMap, type RepoData, composePgs } from "../smf/model.ts";
 import { Repository, entitiesOf } from "../smf/repository.ts";
 import { XvmError } from "../errors.ts";
 import { quietOnBrokenPipe } from "../smf/svccfg/main.ts";
-import { XvmCommand } from "./base.ts";
+import { RawArgsCommand } from "./base.ts";
 import { getopt } from "./getopt.ts";
 
 const USAGE =
@@ -264,7 +264,7 @@ class Svcprop {
   }
 }
 
-export class SvcpropCommand extends XvmCommand {
+export class SvcpropCommand extends RawArgsCommand {
   static override paths = [["svcprop"]];
   static override usage = Command.Usage({
     description: "retrieve values of service configuration properties",
@@ -281,22 +281,18 @@ export class SvcpropCommand extends XvmCommand {
     ],
   });
 
-  args = Option.Proxy();
+  protected override readonly helpStandsAlone = false;
 
-  async execute(): Promise<number> {
-    if (this.args[0] === "--help" || this.args[0] === "-h") {
-      this.context.stdout.write(this.cli.usage(SvcpropCommand, { detailed: true }));
-      return 0;
-    }
+  protected run(args: string[]): number {
     quietOnBrokenPipe(this.context.stdout);
     const out = (s: string) => void this.context.stdout.write(s);
     const err = (s: string) => void this.context.stderr.write(s);
     try {
-      const opts = parseArgs(this.args);
-      const run = new Svcprop(opts, out, err);
+      const opts = parseArgs(args);
+      const svcprop = new Svcprop(opts, out, err);
       const data = new Repository(this.statePaths).read();
-      for (const operand of opts.operands) run.processOperand(data, operand);
-      return run.code;
+      for (const operand of opts.operands) svcprop.processOperand(data, operand);
+      return svcprop.code;
     } catch (error) {
       if (error instanceof Usage) {
         err(error.bare ? error.text : error.text + USAGE);

@@ -3,13 +3,13 @@
  * arguments are taken raw and parsed with getopt semantics (src/smf/restarter/view/svcs-args.ts);
  * `-?` prints svcs's own help, `--help`/`-h` alone print this usage.
  */
-import { Command, Option, type CommandClass } from "clipanion";
+import { Command, type CommandClass } from "clipanion";
 import { Repository } from "../smf/repository.ts";
 import { parseSvcs } from "../smf/restarter/view/svcs-args.ts";
 import { runSvcs } from "../smf/restarter/view/svcs.ts";
-import { XvmCommand } from "./base.ts";
+import { RawArgsCommand } from "./base.ts";
 
-class SvcsCommand extends XvmCommand {
+class SvcsCommand extends RawArgsCommand {
   static override paths = [["svcs"]];
   static override usage = Command.Usage({
     category: "SMF",
@@ -30,14 +30,8 @@ class SvcsCommand extends XvmCommand {
     ],
   });
 
-  args = Option.Proxy();
-
-  async execute(): Promise<number> {
-    if (this.args.length === 1 && (this.args[0] === "--help" || this.args[0] === "-h")) {
-      this.context.stdout.write(this.cli.usage(SvcsCommand, { detailed: true }));
-      return 0;
-    }
-    const req = parseSvcs(this.args);
+  protected run(args: string[]): number {
+    const req = parseSvcs(args);
     if ("exit" in req) {
       if (req.stdout) this.context.stdout.write(req.stdout);
       if (req.stderr) this.context.stderr.write(req.stderr);
