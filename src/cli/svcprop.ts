@@ -12,7 +12,6 @@ import { findMatches, instanceFmri, serviceFmri } from "../smf/fmri.ts";
 import { type PgMap, type RepoData, composePgs } from "../smf/model.ts";
 import { Repository, entitiesOf } from "../smf/repository.ts";
 import { XvmError } from "../errors.ts";
-import { quietOnBrokenPipe } from "../smf/svccfg/main.ts";
 import { RawArgsCommand } from "./base.ts";
 import { getopt } from "./getopt.ts";
 
@@ -284,7 +283,6 @@ export class SvcpropCommand extends RawArgsCommand {
   protected override readonly helpStandsAlone = false;
 
   protected run(args: string[]): number {
-    quietOnBrokenPipe(this.context.stdout);
     const out = (s: string) => void this.context.stdout.write(s);
     const err = (s: string) => void this.context.stderr.write(s);
     try {

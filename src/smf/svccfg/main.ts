@@ -156,23 +156,8 @@ async function interactive(engine: Engine, io: Io): Promise<number> {
   }
 }
 
-/**
- * A reader that went away (`svccfg … | head`) ends the output quietly, as SIGPIPE ends a C
- * command, instead of an unhandled EPIPE error from Node's stream.
- */
-const guarded = new WeakSet<Writable>();
-
-export function quietOnBrokenPipe(stream: Writable): void {
-  if (guarded.has(stream)) return;
-  guarded.add(stream);
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") process.stderr.write(`svccfg: ${error.message}\n`);
-  });
-}
-
 /** svccfg with its arguments (after any --help handling); returns the exit status. */
 export async function svccfgMain(args: readonly string[], io: Io, repo: Repository): Promise<number> {
-  quietOnBrokenPipe(io.stdout);
   const opts = parseOptions(args);
   if ("error" in opts) {
     io.stderr.write(opts.error + USAGE);
