@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { pidAlive, run, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
+import { killPids, pidAlive, run, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
 
 export interface Xend {
   child: ChildProcess;
@@ -20,10 +20,16 @@ export async function startXend(root: string, env: Record<string, string> = {}):
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   const pid = child.pid!;
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`xend exited with ${child.exitCode}: ${out}`);
-    return xm(root, "list").code === 0;
-  }, "xend to answer", 30_000, 50);
+  try {
+    await waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`xend exited with ${child.exitCode}: ${out}`);
+      return xm(root, "list").code === 0;
+    }, "xend to answer", 30_000, 50);
+  } catch (error) {
+    // The caller never learns the pid of a daemon that did not answer: kill it here.
+    await killPids([pid]);
+    throw error;
+  }
   return { child, pid, output: () => out };
 }
 

@@ -3,7 +3,7 @@
  * conditions with a deadline (never a fixed sleep), and clean up every process started, by pid.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -130,7 +130,7 @@ export function pidsUnder(root: string): number[] {
   // Guest runners record their pid in var/run/xend/domains/<domid>/pid.
   const runners = join(root, "var/run/xend/domains");
   if (existsSync(runners)) {
-    for (const d of spawnSync("ls", [runners], { encoding: "utf8" }).stdout.split("\n").filter(Boolean)) {
+    for (const d of readdirSync(runners)) {
       const p = join(runners, d, "pid");
       if (existsSync(p)) {
         const n = Number.parseInt(readFileSync(p, "utf8"), 10);
@@ -141,8 +141,36 @@ export function pidsUnder(root: string): number[] {
   return [...out];
 }
 
-/** Kills everything a test started under `root`, then removes the root. */
+/**
+ * Every live process started for `root`, found in /proc rather than in pid files (which a failed
+ * test may never have reached): the binary's commands and daemons carry XVM_ROOT=<root> in their
+ * environment; guest runners started by an in-process driver name their folder under the root.
+ * Never this test process or its parent.
+ */
+export function processesOfRoot(root: string): Array<{ pid: number; args: string[] }> {
+  const out: Array<{ pid: number; args: string[] }> = [];
+  const below = join(root, "/");
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    const pid = Number(d);
+    if (pid === process.pid || pid === process.ppid) continue;
+    try {
+      const args = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").filter(Boolean);
+      const ours = readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`XVM_ROOT=${root}`) ||
+        args.some((a) => a.startsWith(below));
+      if (ours && pidAlive(pid)) out.push({ pid, args });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
+/**
+ * Kills everything a test started under `root` (the pid files, every process of the root found in
+ * /proc, and `extraPids`), by pid, then removes the root. Safe to call after a failure midway.
+ */
 export async function cleanupRoot(root: string, extraPids: number[] = []): Promise<void> {
-  await killPids([...pidsUnder(root), ...extraPids]);
+  await killPids([...pidsUnder(root), ...processesOfRoot(root).map((p) => p.pid), ...extraPids]);
   rmSync(root, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { socketAnswers } from "../../src/runtime/serve.ts";
-import { waitFor, xvmBin } from "./cli.ts";
+import { killPids, waitFor, xvmBin } from "./cli.ts";
 
 export interface XendProcess {
   child: ChildProcess;
@@ -27,12 +27,18 @@ export async function startXend(root: string, env: Record<string, string> = {}):
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
   const socket = join(root, "var/run/xend/control.sock");
-  await Promise.race([
-    waitFor(async () => (await socketAnswers(socket)) && (await unixJson(socket, "GET", "/status")), "xend's control API", 30_000),
-    exited.then(([code, signal]) => {
-      throw new Error(`xend exited before answering (code ${code}, signal ${signal}): ${err}`);
-    }),
-  ]);
+  try {
+    await Promise.race([
+      waitFor(async () => (await socketAnswers(socket)) && (await unixJson(socket, "GET", "/status")), "xend's control API", 30_000),
+      exited.then(([code, signal]) => {
+        throw new Error(`xend exited before answering (code ${code}, signal ${signal}): ${err}`);
+      }),
+    ]);
+  } catch (error) {
+    // The caller never learns the pid of a daemon that did not answer: kill it here.
+    await killPids([child.pid!]);
+    throw error;
+  }
   return {
     child,
     pid: child.pid!,
