@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, pidAlive, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { consoleText, heartbeats, killXend, lastHeartbeat, listRows, startXend, xmOk, type ListRow, type Xend } from "./xm-helpers.ts";
 
 let root: string;
@@ -35,7 +36,7 @@ async function advancing(name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  root = tempRoot("xvm-domain-restart-");
+  root = prepareRoot(tempRoot("xvm-domain-restart-"), { relocation: false });
   xend = await startXend(root);
   started.push(xend.pid);
   for (const [i, name] of NAMES.entries()) {

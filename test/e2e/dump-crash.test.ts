@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { pseudoRandom } from "../helpers/dump-double.ts";
 import { list, ok, onRoot, setLive, svcState, xendLog, type Xvm } from "./host-helpers.ts";
 
@@ -20,12 +21,9 @@ let root: string;
 let dumpDir: string;
 
 beforeAll(() => {
-  root = tempRoot("xvm-dump-e2e-");
+  root = prepareRoot(tempRoot("xvm-dump-e2e-"), { relocation: false });
   x = onRoot(root);
   dumpDir = join(root, "var/xen/dump");
-  // Test files run in parallel, each with its own daemon: keep the relocation server off its TCP port.
-  ok(x("svccfg", "-s", "xend", "setprop", "config/xend-relocation-server", "=", "false"));
-  ok(x("svccfg", "-s", "xend:default", "refresh"));
   ok(x("svcadm", "enable", "-s", "xend"));
   expect(svcState(x)).toBe("online");
 });

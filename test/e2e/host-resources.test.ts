@@ -7,6 +7,7 @@ import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { onlineCpus, processAffinity, formatKernelCpuList } from "../../src/host/cpus.ts";
 import { hostMemoryKiB } from "../../src/host/memory.ts";
 import { FakeSysfs } from "../unit/host-sysfs-fixture.ts";
@@ -60,7 +61,7 @@ function start(x: Xvm): void {
 describe("host resources at their defaults", () => {
   let x: Xvm;
   beforeAll(() => {
-    x = onRoot(tempRoot("xvm-host-"));
+    x = onRoot(prepareRoot(tempRoot("xvm-host-"), { relocation: false }));
     start(x);
   });
   afterAll(() => cleanupRoot(x.root));
@@ -106,7 +107,7 @@ describe("host resources at their defaults", () => {
 describe("dom0-min-mem and host-memory changed live", () => {
   let x: Xvm;
   beforeAll(() => {
-    x = onRoot(tempRoot("xvm-host-"));
+    x = onRoot(prepareRoot(tempRoot("xvm-host-"), { relocation: false }));
     start(x);
   });
   afterAll(() => cleanupRoot(x.root));
@@ -184,7 +185,7 @@ describe("dom0-min-mem and host-memory changed live", () => {
 describe("dom0-cpus changed live", () => {
   let x: Xvm;
   beforeAll(() => {
-    x = onRoot(tempRoot("xvm-host-"));
+    x = onRoot(prepareRoot(tempRoot("xvm-host-"), { relocation: false }));
     start(x);
   });
   afterAll(() => cleanupRoot(x.root));
@@ -228,7 +229,7 @@ describe("dom0-cpus changed live", () => {
 describe("default-nic changed live", () => {
   let x: Xvm;
   beforeAll(() => {
-    x = onRoot(tempRoot("xvm-host-"));
+    x = onRoot(prepareRoot(tempRoot("xvm-host-"), { relocation: false }));
     start(x);
   });
   afterAll(() => cleanupRoot(x.root));
@@ -268,7 +269,7 @@ describe("default-nic's automatic choice on a host with NICs, bridges and virtua
       .add({ name: "eth1", ifindex: 3, device: true, master: "xenbr0" })
       .add({ name: "xenbr0", ifindex: 4, devtype: "bridge", bridgePorts: ["eth1"], lowers: ["eth1"] })
       .add({ name: "veth0", ifindex: 5, iflink: 9 });
-    x = onRoot(tempRoot("xvm-host-"), { XVM_SYSFS_NET: sysfs.net });
+    x = onRoot(prepareRoot(tempRoot("xvm-host-"), { relocation: false }), { XVM_SYSFS_NET: sysfs.net });
     start(x);
   });
   afterAll(async () => {

@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 const repoRoot = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
@@ -68,11 +69,7 @@ export default definePlugin({
     write(join(main, "notplugin.js"), `export default 42;\n`);
     write(join(main, "thrower.js"), `export default { name: "thrower", setup() { throw new Error("cannot bind 1.2.3.4:99"); } };\n`);
     write(join(extra, "late.js"), `export default { name: "late", setup(ctx) { ctx.routes.get("/", (c) => c.text("late plugin")); } };\n`);
-    for (const args of [
-      ["setprop", "config/plugin-path", "=", "/usr/lib/xvm/plugins:/opt/xvm/plugins"],
-      ["setprop", "config/xend-relocation-server", "=", "false"],
-    ]) expect(run(["svccfg", "-s", "xend", ...args], { root })).toMatchObject({ code: 0, stderr: "" });
-    expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }).code).toBe(0);
+    prepareRoot(root, { relocation: false, props: { "plugin-path": "/usr/lib/xvm/plugins:/opt/xvm/plugins" } });
 
     const x = await startXend(root);
     started.push(x);

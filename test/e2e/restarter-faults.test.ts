@@ -4,34 +4,23 @@
  * startd properties, the restarter killed under a running daemon, racing `svcadm enable`s, an
  * unwritable log directory, and administrative maintenance and degradation.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
-import { XEND_INSTANCE, XEND_SERVICE, setProp, takeSnapshot } from "../../src/smf/model.ts";
+import { XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
-import { cleanupRoot, killPids, pidAlive, run, runAsync, tempRoot, waitFor } from "../helpers/cli.ts";
+import { cleanupRoot, killPids, pidAlive, processesOfRoot, run, runAsync, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 
 const XEND = "svc:/system/xvm/xend:default";
 const roots: string[] = [];
 
-/**
- * Test files run in parallel, each with its own daemon: keep the relocation server (TCP 8002 by
- * default) off so they do not contend for the port and report themselves degraded.
- */
-function quiet(root: string): void {
-  new Repository(new Paths(root)).update((d) => {
-    setProp(d.services[XEND_SERVICE]!.instances[XEND_INSTANCE]!.pgs, "config", "xend-relocation-server", "boolean", ["false"]);
-    takeSnapshot(d, XEND_SERVICE, XEND_INSTANCE, "running");
-  });
-}
-
 function newRoot(): string {
   const r = tempRoot("xvm-restarter-faults-");
   roots.push(r);
-  quiet(r);
-  return r;
+  return prepareRoot(r, { relocation: false });
 }
 
 function status(root: string) {
@@ -45,22 +34,6 @@ const daemonPid = (root: string) => pidOf(root, "var/run/xend/xend.pid");
 const restarterPid = (root: string) => pidOf(root, "var/run/svc/restarter.pid");
 const svcLog = (root: string) => readFileSync(join(root, "var/svc/log/system-xvm-xend:default.log"), "utf8");
 const count = (text: string, line: string) => text.split("\n").filter((l) => l.endsWith(` ${line} ]`)).length;
-
-/** Processes started for a root, by what they run: they all carry XVM_ROOT in their environment. */
-function processesOfRoot(root: string): Array<{ pid: number; args: string[] }> {
-  const out: Array<{ pid: number; args: string[] }> = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (!readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`XVM_ROOT=${root}`)) continue;
-      if (!pidAlive(Number(d))) continue;
-      out.push({ pid: Number(d), args: readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").filter(Boolean) });
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
 
 /** Kills the daemon; resolves with what the restarter made of it: online with a new pid, or maintenance. */
 async function killDaemon(root: string): Promise<{ state: string; pid?: number; old: number }> {
@@ -76,7 +49,7 @@ async function killDaemon(root: string): Promise<{ state: string; pid?: number; 
 }
 
 afterAll(async () => {
-  for (const r of roots) await cleanupRoot(r, processesOfRoot(r).map((p) => p.pid));
+  for (const r of roots) await cleanupRoot(r);
 });
 
 describe("a daemon that keeps dying", () => {

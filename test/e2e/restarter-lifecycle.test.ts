@@ -3,15 +3,16 @@
  * restart, refresh (with a new property value taking effect), disable -s, temporary enable and
  * what a fresh boot does to it. Asserts svcs output, service-log lines and pids.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { XEND_INSTANCE, XEND_SERVICE, setProp, takeSnapshot } from "../../src/smf/model.ts";
+import { XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
 import { cleanupRoot, killPids, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 
 const XEND = "svc:/system/xvm/xend:default";
 let root = "";
@@ -32,38 +33,12 @@ const x = (args: string[]) => run(args, { root });
 /** Restarter lines of the log, without their timestamps. */
 const logMessages = () => svcLog().split("\n").filter((l) => l.startsWith("[ ")).map((l) => l.replace(/^\[ \w{3} [ \d]\d \d\d:\d\d:\d\d (.*) \]$/, "$1"));
 
-/** Every process started for this root (they all carry XVM_ROOT in their environment). */
-function processesOfRoot(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`XVM_ROOT=${root}`)) out.push(Number(d));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
-
-/**
- * Test files run in parallel, each with its own daemon: keep the relocation server (TCP 8002 by
- * default) off so they do not contend for the port and report themselves degraded.
- */
-function quiet(root: string): void {
-  new Repository(new Paths(root)).update((d) => {
-    setProp(d.services[XEND_SERVICE]!.instances[XEND_INSTANCE]!.pgs, "config", "xend-relocation-server", "boolean", ["false"]);
-    takeSnapshot(d, XEND_SERVICE, XEND_INSTANCE, "running");
-  });
-}
-
 beforeAll(() => {
-  root = tempRoot("xvm-restarter-life-");
-  quiet(root);
+  root = prepareRoot(tempRoot("xvm-restarter-life-"), { relocation: false });
 });
 
 afterAll(async () => {
-  await cleanupRoot(root, processesOfRoot());
+  await cleanupRoot(root);
 });
 
 describe("svcadm enable / restart / refresh / disable", () => {

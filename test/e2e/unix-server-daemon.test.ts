@@ -3,12 +3,13 @@
  * in raw HTTP as libvirt's xend driver did: a libvirt session against a real guest, malformed
  * requests, and `svcadm refresh` turning the socket off, on and elsewhere without a daemon restart.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { domainFromSxp, vcpuInfoFromSxp } from "../../src/domain/sxp-convert.ts";
 import { parse } from "../../src/formats/sxp.ts";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { corpus, send } from "../helpers/legacy-fuzz.ts";
 import { exchange, libvirtGet, libvirtPost, request } from "../helpers/raw-http.ts";
 
@@ -16,20 +17,6 @@ let root = "";
 const x = (...args: string[]) => run(args, { root, timeoutMs: 60_000 });
 const sock = () => join(root, "var/lib/xend/xend-socket");
 const daemonPid = () => Number.parseInt(readFileSync(join(root, "var/run/xend/xend.pid"), "utf8"), 10);
-
-/** Every process started for this root (they carry XVM_ROOT in their environment). */
-function processesOfRoot(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/environ`, "utf8").split("\0").includes(`XVM_ROOT=${root}`)) out.push(Number(d));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
 
 async function answers(path: string): Promise<boolean> {
   try {
@@ -53,16 +40,13 @@ function setprop(name: string, value: string): void {
 }
 
 beforeAll(async () => {
-  root = tempRoot("xvm-us-e2e-");
-  // Test files run in parallel, each with its own daemon: keep the relocation server off its TCP port.
-  setprop("xend-relocation-server", "false");
-  expect(x("svccfg", "-s", "xend:default", "refresh").code).toBe(0);
+  root = prepareRoot(tempRoot("xvm-us-e2e-"), { relocation: false });
   expect(x("svcadm", "enable", "-s", "xend")).toMatchObject({ code: 0, stderr: "" });
   await waitFor(() => answers(sock()), "the legacy socket to answer", 30_000);
 });
 
 afterAll(async () => {
-  await cleanupRoot(root, processesOfRoot());
+  await cleanupRoot(root);
 });
 
 describe("a libvirt session against the daemon", () => {

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, run, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 const started: XendProcess[] = [];
@@ -21,11 +22,7 @@ afterEach(async () => {
 function newRoot(): string {
   const root = tempRoot("xvm-xend-");
   roots.push(root);
-  // Two test files may run at once: keep the relocation server off its fixed TCP port.
-  const set = run(["svccfg", "-s", "xend", "setprop", "config/xend-relocation-server", "=", "false"], { root });
-  expect(set).toMatchObject({ code: 0, stderr: "" });
-  expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }).code).toBe(0);
-  return root;
+  return prepareRoot(root, { relocation: false });
 }
 
 async function start(root: string): Promise<XendProcess> {

@@ -7,6 +7,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { consoleText, heartbeats, listMap, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
@@ -16,7 +17,7 @@ let root: string;
 let xend: Xend | undefined;
 
 beforeAll(() => {
-  root = tempRoot("xvm-xm-e2e-");
+  root = prepareRoot(tempRoot("xvm-xm-e2e-"), { relocation: false });
   mkdirSync(join(root, "etc/xen"), { recursive: true });
   copyFileSync(example("counter.cfg"), join(root, "etc/xen/counter.cfg"));
 });

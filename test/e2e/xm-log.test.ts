@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
 import { startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
 
 let root: string;
@@ -18,7 +19,7 @@ function setLogfile(path: string): void {
 }
 
 beforeAll(async () => {
-  root = tempRoot("xvm-xm-log-");
+  root = prepareRoot(tempRoot("xvm-xm-log-"), { relocation: false });
   setLogfile("/var/log/xvm/first.log");
   xend = await startXend(root);
 });
