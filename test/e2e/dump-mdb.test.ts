@@ -2,16 +2,17 @@
  * `xvm mdb` from the compiled binary: interactive on a real terminal (a pty driven by python3),
  * through the `mdb` link name, and its exit statuses on bad files.
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writeXenCoreSync } from "../../src/formats/elfcore.ts";
-import { run, xvmBin } from "../helpers/cli.ts";
+import { cleanupRoot, run, xvmBin } from "../helpers/cli.ts";
+import { onPty } from "../helpers/pty.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-mdb-e2e-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// An mdb left on a pty by a driver that timed out names a core under `dir`: cleanupRoot finds it.
+afterAll(() => cleanupRoot(dir));
 
 const memory = new Uint8Array(4 * 4096);
 memory.set(Buffer.from("XVMSIM01", "latin1"), 0);
@@ -23,57 +24,6 @@ writeXenCoreSync(core, {
   domid: 9, name: "ctr", uuid: "11111111-2222-3333-4444-555555555555", pageSize: 4096, nrPages: 4, memory,
   vcpus: [{ number: 0, regs: { rip: "777" } }], xenVersion: { major: 3, minor: 4, extra: ".0-xvm" },
 });
-
-/** Runs argv on a pty; each step waits for its text (after the previous match), then types its keys. */
-function onPty(argv: string[], steps: Array<[string, string]>): { status: number; transcript: string; error: string | null } {
-  const driver = `
-import json, os, pty, select, sys, time
-argv, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(argv[0], argv, dict(os.environ, TERM="xterm"))
-out, pos, error = b"", 0, None
-def pump(until):
-    global out
-    while time.time() < until:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                data = os.read(fd, 65536)
-            except OSError:
-                return False
-            if not data:
-                return False
-            out += data
-            return True
-    return True
-for want, keys in steps:
-    deadline = time.time() + 20
-    while out.find(want.encode(), pos) < 0 and time.time() < deadline:
-        if not pump(deadline): break
-    at = out.find(want.encode(), pos)
-    if at < 0:
-        error = "timed out waiting for " + repr(want)
-        break
-    pos = at + len(want)
-    os.write(fd, keys.encode())
-status, deadline = None, time.time() + 20
-while time.time() < deadline:
-    pump(time.time() + 0.05)
-    done, st = os.waitpid(pid, os.WNOHANG)
-    if done:
-        status = os.waitstatus_to_exitcode(st)
-        break
-if status is None:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    error = error or "did not exit"
-print(json.dumps({"status": -1 if status is None else status, "transcript": out.decode("utf-8", "replace"), "error": error}))
-`;
-  const r = spawnSync("python3", ["-c", driver, JSON.stringify(argv), JSON.stringify(steps)], { encoding: "utf8", timeout: 90_000 });
-  expect(r.status, `python3 drives the pty: ${r.stderr}`).toBe(0);
-  return JSON.parse(r.stdout) as { status: number; transcript: string; error: string | null };
-}
 
 describe("xvm mdb on a terminal", () => {
   it("prints the header, prompts, runs dcmds, reports errors and leaves on ::quit", () => {

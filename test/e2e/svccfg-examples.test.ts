@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, xvmBin } from "../helpers/cli.ts";
+import { onPty } from "../helpers/pty.ts";
 
 let root: string;
 const extraPids: number[] = [];
@@ -96,7 +97,7 @@ describe("Example 2: enabling live migration", () => {
   it("works typed at the interactive prompt on a terminal", () => {
     const python = spawnSync("python3", ["--version"]);
     expect(python.status, "python3 drives the pty for this test").toBe(0);
-    const steps = [
+    const steps: Array<[string, string]> = [
       ["svc:/system/xvm/xend> ", 'setprop config/xend-relocation-address = ""\n'],
       ["svc:/system/xvm/xend> ", "setprop config/xend-relocation-hosts-allow = \\\n"],
       ["> ", '"^flax$ ^localhost$"\n'],
@@ -104,8 +105,8 @@ describe("Example 2: enabling live migration", () => {
       ["svc:/system/xvm/xend> ", "setprop config/nope = 1\n"],
       ["svc:/system/xvm/xend> ", "end\n"],
     ];
-    const r = ptyRun([xvmBin(), "svccfg", "-s", "svc:system/xvm/xend"], steps);
-    expect(r.error).toBeUndefined();
+    const r = onPty([xvmBin(), "svccfg", "-s", "svc:system/xvm/xend"], steps, { XVM_ROOT: root });
+    expect(r.error).toBeNull();
     expect(r.status).toBe(0);
     const screen = r.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
     expect(screen).toContain('svc:/system/xvm/xend> setprop config/xend-relocation-address = ""\n');
@@ -119,7 +120,7 @@ describe("Example 2: enabling live migration", () => {
 
 describe("the interactive prompt", () => {
   it("selects through levels, continues open lists, shows usage on syntax errors, drops a line on ^C, ends on ^D", () => {
-    const steps = [
+    const steps: Array<[string, string]> = [
       ["svc:> ", "select xend\n"],
       ["svc:/system/xvm/xend> ", "select default\n"],
       ["svc:/system/xvm/xend:default> ", "setprop config/dom0-cpus = (\n"],
@@ -132,8 +133,8 @@ describe("the interactive prompt", () => {
       ["svc:/system/xvm/xend:default> ", "listprop config/dom0-cpus\n"],
       ["svc:/system/xvm/xend:default> ", "\x04"],
     ];
-    const r = ptyRun([xvmBin(), "svccfg"], steps);
-    expect(r.error).toBeUndefined();
+    const r = onPty([xvmBin(), "svccfg"], steps, { XVM_ROOT: root });
+    expect(r.error).toBeNull();
     expect(r.status).toBe(0);
     const screen = r.transcript.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\r/g, "");
     expect(screen).toContain("setprop config/dom0-cpus = (\n> 3 )\n");
@@ -143,67 +144,6 @@ describe("the interactive prompt", () => {
     expect(run(["svcprop", "-c", "-p", "config/dom0-cpus", "xend"], { root }).stdout).toBe("3\n");
   });
 });
-
-/** Runs argv on a pty; each step waits for its text (after the previous match), then types its keys. */
-function ptyRun(argv: string[], steps: string[][]): { status: number; transcript: string; error?: string } {
-  const driver = `
-import json, os, pty, select, sys, time
-argv, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-env = dict(os.environ, TERM="xterm")
-pid, fd = pty.fork()
-if pid == 0:
-    os.execve(argv[0], argv, env)
-out, pos, error = b"", 0, None
-def pump(until):
-    global out
-    while time.time() < until:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                data = os.read(fd, 65536)
-            except OSError:
-                return False
-            if not data:
-                return False
-            out += data
-            return True
-    return True
-for want, line in steps:
-    deadline = time.time() + 20
-    while out.find(want.encode(), pos) < 0 and time.time() < deadline:
-        if not pump(deadline): break
-    at = out.find(want.encode(), pos)
-    if at < 0:
-        error = "timed out waiting for " + repr(want)
-        break
-    pos = at + len(want)
-    os.write(fd, line.encode())
-status = None
-deadline = time.time() + 20
-while time.time() < deadline:
-    pump(time.time() + 0.05)
-    done, st = os.waitpid(pid, os.WNOHANG)
-    if done:
-        status = os.waitstatus_to_exitcode(st)
-        break
-if status is None:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    error = error or "did not exit"
-try:
-    while pump(time.time() + 0.05): pass
-except Exception:
-    pass
-print(json.dumps({"status": status if status is not None else -1, "transcript": out.decode("utf-8", "replace"), "error": error}))
-`;
-  const r = spawnSync("python3", ["-c", driver, JSON.stringify(argv), JSON.stringify(steps)], {
-    env: { ...process.env, XVM_ROOT: root },
-    encoding: "utf8",
-    timeout: 90_000,
-  });
-  const result = JSON.parse(r.stdout) as { status: number; transcript: string; error: string | null };
-  return result.error ? { status: result.status, transcript: result.transcript, error: result.error } : { status: result.status, transcript: result.transcript };
-}
 
 describe("the multi-call link", () => {
   it("answers as svccfg and svcprop when called by those names", () => {
