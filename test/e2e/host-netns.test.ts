@@ -4,28 +4,15 @@
  * xend runs inside the namespace (`ip netns exec`), so it sees only those links. Needs root and
  * iproute2; skipped with a message otherwise. No traffic leaves the namespace; it is always deleted.
  */
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
+import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { explained, expectFail, guestConfig, inNamespace, ok, setLive, svcState, waitState, xendLog, type Xvm } from "./host-helpers.ts";
 
 const NS = `xvm-test-${process.pid}`;
 
-function ip(...args: string[]): { ok: boolean; err: string } {
-  const r = spawnSync("ip", args, { encoding: "utf8", timeout: 10_000 });
-  return { ok: !r.error && r.status === 0, err: (r.error?.message ?? r.stderr ?? "").trim() };
-}
-
-/** Why the namespace cannot be made here, or undefined when it can. */
-function unavailable(): string | undefined {
-  if (process.platform !== "linux") return "not Linux";
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "needs root (ip netns add)";
-  const made = ip("netns", "add", NS);
-  if (!made.ok) return `ip netns add failed: ${made.err}`;
-  return undefined;
-}
-
-const why = unavailable();
+const why = addNamespaces(NS);
 if (why) console.warn(`host-netns: skipped: ${why}`);
 
 /** Links a kernel may lack (modules not loaded): each is added if it can be, with its expected row. */
@@ -56,14 +43,14 @@ describe.skipIf(why !== undefined)("default-nic in a network namespace of the te
       else console.warn(`host-netns: cannot add ${l.name} here (${r.err}); testing without it`);
     }
     for (const l of ["v0", "v1", "br0"]) must("link", "set", l, "up");
-    x = inNamespace(NS, tempRoot("xvm-netns-"));
+    x = inNamespace(NS, prepareRoot(tempRoot("xvm-netns-"), { relocation: false }));
   });
 
   afterAll(async () => {
     try {
       if (x) await cleanupRoot(x.root);
     } finally {
-      ip("netns", "del", NS);
+      deleteNamespaces(NS);
       extra = [];
     }
   });

@@ -6,10 +6,11 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { run, tempRoot, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
+import { cleanupRoot, run, tempRoot, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
+import { prepareRoot } from "../helpers/daemon.ts";
+import { freePort } from "../helpers/ports.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 export interface Host {
@@ -21,18 +22,6 @@ export interface Host {
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export function ok(r: RunResult): string {
   if (r.code !== 0) throw new Error(`exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r.stdout;
@@ -40,16 +29,23 @@ export function ok(r: RunResult): string {
 
 /** Sets config properties in the repository and publishes them (`running` snapshot). */
 export function setProps(root: string, props: Record<string, string>): void {
-  for (const [name, value] of Object.entries(props)) ok(run(["svccfg", "-s", "xend", "setprop", `config/${name}`, "=", value], { root }));
-  ok(run(["svccfg", "-s", "xend:default", "refresh"], { root }));
+  prepareRoot(root, { props });
 }
 
 /** A daemon on a fresh root with its relocation server on a free port. */
 export async function startHost(prefix: string, props: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Host> {
   const root = tempRoot(`xvm-reloc-${prefix}-`);
-  const port = await freePort();
-  setProps(root, { "xend-relocation-port": String(port), ...props });
-  const xend = await startXend(root, { XVM_TEST_FAULTS: "1", ...env });
+  let xend: XendProcess;
+  let port: number;
+  try {
+    port = await freePort();
+    setProps(root, { "xend-relocation-port": String(port), ...props });
+    xend = await startXend(root, { XVM_TEST_FAULTS: "1", ...env });
+  } catch (error) {
+    // The caller gets no Host to clean up after a start that failed.
+    await cleanupRoot(root);
+    throw error;
+  }
   return {
     root, port, xend,
     x: (...args: string[]) => run(args, { root }),

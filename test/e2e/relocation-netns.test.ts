@@ -5,10 +5,10 @@
  * other's subnet. A counter guest migrates there and back. Needs root and iproute2; skipped with a
  * message otherwise; the namespaces are always deleted.
  */
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
+import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { guestConfig, inNamespace, ok, svcState, xendLog, type Xvm } from "./host-helpers.ts";
 import { setProps } from "./relocation-helpers.ts";
 
@@ -17,25 +17,7 @@ const NS_B = `xvm-reloc-b-${process.pid}`;
 const IP_A = "10.213.77.1";
 const IP_B = "10.213.77.2";
 
-function ip(...args: string[]): { ok: boolean; err: string } {
-  const r = spawnSync("ip", args, { encoding: "utf8", timeout: 10_000 });
-  return { ok: !r.error && r.status === 0, err: (r.error?.message ?? r.stderr ?? "").trim() };
-}
-
-function unavailable(): string | undefined {
-  if (process.platform !== "linux") return "not Linux";
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "needs root (ip netns add)";
-  const a = ip("netns", "add", NS_A);
-  if (!a.ok) return `ip netns add failed: ${a.err}`;
-  const b = ip("netns", "add", NS_B);
-  if (!b.ok) {
-    ip("netns", "del", NS_A);
-    return `ip netns add failed: ${b.err}`;
-  }
-  return undefined;
-}
-
-const why = unavailable();
+const why = addNamespaces(NS_A, NS_B);
 if (why) console.warn(`relocation-netns: skipped: ${why}`);
 
 /** The last `heartbeat N` a counter guest printed (its console, over the control socket: no network). */
@@ -73,8 +55,7 @@ describe.skipIf(why !== undefined)("migration between two network namespaces", (
     try {
       for (const x of [a, b]) if (x) await cleanupRoot(x.root);
     } finally {
-      ip("netns", "del", NS_A);
-      ip("netns", "del", NS_B);
+      deleteNamespaces(NS_A, NS_B);
     }
   });
 

@@ -11,9 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
+import { freePort } from "../helpers/ports.ts";
 import { daemonPid, explained, onRoot, setLive, svcState, xendLog, type Xvm } from "./host-helpers.ts";
 import {
-  background, createGuest, digest, domains, freePort, ok, progressAtLeast, setProps, startHost, waitFor, type Host,
+  background, createGuest, digest, domains, ok, progressAtLeast, setProps, startHost, waitFor, type Host,
 } from "./relocation-helpers.ts";
 
 type Probe = "hello" | "closed" | "refused";

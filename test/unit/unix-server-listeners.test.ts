@@ -11,6 +11,7 @@ import plugin from "../../plugins/unix-server/index.ts";
 import { waitFor } from "../helpers/cli.ts";
 import { DomainManagerDouble } from "../helpers/domain-double.ts";
 import { startPlugin, type Harness } from "../helpers/plugin-harness.ts";
+import { freePort } from "../helpers/ports.ts";
 import { exchange, libvirtGet, parseResponse } from "../helpers/raw-http.ts";
 
 type Config = Parameters<typeof plugin.setup>[0]["config"];
@@ -46,17 +47,6 @@ function listen(path: string): Promise<Server> {
     s.listen(path, () => {
       servers.push(s);
       resolve(s);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
     });
   });
 }
