@@ -4,36 +4,23 @@
  * byte-flipped requests, bad forms and configs), generated from a fixed seed. Afterwards the server
  * still answers, and no domain changed: the manager double saw no state-changing call at all.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import plugin from "../../plugins/unix-server/index.ts";
-import { DomainManagerDouble } from "../helpers/domain-double.ts";
-import { startPlugin, type Harness } from "../helpers/plugin-harness.ts";
 import { corpus, send, type Outcome } from "../helpers/legacy-fuzz.ts";
+import { startLegacyServer, stopLegacyServer, type LegacyServer } from "../helpers/legacy-server.ts";
 import { libvirtGet, libvirtPost } from "../helpers/raw-http.ts";
 
-type Config = Parameters<typeof plugin.setup>[0]["config"];
-
-let root: string;
-let domains: DomainManagerDouble;
-let h: Harness<Config>;
+let server: LegacyServer | undefined;
+let domains: LegacyServer["domains"];
+let h: LegacyServer["h"];
 let sock: string;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), "xvm-us-fuzz-"));
-  domains = new DomainManagerDouble();
-  domains.add({ name: "web1", memory: 512, maxmem: 1024, vcpus: 2, maxvcpus: 4 });
-  domains.add({ name: "db1", memory: 1024, paused: true });
-  domains.add({ name: "spare", active: false, managed: true });
-  h = await startPlugin(plugin, { root, domains });
-  sock = h.ctx.paths.under("/var/lib/xend/xend-socket");
+  server = await startLegacyServer("xvm-us-fuzz-");
+  ({ domains, h, sock } = server);
 });
 
 afterAll(async () => {
-  await h.stop();
-  rmSync(root, { recursive: true, force: true });
+  await stopLegacyServer(server);
 });
 
 describe("malformed requests", () => {

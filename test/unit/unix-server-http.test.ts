@@ -2,37 +2,28 @@
  * The legacy xend HTTP interface over its Unix socket, spoken in raw HTTP as libvirt's xend driver
  * did (a new connection per request, no User-Agent, no Accept), against a domain-manager double.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import plugin from "../../plugins/unix-server/index.ts";
 import { parse, show } from "../../src/formats/sxp.ts";
 import type { LegacyDomainOp } from "../../src/plugin/contract.ts";
-import { DomainManagerDouble } from "../helpers/domain-double.ts";
-import { startPlugin, type Harness } from "../helpers/plugin-harness.ts";
+import { startLegacyServer, stopLegacyServer, type LegacyServer } from "../helpers/legacy-server.ts";
 import { exchange, libvirtGet, libvirtPost, parseResponse, request, type RawResponse } from "../helpers/raw-http.ts";
 
-type Config = Parameters<typeof plugin.setup>[0]["config"];
-
+let server: LegacyServer | undefined;
 let root: string;
-let domains: DomainManagerDouble;
-let h: Harness<Config>;
+let domains: LegacyServer["domains"];
+let h: LegacyServer["h"];
 let sock: string;
 
 beforeEach(async () => {
-  root = mkdtempSync(join(tmpdir(), "xvm-us-http-"));
-  domains = new DomainManagerDouble();
-  domains.add({ name: "web1", memory: 512, maxmem: 1024, vcpus: 2, maxvcpus: 4, uuid: "11111111-2222-4333-8444-555555555555" });
-  domains.add({ name: "db1", memory: 1024, paused: true });
-  domains.add({ name: "spare", memory: 256, active: false, managed: true });
-  h = await startPlugin(plugin, { root, domains });
-  sock = h.ctx.paths.under("/var/lib/xend/xend-socket");
+  server = await startLegacyServer("xvm-us-http-");
+  ({ root, domains, h, sock } = server);
 });
 
 afterEach(async () => {
-  await h.stop();
-  rmSync(root, { recursive: true, force: true });
+  await stopLegacyServer(server);
+  server = undefined;
 });
 
 const get = (path: string) => libvirtGet(sock, path);
