@@ -33,7 +33,7 @@ function spec(domid: number, over: Partial<GuestSpec> = {}): GuestSpec {
   };
 }
 
-/** Polls `check` for `ms` and fails if it ever returns false (an observation window, not a wait). */
+/** Polls `check` for `ms` and fails if it ever returns false (an observation window, the behaviour under test, not a wait). */
 async function holdsFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -181,6 +181,7 @@ describe("sim driver (compiled runner)", () => {
     await driver.unpause(2);
 
     const written = async () => new DataView((await driver.readPages(2, [0])).buffer).getBigUint64(OFF_WRITTEN, true);
+    // Pages written per ms over a fixed window: the window is the measurement, not a wait for a condition.
     const rate = async (ms: number) => {
       const a = await written();
       const t0 = performance.now();

@@ -9,6 +9,7 @@ import { createDomainManager, type DomainManagerHandle } from "../../src/domain/
 import { domainRoutes } from "../../src/domain/routes.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Logger } from "../../src/plugin/contract.ts";
+import { waitFor } from "../helpers/cli.ts";
 import { FakeDriver } from "./domain-fake-driver.ts";
 
 let root: string;
@@ -91,7 +92,8 @@ describe("domain routes", () => {
     expect(await call("POST", "/domains/www/trigger", { trigger: "init" })).toEqual({ status: 501, json: { code: "XVM_NOT_IMPLEMENTED", message: "trigger init (an HVM trigger) on the fake hypervisor is not implemented" } });
     expect((await call("POST", "/domains/www/sysrq", { key: "ab" })).status).toBe(400);
     expect((await call("POST", "/domains/www/shutdown", { reason: "poweroff" })).json.restartCount).toBe(0);
-    await new Promise((r) => setTimeout(r, 50));
+    // The guest stops a moment after the request returns (the driver reports it).
+    await waitFor(async () => (await call("GET", "/domains/www")).status === 404, "www to be gone after its poweroff", 5_000).catch(() => undefined);
     expect((await call("GET", "/domains/www")).status).toBe(404);
   });
 

@@ -249,6 +249,7 @@ describe("plugin host: hooks", () => {
         setup: () => ({
           hooks: {
             async domainCreated(d: DomainSummary) {
+              // A fixed delay on purpose: the slowest hook first shows the host awaits each in turn.
               await new Promise((r) => setTimeout(r, delay));
               order.push(`${name}:${d.name}`);
             },

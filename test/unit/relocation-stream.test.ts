@@ -14,6 +14,7 @@ import { ZERO_PAGE_CRC, crc32, crcTable, tableDigest } from "../../src/hyperviso
 import { IncomingStream } from "../../src/hypervisor/sim/migration/receiver.ts";
 import { OutgoingStream, type SendOptions } from "../../src/hypervisor/sim/migration/sender.ts";
 import { Frame, frame, helloBody, pagesHeader, u32s, zeroFrame } from "../../src/hypervisor/sim/migration/wire.ts";
+import { waitFor } from "../helpers/cli.ts";
 
 /** What the streams use of a SimGuest. */
 class FakeGuest {
@@ -207,17 +208,20 @@ async function feed(port: number, parts: Buffer[]): Promise<Buffer> {
   const socket = connect({ host: "127.0.0.1", port });
   socket.setNoDelay(true);
   const got: Buffer[] = [];
+  let closed = false;
   socket.on("data", (d: Buffer) => got.push(d));
   socket.on("error", () => {});
+  // The receiver ends the connection after its answer (VERIFIED or ERROR) in every case.
+  socket.on("end", () => (closed = true));
+  socket.on("close", () => (closed = true));
   await new Promise((r) => socket.once("connect", r));
   const all = Buffer.concat(parts);
   for (let i = 0; i < all.length; i += 1) {
-    if (socket.destroyed) break;
+    if (socket.destroyed || closed) break;
     socket.write(all.subarray(i, i + 1));
     if (i % 512 === 0) await new Promise((r) => setImmediate(r));
   }
-  await new Promise((r) => setTimeout(r, 50));
-  socket.destroy();
+  await waitFor(() => closed, "the receiver to answer and end the stream", 10_000).finally(() => socket.destroy());
   return Buffer.concat(got);
 }
 
