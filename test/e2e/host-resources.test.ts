@@ -197,6 +197,10 @@ describe("dom0-cpus changed live", () => {
     expect(readFileSync(`/proc/${daemonPid(x.root)}/status`, "utf8")).toMatch(new RegExp(`^Cpus_allowed_list:\\s*${first}$`, "m"));
     expect(vcpuList(x, "Domain-0")).toEqual([{ vcpu: 0, cpu: first, affinity: first }]);
     expect(list(x).get("Domain-0")!.vcpus).toBe(1);
+    // xm info -c (Xen 3.4's --config) shows the setting in force beside the host's CPU count.
+    const info = ok(x("xm", "info", "-c"));
+    expect(info).toMatch(new RegExp(`^nr_cpus {16}: ${CPUS.length}$`, "m"));
+    expect(info).toMatch(/^dom0-cpus {14}: 1$/m);
 
     ok(x("xm", "create", guestConfig(x.root, "busy", "memory = 64\nvcpus = 2")));
     const rest = CPUS.length > 1 ? formatKernelCpuList(CPUS.slice(1)) : first;

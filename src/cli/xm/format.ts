@@ -92,7 +92,7 @@ export function uptimeShort(d: DomainSummary, now: Date, nowSeconds: number): st
 }
 
 /** `xm info`: `%-23s: value` per field (Python's print adds the space after the colon). */
-export function formatInfo(info: NodeInfo): string {
+export function formatInfo(info: NodeInfo | Readonly<Record<string, string | number | boolean>>): string {
   return Object.entries(info).map(([k, v]) => `${l(k, 23)}: ${v}\n`).join("");
 }
 
