@@ -26,6 +26,8 @@ const AREAS: Record<string, Area> = {
 
 /** The commands needed to run a command line whose first word is `first` (all of them if unknown). */
 export async function registry(first?: string): Promise<CommandClass[]> {
+  // `xvm --version` is clipanion's built-in: it needs no area at all.
+  if (first === "--version" || first === "-v") return [];
   const area = first !== undefined ? AREAS[first] : undefined;
   const areas = area ? [area] : [...new Set(Object.values(AREAS))];
   const loaded = await Promise.all(areas.map((load) => load()));

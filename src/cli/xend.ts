@@ -2,6 +2,7 @@
  * `xvm xend`: the daemon in the foreground (what the restarter runs), and small clients of a
  * running one: `xend status`, `xend stop`, `xend reload`.
  */
+import { pidAlive } from "../runtime/process.ts";
 import { readFileSync } from "node:fs";
 import { Command, Option, type CommandClass } from "clipanion";
 import { startDaemon, startExitCode } from "../daemon/daemon.ts";
@@ -131,17 +132,7 @@ class XendStopCommand extends XendClientCommand {
 
 /** Gone, or a zombie its parent has not reaped yet (it has released everything it held). */
 function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
-  }
+  return !pidAlive(pid);
 }
 
 export const commands: CommandClass[] = [XendCommand, XendStatusCommand, XendReloadCommand, XendStopCommand];

@@ -5,6 +5,7 @@
  * gone (a crash, kill -9) is taken over; so is one whose pid now belongs to something that is not
  * xend (pid reuse), when /proc can tell.
  */
+import { pidAlive } from "../runtime/process.ts";
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { XvmError, errorMessage } from "../errors.ts";
 import type { Paths } from "../paths.ts";
@@ -67,11 +68,7 @@ function readPid(file: string): number | undefined {
 }
 
 function isXend(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
+  if (!pidAlive(pid)) return false;
   try {
     // argv is NUL-separated; the daemon is `xvm xend`, or the binary reached as `xend`.
     const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");

@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { XvmError } from "../errors.ts";
+import { pidAlive } from "../runtime/process.ts";
 import type { RepoData } from "./model.ts";
 
 export const BACKUPS = 3;
@@ -39,22 +40,6 @@ export function decode(text: string): RepoData {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  // A zombie (killed, not yet reaped by its parent) still answers kill(0) but holds nothing.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.charAt(stat.lastIndexOf(")") + 2);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true;
-  }
 }
 
 function describeBackups(path: string): string {

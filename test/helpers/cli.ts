@@ -2,6 +2,7 @@
  * Helpers for end-to-end tests: run the compiled binary against a temporary state root, poll for
  * conditions with a deadline (never a fixed sleep), and clean up every process started, by pid.
  */
+import { pidAlive } from "../../src/runtime/process.ts";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -85,20 +86,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
   }
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  // A killed detached process stays a zombie until pid 1 reaps it, which some inits do late.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) [ZX] /s.test(stat);
-  } catch {
-    return true;
-  }
-}
+export { pidAlive };
 
 /** Kills the given pids (SIGKILL) and waits until they are gone. */
 export async function killPids(pids: Iterable<number>): Promise<void> {

@@ -6,6 +6,7 @@
  * A runner that dies while attached becomes a `lost` event; one that died while no driver was
  * attached is reported once by `list()` (with `lost: true`) plus a `lost` event, then forgotten.
  */
+import { pidAlive } from "../../runtime/process.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
@@ -98,20 +99,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** True while `pid` is a live (not zombie) process. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return process.platform !== "linux";
-  }
-}
+export const processAlive = pidAlive;
 
 /** True if `pid` is alive and is the runner of `dir` (a recycled pid is not). */
 export function isRunnerProcess(pid: number, dir: string): boolean {

@@ -4,6 +4,7 @@
  * (to refuse a recycled pid), and when did it start (svcs -p). Linux /proc when present; elsewhere
  * only kill(pid, 0) answers and the rest is unknown.
  */
+import { pidAlive } from "../../runtime/process.ts";
 import { readFileSync } from "node:fs";
 
 function readProc(pid: number, file: string): string | undefined {
@@ -22,16 +23,7 @@ function statFields(pid: number): string[] | undefined {
   return close < 0 ? undefined : stat.slice(close + 2).split(" ");
 }
 
-export function pidAlive(pid: number | undefined): boolean {
-  if (!pid || !Number.isInteger(pid) || pid <= 1) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  const fields = statFields(pid);
-  return !fields || (fields[0] !== "Z" && fields[0] !== "X");
-}
+export { pidAlive };
 
 /** argv of a process joined by spaces (ps -o args), or undefined when unknown. */
 export function processArgs(pid: number): string | undefined {
