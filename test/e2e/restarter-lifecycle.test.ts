@@ -21,6 +21,16 @@ function status() {
   const inst = new Repository(new Paths(root)).read().services[XEND_SERVICE]!.instances[XEND_INSTANCE]!;
   return readStatus(inst);
 }
+/**
+ * Online, with no transition pending, under a daemon other than `old` — judged on ONE read of the
+ * repository. During a restart the instance reads online/offline (old pid) while stopping, then
+ * offline/online (new pid) while starting: a state taken from one read and a pid from a later one
+ * can pair the two before the new daemon has answered.
+ */
+function onlineAgain(old: number) {
+  const s = status();
+  return s.state === "online" && s.nextState === "none" && s.startPid !== undefined && s.startPid !== old;
+}
 const svcLog = () => readFileSync(join(root, "var/svc/log/system-xvm-xend:default.log"), "utf8");
 const xendLog = () => readFileSync(join(root, "var/log/xen/xend.log"), "utf8");
 const pidOf = (file: string) => {
@@ -76,7 +86,7 @@ describe("svcadm enable / restart / refresh / disable", () => {
 
   it("restart stops the daemon and starts a new one", async () => {
     expect(x(["svcadm", "-v", "restart", "xend"])).toEqual({ code: 0, stdout: `Action restart set for ${XEND}.\n`, stderr: "" });
-    await waitFor(() => status().state === "online" && status().startPid !== firstPid, "xend online with a new pid");
+    await waitFor(() => onlineAgain(firstPid), "xend online with a new pid");
     const pid = daemonPid()!;
     expect(pid).not.toBe(firstPid);
     expect(pidAlive(firstPid)).toBe(false);
@@ -117,7 +127,7 @@ describe("svcadm enable / restart / refresh / disable", () => {
     expect(x(["svccfg", "-s", XEND, "setprop", "config/logfile", "=", "/var/log/xen/xend.log"])).toMatchObject({ code: 0 });
     expect(x(["svcadm", "refresh", "xend"]).code).toBe(0);
     expect(x(["svcadm", "restart", "xend"]).code).toBe(0);
-    await waitFor(() => status().state === "online" && status().startPid !== firstPid, "xend online again with a new pid");
+    await waitFor(() => onlineAgain(firstPid), "xend online again with a new pid");
     expect(status().reason).toEqual([]);
     firstPid = daemonPid()!;
   });

@@ -87,6 +87,11 @@ describe("restarter state machine: enable, disable, restart, refresh", () => {
     const after = d.send({ type: "exited", code: 0, signal: null });
     expect(d.logs(after)).toEqual(['Executing start method ("/usr/lib/xend").']);
     expect([d.m.state, d.m.nextState]).toEqual(["offline", "online"]);
+    // A late status answer (a refresh or health poll) is no start: only the new daemon's ready brings it online.
+    expect(d.send({ type: "status", status: "online", reasons: [] })).toEqual([]);
+    expect([d.m.state, d.m.nextState, d.m.proc]).toEqual(["offline", "online", "starting"]);
+    expect(d.logs(d.send({ type: "ready", status: "online", reasons: [] }))).toEqual(['Method "start" exited with status 0.']);
+    expect([d.m.state, d.m.nextState, d.m.proc]).toEqual(["online", "none", "running"]);
   });
 
   it("refresh logs Rereading configuration., sends SIGHUP and asks for the status; the state stays", () => {
