@@ -42,7 +42,6 @@ export class Paths {
   get xendDebugLog(): string { return join(this.xenLogDir, "xend-debug.log"); }
   get dumpDir(): string { return this.under("/var/xen/dump"); }
   get xendLibDir(): string { return this.under("/var/lib/xend"); }
-  get unixSocket(): string { return this.under("/var/lib/xend/xend-socket"); }
   get domainsDir(): string { return this.under("/var/lib/xend/domains"); }
   get runDir(): string { return this.under("/var/run/xend"); }
   /** The daemon's control API (HTTP+JSON over a Unix socket). */
@@ -55,5 +54,4 @@ export class Paths {
   get restarterSocket(): string { return join(this.restarterDir, "restarter.sock"); }
   get restarterPidFile(): string { return join(this.restarterDir, "restarter.pid"); }
   get etcXen(): string { return this.under("/etc/xen"); }
-  get pluginDir(): string { return this.under("/usr/lib/xvm/plugins"); }
 }
