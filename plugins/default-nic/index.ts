@@ -1,4 +1,5 @@
 import { definePlugin } from "../../src/plugin/contract.ts";
+import { properties } from "./properties.ts";
 import type { DomainSummary } from "../../src/domain/types.ts";
 import { XvmError, formatError } from "../../src/errors.ts";
 import { readHostLinks } from "../../src/host/host-links.ts";
@@ -31,13 +32,7 @@ async function domainsOrNone(list: () => Promise<DomainSummary[]>): Promise<Doma
 export default definePlugin({
   name: "default-nic",
   description: "Chooses the network interface guest vifs attach to by default.",
-  properties: {
-    "default-nic": {
-      type: "astring",
-      default: "",
-      description: "Default network interface for guest domain networking; empty means the first non-legacy link of `dladm show-link`.",
-    },
-  },
+  properties,
   setup(ctx) {
     const log = ctx.log;
     // The value in force: a refreshed value naming no link is refused and this one kept.

@@ -1,4 +1,5 @@
 import { definePlugin } from "../../src/plugin/contract.ts";
+import { properties } from "./properties.ts";
 import { XvmError, formatError } from "../../src/errors.ts";
 import {
   AffinityError,
@@ -13,14 +14,7 @@ import {
 export default definePlugin({
   name: "dom0-cpus",
   description: "Restricts the control domain (dom0) to a number of physical CPUs.",
-  properties: {
-    "dom0-cpus": {
-      type: "integer",
-      default: 0,
-      min: 0,
-      description: "Number of physical CPUs used for dom0's virtual CPUs; 0 places each virtual CPU on its own physical CPU where possible.",
-    },
-  },
+  properties,
   setup(ctx) {
     const log = ctx.log;
     // The CPUs this host gives xend, taken before dom0-cpus narrows the process: the online CPUs
