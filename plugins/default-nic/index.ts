@@ -1,10 +1,5 @@
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { chooseDefaultNic, definePlugin, formatError, legacyReason, readHostLinks, XvmError, type DomainSummary, type Link } from "xvm/plugin";
 import { properties } from "./properties.ts";
-import type { DomainSummary } from "../../src/domain/types.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import { readHostLinks } from "../../src/host/host-links.ts";
-import { chooseDefaultNic, legacyReason } from "../../src/host/link-choice.ts";
-import type { Link } from "../../src/host/links.ts";
 import { fillVifDefaults, normalizeMac } from "./vifs.ts";
 
 /** Why `value` cannot be the default NIC, or undefined when a link of that name exists. */

@@ -1,15 +1,5 @@
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { AffinityError, definePlugin, formatError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity, XvmError, type Dom0CpuPlan } from "xvm/plugin";
 import { properties } from "./properties.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import {
-  AffinityError,
-  formatKernelCpuList,
-  onlineCpus,
-  planDom0Cpus,
-  processAffinity,
-  setProcessAffinity,
-  type Dom0CpuPlan,
-} from "../../src/host/cpus.ts";
 
 export default definePlugin({
   name: "dom0-cpus",

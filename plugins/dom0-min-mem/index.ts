@@ -1,9 +1,6 @@
 import { join } from "node:path";
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { definePlugin, formatError, hostMemoryKiB, XvmError, type DomainSummary } from "xvm/plugin";
 import { DEFAULT_MIN_MIB, properties } from "./properties.ts";
-import type { DomainSummary } from "../../src/domain/types.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import { hostMemoryKiB } from "../../src/host/memory.ts";
 import { BalloonError, MemoryAccount, type Guest } from "./account.ts";
 import { loadSavedMemory, saveMemory } from "./state.ts";
 
@@ -12,7 +9,6 @@ function guestsOf(domains: readonly DomainSummary[]): Guest[] {
 }
 
 const mib = (kib: number): number => Math.floor(kib / 1024);
-
 
 export default definePlugin({
   name: "dom0-min-mem",

@@ -1,10 +1,9 @@
 /**
- * dom0-min-mem's properties, apart from the plugin so that the SMF commands (which build the xend
- * manifest from every built-in plugin's declarations) read them without evaluating the plugin.
+ * The dom0-min-mem plugin's properties (config/<name> in the repository). Declarations only: svcs and
+ * svccfg read them through src/daemon/builtin-properties.ts without loading the plugin's code.
  */
-import type { PropertyDecls } from "../../src/plugin/contract.ts";
+import type { PropertyDecls } from "xvm/plugin";
 
-/** The default floor; also what stands in at start for a value larger than the host. */
 export const DEFAULT_MIN_MIB = 196;
 
 export const properties = {

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { definePlugin } from "xvm/plugin";
 import { properties } from "./properties.ts";
 import { Dumper } from "./dumper.ts";
 import { legacyDumpOp } from "./legacy.ts";

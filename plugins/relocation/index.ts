@@ -4,7 +4,7 @@
  * docs/relocation-protocol.md; the memory itself travels runner to runner (the driver's
  * prepareIncoming / migrateOut), xend only sets migrations up and decides their outcome.
  */
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { definePlugin } from "xvm/plugin";
 import { properties } from "./properties.ts";
 import { Channel } from "./channel.ts";
 import { legacyMigrateOp } from "./legacy.ts";

@@ -1,8 +1,8 @@
 /**
- * relocation's properties, apart from the plugin so that the SMF commands (which build the xend
- * manifest from every built-in plugin's declarations) read them without evaluating the plugin.
+ * The relocation plugin's properties (config/<name> in the repository). Declarations only: svcs and
+ * svccfg read them through src/daemon/builtin-properties.ts without loading the plugin's code.
  */
-import type { PropertyDecls } from "../../src/plugin/contract.ts";
+import type { PropertyDecls } from "xvm/plugin";
 import { checkHostsAllow } from "./hosts-allow.ts";
 
 export const properties = {

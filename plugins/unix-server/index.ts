@@ -4,9 +4,8 @@
  * listeners in listeners.ts; everything goes through the plugin contract.
  */
 import { readFile } from "node:fs/promises";
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { createLegacyHttpRegistry, definePlugin } from "xvm/plugin";
 import { properties } from "./properties.ts";
-import { createLegacyHttpRegistry } from "../../src/plugin/legacy-http.ts";
 import { createXendApp, withAbsoluteUrl } from "./app.ts";
 import { Listeners } from "./listeners.ts";
 

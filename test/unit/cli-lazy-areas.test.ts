@@ -39,7 +39,7 @@ describe("start-up loads only the command area run", () => {
           /^pkg:(hono|@hono\/|valibot)/.test(f) ||
           (f.startsWith("plugins/") && !f.endsWith("/properties.ts") && !f.endsWith("/hosts-allow.ts")) ||
           /^src\/(domain|hypervisor|host)\//.test(f) ||
-          (f.startsWith("src/daemon/") && f !== "src/daemon/builtin-properties.ts"),
+          f.startsWith("src/daemon/"),
       );
       expect(heavy).toEqual([]);
     });

@@ -1,9 +1,9 @@
 /**
- * The built-in plugins' property declarations, without the plugins: the xend manifest (and so
- * every SMF command that may create the repository) needs them, and must not evaluate the plugins'
- * code — `svcs` would otherwise load Hono, the relocation server and the domain code on each run.
- * Same order as the plugin list (src/plugin/builtins.ts); test/unit/builtin-properties.test.ts
- * checks that both say the same.
+ * The property declarations of the built-in plugins, in registration order (the order of
+ * src/daemon/builtins.ts), read from each plugin's `properties.ts` only: svcs, svccfg and svcprop
+ * seed the repository from them without loading any plugin's code. With src/daemon/builtins.ts
+ * the only file under src/ that imports plugins/ (test/unit/import-boundary.test.ts checks both,
+ * and that these are the declarations the plugins themselves carry).
  */
 import type { PropertyDecls } from "../plugin/contract.ts";
 import { properties as defaultNic } from "../../plugins/default-nic/properties.ts";
@@ -13,7 +13,7 @@ import { properties as enableDump } from "../../plugins/enable-dump/properties.t
 import { properties as relocation } from "../../plugins/relocation/properties.ts";
 import { properties as unixServer } from "../../plugins/unix-server/properties.ts";
 
-export const BUILTIN_DECLARATIONS: ReadonlyArray<{ owner: string; properties: PropertyDecls }> = [
+export const BUILTIN_PROPERTIES: ReadonlyArray<{ owner: string; properties: PropertyDecls }> = [
   { owner: "default-nic", properties: defaultNic },
   { owner: "dom0-cpus", properties: dom0Cpus },
   { owner: "dom0-min-mem", properties: dom0MinMem },
