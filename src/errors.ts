@@ -14,6 +14,8 @@ export const ERRORS = {
   REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },
   REPO_LOCKED: { status: 503, exit: 1, message: "repository {path} is locked by pid {pid}; timed out after {ms} ms" },
   REPO_IO: { status: 500, exit: 1, message: "repository {path}: {detail}" },
+  // A command that only reads found no repository on this root (it creates none: svcadm or svccfg setprop do).
+  REPO_MISSING: { status: 503, exit: 1, message: "Could not bind to repository server: no repository at {path} (`svcadm enable xend` or `svccfg -s xend setprop` creates one)." },
   // plugins
   PLUGIN_LOAD_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed to load: {detail}" },
   PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
