@@ -162,5 +162,7 @@ export function processesOfRoot(root: string): Array<{ pid: number; args: string
  */
 export async function cleanupRoot(root: string, extraPids: number[] = []): Promise<void> {
   await killPids([...pidsUnder(root), ...processesOfRoot(root).map((p) => p.pid), ...extraPids]);
+  // A second pass: a daemon killed in the first may have started a restarter just before.
+  await killPids(processesOfRoot(root).map((p) => p.pid));
   rmSync(root, { recursive: true, force: true });
 }
