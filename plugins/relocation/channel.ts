@@ -11,7 +11,8 @@ import type { Socket } from "node:net";
 import { XvmError, errorMessage } from "../../src/errors.ts";
 import { parse, show, type Sxp, type SxpNode } from "../../src/formats/sxp.ts";
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the connection starts with the key handshake (src/security/peer-auth.ts). */
+export const PROTOCOL_VERSION = 2;
 export const MAGIC = "xvm-relocation";
 
 export const Msg = {

@@ -5,7 +5,11 @@
  * prepareIncoming / migrateOut), xend only sets migrations up and decides their outcome.
  */
 import { definePlugin } from "../../src/plugin/contract.ts";
+import { errorMessage } from "../../src/errors.ts";
+import { escapeText } from "../../src/security/log-escape.ts";
+import { PeerAuthError, acceptPeer } from "../../src/security/peer-auth.ts";
 import { Channel } from "./channel.ts";
+import { AUTH_PURPOSE, checkKeyProperty, keyFilePath, relocationKey } from "../../src/security/relocation-key.ts";
 import { checkHostsAllow } from "./hosts-allow.ts";
 import { legacyMigrateOp } from "./legacy.ts";
 import { receiveMigration } from "./receive.ts";
@@ -41,6 +45,12 @@ export default definePlugin({
       description: "Space-separated regular expressions; a peer whose host name or address matches one may connect. Empty allows all.",
       check: checkHostsAllow,
     },
+    "xend-relocation-key": {
+      type: "astring",
+      default: "",
+      description: "Key file shared by the hosts that may migrate to each other (HMAC-SHA-256 challenge-response); empty means /etc/xen/relocation.key, generated at first start (mode 0600).",
+      check: checkKeyProperty,
+    },
     "xend-relocation-max-downtime": {
       type: "integer",
       default: 300,
@@ -52,20 +62,66 @@ export default definePlugin({
   async setup(ctx) {
     const records = new MigrationRecords();
     const deps = { domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records };
+
+    // The plugin's degraded reasons: the listener's (bind) and the key's, shown together.
+    const reasons = new Map<string, string>();
+    const degrade = (what: string, reason: string | undefined) => {
+      if (reason === undefined) reasons.delete(what);
+      else reasons.set(what, reason);
+      ctx.degrade(reasons.size ? [...reasons.values()].join("; ") : undefined);
+    };
+    /** The key in force, read again on each use (a copied key file needs no refresh). */
+    const key = () => {
+      try {
+        const { key: k, created } = relocationKey(ctx.config["xend-relocation-key"], ctx.paths);
+        if (created) ctx.log.info(`generated the relocation key ${k.path} (fingerprint ${k.fingerprint}); hosts that migrate to or from this one need the same key: see 'xm relocation-key'`);
+        degrade("key", undefined);
+        return k;
+      } catch (error) {
+        degrade("key", `relocation key: ${errorMessage(error)}; no migration can come in or go out`);
+        throw error;
+      }
+    };
+    const checkKey = () => {
+      try {
+        const k = key();
+        ctx.log.info(`relocation key ${k.path}, fingerprint ${k.fingerprint}`);
+      } catch (error) {
+        ctx.log.error(`relocation key: ${errorMessage(error)}; no migration can come in or go out until it is fixed (svcadm refresh xend)`);
+      }
+    };
+
     const migrate = (request: MigrateRequest, onProgress?: Parameters<typeof migrateDomain>[2]) =>
       migrateDomain({
         ...deps,
+        key: () => key().secret,
         config: () => ({ port: ctx.config["xend-relocation-port"], maxDowntimeMs: ctx.config["xend-relocation-max-downtime"] }),
       }, request, onProgress);
 
-    const listener = new RelocationListener(ctx.log, (reason) => ctx.degrade(reason), (socket, peer) => {
-      socket.resume();
-      const channel = new Channel(socket);
-      void receiveMigration(deps, channel, peer, plainAddress(socket.localAddress)).catch((error) => {
-        ctx.log.error(`relocation connection from ${peer.address}: ${(error as Error).message}`);
-        channel.close();
-      });
+    const listener: RelocationListener = new RelocationListener(ctx.log, (reason) => degrade("listener", reason), (socket, peer) => {
+      void (async () => {
+        // Authenticate before anything the peer sent is read: the socket is still paused.
+        try {
+          await acceptPeer(socket, key().secret, { purpose: AUTH_PURPOSE });
+        } catch (error) {
+          socket.destroy();
+          listener.settle(socket);
+          const why = error instanceof PeerAuthError
+            ? error.reason === "bad-key" ? "it does not hold this host's relocation key" : `authentication failed: ${error.message}`
+            : `no usable relocation key here (${errorMessage(error)})`;
+          listener.rejected.note(peer.address, peer.name, why);
+          return;
+        }
+        listener.settle(socket);
+        const channel = new Channel(socket);
+        socket.resume();
+        await receiveMigration(deps, channel, peer, plainAddress(socket.localAddress)).catch((error) => {
+          ctx.log.error(`relocation connection from ${peer.address} (${escapeText(peer.name)}): ${escapeText(errorMessage(error))}`);
+          channel.close();
+        });
+      })();
     });
+    checkKey();
     const listen = () => listener.apply({
       enabled: ctx.config["xend-relocation-server"],
       address: ctx.config["xend-relocation-address"],
@@ -79,6 +135,8 @@ export default definePlugin({
 
     return {
       async refresh(changes) {
+        if (changes.has("xend-relocation-key")) ctx.log.info(`relocation key file: ${keyFilePath(ctx.config["xend-relocation-key"], ctx.paths)}`);
+        checkKey();
         if (changes.has("xend-relocation-max-downtime")) {
           ctx.log.info(`live migration downtime target: ${ctx.config["xend-relocation-max-downtime"]} ms (from the next migration on)`);
         }
