@@ -4,13 +4,9 @@
  * docs/relocation-protocol.md; the memory itself travels runner to runner (the driver's
  * prepareIncoming / migrateOut), xend only sets migrations up and decides their outcome.
  */
-import { definePlugin } from "../../src/plugin/contract.ts";
-import { errorMessage } from "../../src/errors.ts";
-import { escapeText } from "../../src/security/log-escape.ts";
-import { PeerAuthError, acceptPeer } from "../../src/security/peer-auth.ts";
+import { acceptPeer, definePlugin, errorMessage, escapeText, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "xvm/plugin";
+import { properties } from "./properties.ts";
 import { Channel } from "./channel.ts";
-import { AUTH_PURPOSE, checkKeyProperty, keyFilePath, relocationKey } from "../../src/security/relocation-key.ts";
-import { checkHostsAllow } from "./hosts-allow.ts";
 import { legacyMigrateOp } from "./legacy.ts";
 import { receiveMigration } from "./receive.ts";
 import { MigrationRecords } from "./records.ts";
@@ -21,44 +17,7 @@ import { RelocationListener, plainAddress } from "./server.ts";
 export default definePlugin({
   name: "relocation",
   description: "The relocation server: receives live-migrated domains over TCP.",
-  properties: {
-    "xend-relocation-server": {
-      type: "boolean",
-      default: true,
-      description: "Listen for relocation (live migration) requests.",
-    },
-    "xend-relocation-port": {
-      type: "integer",
-      default: 8002,
-      min: 1,
-      max: 65535,
-      description: "TCP port of the relocation server.",
-    },
-    "xend-relocation-address": {
-      type: "astring",
-      default: "127.0.0.1",
-      description: "Address the relocation server listens on; empty means all interfaces.",
-    },
-    "xend-relocation-hosts-allow": {
-      type: "astring",
-      default: "^localhost$",
-      description: "Space-separated regular expressions; a peer whose host name or address matches one may connect. Empty allows all.",
-      check: checkHostsAllow,
-    },
-    "xend-relocation-key": {
-      type: "astring",
-      default: "",
-      description: "Key file shared by the hosts that may migrate to each other (HMAC-SHA-256 challenge-response); empty means /etc/xen/relocation.key, generated at first start (mode 0600).",
-      check: checkKeyProperty,
-    },
-    "xend-relocation-max-downtime": {
-      type: "integer",
-      default: 300,
-      min: 1,
-      max: 2_000_000,
-      description: "Live migration downtime target in milliseconds (stop-and-copy once the rest fits in it).",
-    },
-  },
+  properties,
   async setup(ctx) {
     const records = new MigrationRecords();
     const deps = { domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records };
@@ -102,7 +61,7 @@ export default definePlugin({
       void (async () => {
         // Authenticate before anything the peer sent is read: the socket is still paused.
         try {
-          await acceptPeer(socket, key().secret, { purpose: AUTH_PURPOSE });
+          await acceptPeer(socket, key().secret, { purpose: RELOCATION_AUTH_PURPOSE });
         } catch (error) {
           socket.destroy();
           listener.settle(socket);
@@ -135,7 +94,7 @@ export default definePlugin({
 
     return {
       async refresh(changes) {
-        if (changes.has("xend-relocation-key")) ctx.log.info(`relocation key file: ${keyFilePath(ctx.config["xend-relocation-key"], ctx.paths)}`);
+        if (changes.has("xend-relocation-key")) ctx.log.info(`relocation key file: ${relocationKeyFile(ctx.config["xend-relocation-key"], ctx.paths)}`);
         checkKey();
         if (changes.has("xend-relocation-max-downtime")) {
           ctx.log.info(`live migration downtime target: ${ctx.config["xend-relocation-max-downtime"]} ms (from the next migration on)`);

@@ -5,8 +5,7 @@
  * one line when the minute is over. A refused peer hammering the port therefore cannot rotate the
  * log's history away. Peer names come from reverse DNS (the peer's own PTR record): escaped.
  */
-import type { Logger } from "../../src/plugin/contract.ts";
-import { escapeText } from "../../src/security/log-escape.ts";
+import { escapeText, type Logger } from "xvm/plugin";
 
 const WINDOW_MS = 60_000;
 /** Peers tracked at once; beyond this, refusals are counted under one "other peers" entry. */

@@ -13,14 +13,8 @@
  * so does any two-party protocol); it is as short as one message.
  */
 import { connect, type Socket } from "node:net";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import { PeerAuthError, connectPeer } from "../../src/security/peer-auth.ts";
-import { AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
+import { connectPeer, domainToSxp, errorMessage, PeerAuthError, RELOCATION_AUTH_PURPOSE, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
-import { domainToSxp } from "../../src/domain/sxp-convert.ts";
-import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
-import type { HypervisorDriver, MigrationProgress, MigrationStats } from "../../src/hypervisor/driver.ts";
-import type { Logger } from "../../src/plugin/contract.ts";
 import { Channel, Msg, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
 import { helloProblem, helloSxp } from "./receive.ts";
@@ -78,7 +72,7 @@ function fail(dom: string, detail: string): XvmError {
 async function openChannel(host: string, port: number, key: Buffer): Promise<Channel> {
   const socket = await connectTo(host, port);
   try {
-    await connectPeer(socket, key, { purpose: AUTH_PURPOSE, timeoutMs: HANDSHAKE_TIMEOUT_MS });
+    await connectPeer(socket, key, { purpose: RELOCATION_AUTH_PURPOSE, timeoutMs: HANDSHAKE_TIMEOUT_MS });
   } catch (error) {
     socket.destroy();
     const where = `${host}:${port}`;

@@ -16,8 +16,7 @@
  * the peer (index.ts) before reading anything it sent.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { Logger } from "../../src/plugin/contract.ts";
-import { escapeText } from "../../src/security/log-escape.ts";
+import { escapeText, type Logger } from "xvm/plugin";
 import { getfqdn } from "./fqdn.ts";
 import { hostAllowed, parseHostsAllow, type HostsAllow } from "./hosts-allow.ts";
 import { RejectLog } from "./reject-log.ts";

@@ -14,16 +14,11 @@ import type { Paths } from "../paths.ts";
 import { loadKey, type SharedKey } from "./key-file.ts";
 
 export const DEFAULT_KEY_FILE = "/etc/xen/relocation.key";
-export const AUTH_PURPOSE = "xvm-relocation";
-
-/** The property's check: empty, or an absolute path of a key file. */
-export function checkKeyProperty(value: string): string | undefined {
-  if (value === "" || value.startsWith("/")) return undefined;
-  return "must be empty (the generated key file /etc/xen/relocation.key) or the absolute path of a key file; the key itself never goes into the repository, which every local user can read";
-}
+/** The purpose label of the relocation channel's handshake (peer-auth.ts). */
+export const RELOCATION_AUTH_PURPOSE = "xvm-relocation";
 
 /** Where the key file of this root is. */
-export function keyFilePath(value: string, paths: Paths): string {
+export function relocationKeyFile(value: string, paths: Paths): string {
   return value === "" ? paths.under(DEFAULT_KEY_FILE) : paths.under(value);
 }
 
@@ -32,6 +27,6 @@ export function keyFilePath(value: string, paths: Paths): string {
  * effect without a refresh). The default file is generated when missing; throws KeyFileError.
  */
 export function relocationKey(value: string, paths: Paths): { key: SharedKey; created: boolean } {
-  return loadKey(keyFilePath(value, paths), { create: value === "" });
+  return loadKey(relocationKeyFile(value, paths), { create: value === "" });
 }
 

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
-import { AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
+import { RELOCATION_AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
 import { connectPeer } from "../../src/security/peer-auth.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
@@ -38,7 +38,7 @@ function probe(host: string, port: number, from?: string): Promise<Probe> {
       resolve(p);
     };
     socket.on("connect", () => {
-      connectPeer(socket, TEST_RELOCATION_KEY, { purpose: AUTH_PURPOSE }).then(() => {
+      connectPeer(socket, TEST_RELOCATION_KEY, { purpose: RELOCATION_AUTH_PURPOSE }).then(() => {
         socket.on("data", (d: Buffer) => {
           got = Buffer.concat([got, d]);
           if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) done(got.subarray(8).toString().startsWith("(xvm-relocation (version 2)") ? "hello" : "closed");

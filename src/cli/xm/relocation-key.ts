@@ -18,7 +18,8 @@ import { Repository, runningConfig } from "../../smf/repository.ts";
 import { KEY_BYTES, createKeyFile, fingerprint, parseKeyText, readKeyFile, keyFileProblem } from "../../security/key-file.ts";
 import { XvmError } from "../../errors.ts";
 import { escapeText } from "../../security/log-escape.ts";
-import { checkKeyProperty, keyFilePath } from "../../security/relocation-key.ts";
+import { BUILTIN_PROPERTIES } from "../../smf/builtin-properties.ts";
+import { relocationKeyFile } from "../../security/relocation-key.ts";
 import { XmCommand, XmUsageError } from "./base.ts";
 
 export class RelocationKeyCommand extends XmCommand {
@@ -49,9 +50,11 @@ export class RelocationKeyCommand extends XmCommand {
     if ([this.print, this.import, this.generate].filter(Boolean).length > 1) throw new XmUsageError("give at most one of --print, --import, --generate");
     const paths = this.statePaths;
     const value = String(runningConfig(new Repository(paths).read())["xend-relocation-key"] ?? "");
-    const problem = checkKeyProperty(value);
+    // The relocation plugin's own check of the property (a path, never the key itself).
+    const decl = BUILTIN_PROPERTIES.find((p) => p.owner === "relocation")?.properties["xend-relocation-key"];
+    const problem = decl?.type === "astring" ? decl.check?.(value) : undefined;
     if (problem) throw new XvmError("CONFIG_INVALID", { property: "xend-relocation-key", detail: `'${escapeText(value, 80)}' ${problem}` });
-    const path = keyFilePath(value, paths);
+    const path = relocationKeyFile(value, paths);
     if (this.import) {
       const secret = parseKeyText(await readStdin(this.context.stdin));
       writeKeyFile(path, secret);
