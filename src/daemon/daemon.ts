@@ -120,7 +120,7 @@ async function boot(
   let driver: HypervisorDriver;
   const hv = String(core.hypervisor);
   try {
-    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor") });
+    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor"), settings: core });
   } catch (error) {
     const reason = `hypervisor driver ${hv}: ${errorMessage(error)}`;
     log.error(reason);
@@ -223,7 +223,7 @@ async function boot(
         changes.delete("logfile");
       }
     }
-    for (const name of ["plugin-path", "hypervisor"]) {
+    for (const name of ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"]) {
       if (changes.has(name)) log.warn(`config/${name} changed; it takes effect when xend restarts`);
     }
   };
