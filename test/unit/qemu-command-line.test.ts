@@ -3,10 +3,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import type { DomainConfig } from "../../src/domain/types.ts";
 import type { GuestSpec } from "../../src/hypervisor/driver.ts";
 import { resolveAccel } from "../../src/hypervisor/qemu/accel.ts";
-import { SANDBOX, buildCommandLine, parseDisk } from "../../src/hypervisor/qemu/command-line.ts";
+import { SANDBOX, buildCommandLine, parseDisk, type DomainConfig } from "../../src/hypervisor/qemu/command-line.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-qemu-cl-"));
 const kernel = join(dir, "vmlinuz");
@@ -15,7 +14,7 @@ writeFileSync(kernel, "k");
 writeFileSync(disk, "d");
 
 function spec(config: Partial<DomainConfig>, over: Partial<GuestSpec> = {}): GuestSpec {
-  const full: DomainConfig = { name: "g", memory: 128, vcpus: 1, kernel, on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [], ...config };
+  const full = { name: "g", memory: 128, vcpus: 1, kernel, on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [], ...config } as DomainConfig & { extra?: string };
   return {
     domid: 7, name: full.name, uuid: "11111111-2222-3333-4444-555555555555", memoryKiB: 128 * 1024, maxMemKiB: 256 * 1024,
     vcpus: 1, maxVcpus: 4, kernel: full.kernel, extra: full.extra ?? "", affinity: [], paused: false,

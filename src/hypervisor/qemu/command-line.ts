@@ -9,7 +9,27 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { XvmError } from "../../errors.ts";
 import type { GuestSpec } from "../driver.ts";
-import type { DomainConfig, VifConfig } from "../../domain/types.ts";
+
+/**
+ * The parts of the domain manager's config (domain/types.ts DomainConfig, kept in the guest's
+ * meta) the command line is made from; declared here so the driver does not import the domain layer.
+ */
+export interface VifConfig {
+  mac?: string;
+  bridge?: string;
+  vifname?: string;
+}
+
+export interface DomainConfig {
+  name: string;
+  kernel: string;
+  ramdisk?: string;
+  extra?: string;
+  root?: string;
+  vif: VifConfig[];
+  disk: string[];
+  extraKeys?: Record<string, unknown>;
+}
 
 /** Files in a guest's run directory (0700). */
 export const QMP_SOCKET = "qmp.sock";

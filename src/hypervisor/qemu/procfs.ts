@@ -1,6 +1,16 @@
 /** QEMU's vCPU threads as /proc shows them: CPU time, the CPU last run on, affinity, run state. */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { parseCpuList } from "../../domain/cpus.ts";
+
+/** The kernel's list format (`0-3,6`) to numbers. */
+export function parseKernelCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) continue;
+    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+  }
+  return out;
+}
 
 export interface ThreadFacts {
   cpuTimeNs: number;
@@ -22,7 +32,7 @@ export function threadFacts(pid: number, tid: number): ThreadFacts | undefined {
       cpuTimeNs: Number(schedstat[0] ?? 0),
       // stat field 39 (processor) is the 37th after "pid (comm) ".
       cpu: Number(fields[36] ?? 0),
-      affinity: allowed ? parseCpuList(allowed) : [],
+      affinity: allowed ? parseKernelCpuList(allowed) : [],
       state: fields[0] ?? "S",
     };
   } catch {
