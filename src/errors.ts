@@ -14,6 +14,8 @@ export const ERRORS = {
   REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },
   REPO_LOCKED: { status: 503, exit: 1, message: "repository {path} is locked by pid {pid}; timed out after {ms} ms" },
   REPO_IO: { status: 500, exit: 1, message: "repository {path}: {detail}" },
+  // A command that only reads found no repository on this root (it creates none: svcadm or svccfg setprop do).
+  REPO_MISSING: { status: 503, exit: 1, message: "Could not bind to repository server: no repository at {path} (`svcadm enable xend` or `svccfg -s xend setprop` creates one)." },
   // plugins
   PLUGIN_LOAD_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed to load: {detail}" },
   PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
@@ -26,6 +28,8 @@ export const ERRORS = {
   // daemon
   DAEMON_RUNNING: { status: 409, exit: 1, message: "xend is already running for root {root} (pid {pid})" },
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
+  DAEMON_NOT_ANSWERING: { status: 504, exit: 1, message: "xend is not answering on {socket} (no reply in {seconds} s; is it stopped? see svcs -p xend)" },
+  DAEMON_WENT_AWAY: { status: 503, exit: 1, message: "xend went away{during}" },
   RESTARTER_UNAVAILABLE: { status: 503, exit: 1, message: "Restarter for instance \"{fmri}\" is unavailable: {detail}" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },
