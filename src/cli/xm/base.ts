@@ -7,6 +7,7 @@ import { ERRORS, XvmError, errorMessage, type ErrorCode } from "../../errors.ts"
 import { REQUEST_TIMEOUT, connectionLost, unixJson } from "../../runtime/http-client.ts";
 import { ExitSignal, XvmCommand } from "../base.ts";
 import type { DomainSummary } from "../../domain/types.ts";
+import { usageText, xmCommandSpecs } from "./front.ts";
 
 /** An error answered by the daemon: its code and message, as the daemon wrote them. */
 export class ApiError extends Error {
@@ -20,7 +21,10 @@ export class ApiError extends Error {
   }
 }
 
-/** Thrown for wrong arguments the command itself detects (exit 2, like clipanion's usage errors). */
+/**
+ * Thrown for wrong arguments the command itself detects: as 3.4's OptionError, `Error: <message>`
+ * on stderr, the command's usage on stdout, exit 1.
+ */
 export class XmUsageError extends Error {}
 
 /** Default idle timeout of a control API call: XVM_XM_TIMEOUT seconds, else 30 s. */
@@ -88,7 +92,11 @@ export abstract class XmCommand extends XvmCommand {
     let code: number | undefined;
     if (error instanceof XvmError) code = error.exitCode;
     else if (error instanceof ApiError) code = error.exitCode;
-    else if (error instanceof XmUsageError) code = 2;
+    else if (error instanceof XmUsageError) {
+      code = 1;
+      const name = this.path[1];
+      if (name !== undefined) this.out(usageText(name, xmCommandSpecs(this.cli).get(name)));
+    }
     if (code === undefined) {
       if (error instanceof ExitSignal) throw error;
       this.err(errorMessage(error));
