@@ -26,6 +26,8 @@ export const ERRORS = {
   // daemon
   DAEMON_RUNNING: { status: 409, exit: 1, message: "xend is already running for root {root} (pid {pid})" },
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
+  DAEMON_NOT_ANSWERING: { status: 504, exit: 1, message: "xend is not answering on {socket} (no reply in {seconds} s; is it stopped? see svcs -p xend)" },
+  DAEMON_WENT_AWAY: { status: 503, exit: 1, message: "xend went away{during}" },
   RESTARTER_UNAVAILABLE: { status: 503, exit: 1, message: "Restarter for instance \"{fmri}\" is unavailable: {detail}" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },

@@ -1,9 +1,5 @@
-import { definePlugin } from "../../src/plugin/contract.ts";
-import type { DomainSummary } from "../../src/domain/types.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import { readHostLinks } from "../../src/host/host-links.ts";
-import { chooseDefaultNic, legacyReason } from "../../src/host/link-choice.ts";
-import type { Link } from "../../src/host/links.ts";
+import { chooseDefaultNic, definePlugin, formatError, legacyReason, readHostLinks, XvmError, type DomainSummary, type Link } from "xvm/plugin";
+import { properties } from "./properties.ts";
 import { fillVifDefaults, normalizeMac } from "./vifs.ts";
 
 /** Why `value` cannot be the default NIC, or undefined when a link of that name exists. */
@@ -31,13 +27,7 @@ async function domainsOrNone(list: () => Promise<DomainSummary[]>): Promise<Doma
 export default definePlugin({
   name: "default-nic",
   description: "Chooses the network interface guest vifs attach to by default.",
-  properties: {
-    "default-nic": {
-      type: "astring",
-      default: "",
-      description: "Default network interface for guest domain networking; empty means the first non-legacy link of `dladm show-link`.",
-    },
-  },
+  properties,
   setup(ctx) {
     const log = ctx.log;
     // The value in force: a refreshed value naming no link is refused and this one kept.

@@ -4,7 +4,7 @@
  * default NIC as `bridge` when none is named.
  */
 import { randomInt } from "node:crypto";
-import type { VifConfig } from "../../src/domain/types.ts";
+import type { VifConfig } from "xvm/plugin";
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 

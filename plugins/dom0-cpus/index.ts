@@ -1,26 +1,10 @@
-import { definePlugin } from "../../src/plugin/contract.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import {
-  AffinityError,
-  formatKernelCpuList,
-  onlineCpus,
-  planDom0Cpus,
-  processAffinity,
-  setProcessAffinity,
-  type Dom0CpuPlan,
-} from "../../src/host/cpus.ts";
+import { AffinityError, definePlugin, formatError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity, XvmError, type Dom0CpuPlan } from "xvm/plugin";
+import { properties } from "./properties.ts";
 
 export default definePlugin({
   name: "dom0-cpus",
   description: "Restricts the control domain (dom0) to a number of physical CPUs.",
-  properties: {
-    "dom0-cpus": {
-      type: "integer",
-      default: 0,
-      min: 0,
-      description: "Number of physical CPUs used for dom0's virtual CPUs; 0 places each virtual CPU on its own physical CPU where possible.",
-    },
-  },
+  properties,
   setup(ctx) {
     const log = ctx.log;
     // The CPUs this host gives xend, taken before dom0-cpus narrows the process: the online CPUs

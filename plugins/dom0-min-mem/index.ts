@@ -1,8 +1,6 @@
 import { join } from "node:path";
-import { definePlugin } from "../../src/plugin/contract.ts";
-import type { DomainSummary } from "../../src/domain/types.ts";
-import { XvmError, formatError } from "../../src/errors.ts";
-import { hostMemoryKiB } from "../../src/host/memory.ts";
+import { definePlugin, formatError, hostMemoryKiB, XvmError, type DomainSummary } from "xvm/plugin";
+import { DEFAULT_MIN_MIB, properties } from "./properties.ts";
 import { BalloonError, MemoryAccount, type Guest } from "./account.ts";
 import { loadSavedMemory, saveMemory } from "./state.ts";
 
@@ -12,25 +10,10 @@ function guestsOf(domains: readonly DomainSummary[]): Guest[] {
 
 const mib = (kib: number): number => Math.floor(kib / 1024);
 
-const DEFAULT_MIN_MIB = 196;
-
 export default definePlugin({
   name: "dom0-min-mem",
   description: "Balloons dom0 down to make room for guests, never below a minimum.",
-  properties: {
-    "dom0-min-mem": {
-      type: "integer",
-      default: DEFAULT_MIN_MIB,
-      min: 0,
-      description: "Minimum memory guaranteed to the control domain (dom0), in MB.",
-    },
-    "host-memory": {
-      type: "integer",
-      default: 0,
-      min: 0,
-      description: "Host memory xend accounts for, in MiB (xm info total_memory); 0 means the host's real memory. Lower it to test ballooning or to cap what guests may use.",
-    },
-  },
+  properties,
   async setup(ctx) {
     const log = ctx.log;
     const statePath = join(ctx.paths.xendLibDir, "state", "dom0-memory.json");

@@ -5,9 +5,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import type { DumpOptions, HypervisorDriver } from "../../src/hypervisor/driver.ts";
-import type { Logger } from "../../src/plugin/contract.ts";
+import { errorMessage, XvmError, type DumpOptions, type HypervisorDriver, type Logger } from "xvm/plugin";
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 

@@ -4,9 +4,7 @@
  * an administrator can act on.
  */
 import { dirname, join, resolve } from "node:path";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import type { DomainSummary } from "../../src/domain/types.ts";
-import type { PluginContext } from "../../src/plugin/contract.ts";
+import { errorMessage, XvmError, type DomainSummary, type PluginContext } from "xvm/plugin";
 import { type DumpResult, dumpFileName, dumpToFile, partialName, pruneDumps, recoverPartials } from "./dump-file.ts";
 
 export interface EnableDumpConfig {

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { definePlugin } from "xvm/plugin";
+import { properties } from "./properties.ts";
 import { Dumper } from "./dumper.ts";
 import { legacyDumpOp } from "./legacy.ts";
 import { dumpRoutes } from "./routes.ts";
@@ -7,24 +8,7 @@ import { dumpRoutes } from "./routes.ts";
 export default definePlugin({
   name: "enable-dump",
   description: "Writes a core dump of a domain that crashes.",
-  properties: {
-    "enable-dump": {
-      type: "boolean",
-      default: true,
-      description: "Create a domain core dump in /var/xen/dump when a domain crashes.",
-    },
-    "dump-directory": {
-      type: "astring",
-      default: "/var/xen/dump",
-      description: "Directory (under the state root) that receives domain crash dumps.",
-    },
-    "dump-limit": {
-      type: "integer",
-      default: 4096,
-      min: 0,
-      description: "Most MiB the dump directory may hold; the oldest dumps are removed beyond it (0 = no limit).",
-    },
-  },
+  properties,
   setup(ctx) {
     const dumper = new Dumper(ctx);
     dumpRoutes(ctx.routes, dumper);

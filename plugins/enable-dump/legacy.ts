@@ -4,8 +4,7 @@
  * `reset` as integers (libvirt sends `live=0|1`, `crash=0|1`). The answer is empty on success.
  * A relative `file` lands in the dump directory (xend would have used its own working directory, `/`).
  */
-import { XvmError } from "../../src/errors.ts";
-import type { LegacyDomainOp } from "../../src/plugin/contract.ts";
+import { XvmError, type LegacyDomainOp } from "xvm/plugin";
 import type { Dumper } from "./dumper.ts";
 
 function flag(args: Readonly<Record<string, string>>, name: string): boolean {

@@ -11,9 +11,7 @@
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import { jsonBody } from "../../src/plugin/json-body.ts";
-import { progressStream } from "../../src/plugin/progress-stream.ts";
+import { errorMessage, jsonBody, progressStream, XvmError } from "xvm/plugin";
 import type { Dumper } from "./dumper.ts";
 
 export const DumpBody = v.strictObject({

@@ -8,8 +8,9 @@
  * the end of the conversation is an explicit DONE, ERROR or ABORT.
  */
 import type { Socket } from "node:net";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import { parse, show, type Sxp, type SxpNode } from "../../src/formats/sxp.ts";
+import { errorMessage, sxp, XvmError, type Sxp, type SxpNode } from "xvm/plugin";
+
+const { parse, show } = sxp;
 
 export const PROTOCOL_VERSION = 1;
 export const MAGIC = "xvm-relocation";

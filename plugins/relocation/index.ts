@@ -4,9 +4,9 @@
  * docs/relocation-protocol.md; the memory itself travels runner to runner (the driver's
  * prepareIncoming / migrateOut), xend only sets migrations up and decides their outcome.
  */
-import { definePlugin } from "../../src/plugin/contract.ts";
+import { definePlugin } from "xvm/plugin";
+import { properties } from "./properties.ts";
 import { Channel } from "./channel.ts";
-import { checkHostsAllow } from "./hosts-allow.ts";
 import { legacyMigrateOp } from "./legacy.ts";
 import { receiveMigration } from "./receive.ts";
 import { MigrationRecords } from "./records.ts";
@@ -17,38 +17,7 @@ import { RelocationListener, plainAddress } from "./server.ts";
 export default definePlugin({
   name: "relocation",
   description: "The relocation server: receives live-migrated domains over TCP.",
-  properties: {
-    "xend-relocation-server": {
-      type: "boolean",
-      default: true,
-      description: "Listen for relocation (live migration) requests.",
-    },
-    "xend-relocation-port": {
-      type: "integer",
-      default: 8002,
-      min: 1,
-      max: 65535,
-      description: "TCP port of the relocation server.",
-    },
-    "xend-relocation-address": {
-      type: "astring",
-      default: "127.0.0.1",
-      description: "Address the relocation server listens on; empty means all interfaces.",
-    },
-    "xend-relocation-hosts-allow": {
-      type: "astring",
-      default: "^localhost$",
-      description: "Space-separated regular expressions; a peer whose host name or address matches one may connect. Empty allows all.",
-      check: checkHostsAllow,
-    },
-    "xend-relocation-max-downtime": {
-      type: "integer",
-      default: 300,
-      min: 1,
-      max: 2_000_000,
-      description: "Live migration downtime target in milliseconds (stop-and-copy once the rest fits in it).",
-    },
-  },
+  properties,
   async setup(ctx) {
     const records = new MigrationRecords();
     const deps = { domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records };

@@ -5,8 +5,7 @@
  * accepted). The answer comes once the migration is over: empty on success, `(xend.err '…')`
  * with status 500 on failure. `ssl=1` is refused: this relocation server speaks plain TCP only.
  */
-import { XvmError } from "../../src/errors.ts";
-import type { LegacyDomainOp } from "../../src/plugin/contract.ts";
+import { XvmError, type LegacyDomainOp } from "xvm/plugin";
 import type { MigrateRequest, MigrateResult } from "./send.ts";
 
 function int(args: Readonly<Record<string, string>>, name: string): number {

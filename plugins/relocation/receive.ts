@@ -16,17 +16,13 @@
  * still listens: nothing of it is left here.
  */
 import { hostname } from "node:os";
-import { XvmError } from "../../src/errors.ts";
+import { configFromSxp, sxp, VERSION, XvmError, type DomainManager, type HypervisorDriver, type IncomingMigration, type Logger, type MigrationStats, type SxpNode } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
-import { configFromSxp } from "../../src/domain/sxp-convert.ts";
-import type { DomainManager } from "../../src/domain/types.ts";
-import { name as sxpName, type SxpNode } from "../../src/formats/sxp.ts";
-import type { HypervisorDriver, IncomingMigration, MigrationStats } from "../../src/hypervisor/driver.ts";
-import type { Logger } from "../../src/plugin/contract.ts";
-import { VERSION } from "../../src/version.ts";
 import { Channel, MAGIC, Msg, PROTOCOL_VERSION, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
 import type { Peer } from "./server.ts";
+
+const { name: sxpName } = sxp;
 
 export interface ReceiveDeps {
   domains: DomainManager;

@@ -3,7 +3,7 @@
  * /plugins/relocation/migrations`): the ones in progress with their latest figures, and the last
  * finished ones with QEMU's query-migrate statistics or the error.
  */
-import type { MigrationProgress, MigrationStats } from "../../src/hypervisor/driver.ts";
+import type { MigrationProgress, MigrationStats } from "xvm/plugin";
 
 export interface MigrationRecord {
   id: number;

@@ -15,11 +15,7 @@
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { XvmError, errorMessage } from "../../src/errors.ts";
-import { jsonBody } from "../../src/plugin/json-body.ts";
-import { progressStream } from "../../src/plugin/progress-stream.ts";
-import type { DomainManager } from "../../src/domain/types.ts";
-import type { HypervisorDriver, MigrationProgress } from "../../src/hypervisor/driver.ts";
+import { errorMessage, jsonBody, progressStream, XvmError, type DomainManager, type HypervisorDriver, type MigrationProgress } from "xvm/plugin";
 import type { MigrationRecords } from "./records.ts";
 import type { MigrateRequest, MigrateResult } from "./send.ts";
 

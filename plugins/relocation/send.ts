@@ -13,12 +13,8 @@
  * so does any two-party protocol); it is as short as one message.
  */
 import { connect } from "node:net";
-import { XvmError } from "../../src/errors.ts";
+import { domainToSxp, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
-import { domainToSxp } from "../../src/domain/sxp-convert.ts";
-import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
-import type { HypervisorDriver, MigrationProgress, MigrationStats } from "../../src/hypervisor/driver.ts";
-import type { Logger } from "../../src/plugin/contract.ts";
 import { Channel, Msg, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
 import { helloProblem, helloSxp } from "./receive.ts";

@@ -14,7 +14,7 @@
  * before that, and a refused peer is logged (`Rejected connection from <ip> (<name>).`) and closed.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { Logger } from "../../src/plugin/contract.ts";
+import type { Logger } from "xvm/plugin";
 import { getfqdn } from "./fqdn.ts";
 import { hostAllowed, parseHostsAllow, type HostsAllow } from "./hosts-allow.ts";
 

@@ -15,15 +15,12 @@
  * - In HTML mode lists are shown indented (xend's HTML mode failed on them with a NameError).
  */
 import { Hono, type Context } from "hono";
-import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
-import { configFromSxp, domainToSxp, nodeToSxp } from "../../src/domain/sxp-convert.ts";
-import { XvmError } from "../../src/errors.ts";
-import { parse, SxpParseError, type Sxp } from "../../src/formats/sxp.ts";
-import type { PhysInfo } from "../../src/hypervisor/driver.ts";
-import type { LegacyHttpRegistry, Logger } from "../../src/plugin/contract.ts";
+import { configFromSxp, domainToSxp, nodeToSxp, sxp, XvmError, type DomainManager, type DomainSummary, type LegacyHttpRegistry, type Logger, type PhysInfo, type Sxp } from "xvm/plugin";
 import { DOMAIN_OPS } from "./domain-ops.ts";
 import { escapeHtml, htmlReply, htmlSxp, sxpReply, textReply, toResponse, type Reply } from "./reply.ts";
 import { ArgError, FormArgs, quote, readArgs, RequestError, unquote, wantsSxp } from "./request.ts";
+
+const { parse, SxpParseError } = sxp;
 
 export interface XendAppDeps {
   domains: DomainManager;

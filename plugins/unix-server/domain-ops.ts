@@ -5,9 +5,7 @@
  * vif_limit_set, configure, reset) are left out and answer 501; dump and migrate are added by their
  * plugins through the legacyHttp registry.
  */
-import type { DomainManager, DomainSummary } from "../../src/domain/types.ts";
-import { vcpuInfoToSxp } from "../../src/domain/sxp-convert.ts";
-import type { Sxp } from "../../src/formats/sxp.ts";
+import { vcpuInfoToSxp, type DomainManager, type DomainSummary, type Sxp } from "xvm/plugin";
 import { ArgError, type FormArgs } from "./request.ts";
 
 export interface OpDeps {

@@ -4,43 +4,15 @@
  * listeners in listeners.ts; everything goes through the plugin contract.
  */
 import { readFile } from "node:fs/promises";
-import { definePlugin } from "../../src/plugin/contract.ts";
-import { createLegacyHttpRegistry } from "../../src/plugin/legacy-http.ts";
+import { createLegacyHttpRegistry, definePlugin } from "xvm/plugin";
+import { properties } from "./properties.ts";
 import { createXendApp, withAbsoluteUrl } from "./app.ts";
 import { Listeners } from "./listeners.ts";
 
 export default definePlugin({
   name: "unix-server",
   description: "The legacy xend HTTP interface (SXP over HTTP) on a Unix socket, optionally on TCP.",
-  properties: {
-    "xend-unix-server": {
-      type: "boolean",
-      default: true,
-      description: "Provide the legacy HTTP server interface on the local machine (Unix socket).",
-    },
-    "xend-unix-path": {
-      type: "astring",
-      default: "/var/lib/xend/xend-socket",
-      description: "Path (under the state root) of the legacy HTTP interface's Unix socket.",
-    },
-    "xend-http-server": {
-      type: "boolean",
-      default: false,
-      description: "Also provide the legacy HTTP interface over TCP.",
-    },
-    "xend-port": {
-      type: "integer",
-      default: 8000,
-      min: 1,
-      max: 65535,
-      description: "TCP port of the legacy HTTP interface.",
-    },
-    "xend-address": {
-      type: "astring",
-      default: "",
-      description: "Address of the legacy HTTP interface over TCP; empty means all interfaces.",
-    },
-  },
+  properties,
   async setup(ctx) {
     // A host that predates the registry still gets the built-in ops; others' ops need the shared one.
     const ops = ctx.legacyHttp ?? createLegacyHttpRegistry();

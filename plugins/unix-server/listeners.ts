@@ -5,8 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { PluginContext, ServerHandle } from "../../src/plugin/contract.ts";
-import { errorMessage } from "../../src/errors.ts";
+import { errorMessage, type PluginContext, type ServerHandle } from "xvm/plugin";
 
 export interface ListenerConfig {
   readonly "xend-unix-server": boolean;

@@ -3,7 +3,9 @@
  * always sent. xend wrote `Request failed: <op>` and similar texts as the status line's reason; the
  * runtime adapters write the standard reason phrase, which is all libvirt looked at (the code).
  */
-import { show, SXP_MIME_TYPE, type Sxp } from "../../src/formats/sxp.ts";
+import { sxp, type Sxp } from "xvm/plugin";
+
+const { show, SXP_MIME_TYPE } = sxp;
 
 export interface Reply {
   status: number;

@@ -46,13 +46,15 @@ export function takeRoot(args: string[]): string[] {
  */
 class XvmCli extends Cli {
   exitSignal: ExitSignal | undefined;
+  /** Reports a syntax error clipanion found its own way (xm's `Error: …`); returns stdout's part. */
+  syntaxError: ((error: unknown) => string | undefined) | undefined;
 
   override error(error: unknown, opts?: Parameters<Cli["error"]>[1]): string {
     if (error instanceof ExitSignal) {
       this.exitSignal = error;
       return "";
     }
-    return super.error(error as Error, opts);
+    return this.syntaxError?.(error) ?? super.error(error as Error, opts);
   }
 }
 
@@ -65,8 +67,27 @@ export async function buildCli(first?: string): Promise<XvmCli> {
 }
 
 export async function main(argv0: string | undefined, argv: readonly string[]): Promise<number> {
-  const args = takeRoot(commandArgs(argv0, argv));
+  let args = takeRoot(commandArgs(argv0, argv));
   const cli = await buildCli(args[0]);
+  if (args[0] === "xm") {
+    // xm's own argument handling (aliases, prefixes, 3.4's usage errors): src/cli/xm/front.ts.
+    const front = await import("./xm/front.ts");
+    const specs = front.xmCommandSpecs(cli);
+    const r = front.xmFront(args.slice(1), specs);
+    process.stderr.write(r.stderr);
+    process.stdout.write(r.stdout);
+    if (r.exit !== undefined) return r.exit;
+    args = ["xm", ...r.args!];
+    const cmd = r.command;
+    if (cmd !== undefined) {
+      cli.syntaxError = (error) => {
+        const e = front.syntaxError(error, cmd, specs);
+        if (!e) return undefined;
+        process.stderr.write(e.stderr);
+        return e.stdout;
+      };
+    }
+  }
   try {
     const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     return cli.exitSignal?.exitCode ?? code;

@@ -15,7 +15,6 @@ import { domainRoutes } from "../domain/routes.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
 import { Paths } from "../paths.ts";
-import { BUILTIN_PLUGINS } from "../plugin/builtins.ts";
 import type { ConfigValue, Logger, PluginDefinition, ServerHandle } from "../plugin/contract.ts";
 import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import { PluginHost } from "../plugin/host.ts";
@@ -25,11 +24,13 @@ import { serve } from "../runtime/serve.ts";
 import { runtimeName } from "../runtime/self.ts";
 import { Repository, runningConfig } from "../smf/repository.ts";
 import { VERSION } from "../version.ts";
+import { BUILTIN_PLUGINS } from "./builtins.ts";
 import { createControlApi, type DaemonStatus, type RefreshResult } from "./control-api.ts";
 import { Health } from "./health.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
 import type { RotationOptions } from "./rotating-file.ts";
+import { watchRestarter } from "./restarter-watch.ts";
 
 export interface DaemonOptions {
   paths?: Paths;
@@ -247,6 +248,7 @@ async function boot(
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
   const handlers: Array<[string, (...a: unknown[]) => void]> = [];
+  let unwatchRestarter: (() => void) | undefined;
   const stop = (exitCode = 0): Promise<void> =>
     (stopping ??= (async () => {
       log.info("xend stopping");
@@ -264,6 +266,7 @@ async function boot(
         }
       }
       for (const [signal, handler] of handlers) process.off(signal, handler);
+      unwatchRestarter?.();
       lock.release();
       log.info(`xend stopped (exit ${exitCode})`);
       stdio?.restore();
@@ -303,6 +306,9 @@ async function boot(
     on("uncaughtException", uncaught("uncaught exception"));
     on("unhandledRejection", uncaught("unhandled promise rejection"));
   }
+
+  // Started by a restarter: keep one running (src/daemon/restarter-watch.ts).
+  if (process.env.XVM_SUPERVISED === "1") unwatchRestarter = watchRestarter(paths, log);
 
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);

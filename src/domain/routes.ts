@@ -9,7 +9,9 @@
  *
  * `GET /domains/{dom}/console?follow=1` streams NDJSON lines: `{"data": "…"}` for output (first
  * what the console holds, then what comes), `{"ping": 1}` every few seconds so that idle consoles
- * keep their connection, and `{"end": "<why>"}` when the domain goes away.
+ * keep their connection, and `{"end": "<why>"}` when the domain goes away. One `{"live": 1}` line
+ * follows the history, so that a client whose input has ended (`xm console < file`) knows when it
+ * has shown what the console held.
  */
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
@@ -331,6 +333,7 @@ async function followConsole(manager: DomainManager, dom: string, pingMs: number
       if (initial) emit({ data: initial });
       // Output that came between subscribing and reading the ring is usually in the ring already.
       for (const data of early) if (!initial.endsWith(data)) emit({ data });
+      emit({ live: 1 });
       timer = setInterval(() => emit?.({ ping: 1 }), pingMs);
       (timer as { unref?: () => void }).unref?.();
       if (ended !== undefined) finish(ended);

@@ -210,6 +210,14 @@ export function definePlugin<const P extends PropertyDecls>(definition: PluginDe
   return definition;
 }
 
+/**
+ * Typed identity for a plugin's property declarations kept in their own module (`properties.ts`):
+ * svcs and svccfg read the declarations of the built-ins without loading the plugins' code.
+ */
+export function defineProperties<const P extends PropertyDecls>(properties: P): P {
+  return properties;
+}
+
 export function isPluginDefinition(value: unknown): value is PluginDefinition {
   return typeof value === "object" && value !== null &&
     typeof (value as PluginDefinition).name === "string" &&

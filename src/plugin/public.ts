@@ -1,26 +1,63 @@
 /**
- * What an external plugin may import at run time as `xvm/plugin`:
+ * `xvm/plugin`: the one module a plugin may import from xvm (built-in or external).
  *
  *   import { definePlugin, Hono, v, XvmError, jsonBody, progressStream } from "xvm/plugin";
  *
- * The binary has no node_modules for a plugin to resolve against, so the host provides this module
- * itself (see virtual-module.ts): on Bun (the compiled binary) and on Node. Types come from
- * contract.ts (`import type … from "xvm/plugin"` is erased, so it costs nothing at run time).
+ * Everything a plugin may use is exported here and nowhere else: the contract (definePlugin and
+ * the context and hook types), SXP and domain ⇄ SXP conversion, progress streams, JSON bodies,
+ * error helpers, and the few host-resource readers plugins need. A check in `npm test`
+ * (test/unit/import-boundary.test.ts) refuses a file under plugins/ that imports anything else
+ * from src/.
+ *
+ * Built-ins resolve the specifier at build time (tsconfig `paths`, vitest's alias); external
+ * plugins at run time, from the host (virtual-module.ts: the binary has no node_modules for them
+ * to resolve against). `import type … from "xvm/plugin"` is erased, so it costs nothing.
  */
 import { Hono } from "hono";
 import * as v from "valibot";
-import { XvmError } from "../errors.ts";
+import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
+import { XvmError, errorMessage, formatError } from "../errors.ts";
+import * as sxp from "../formats/sxp.ts";
+import {
+  AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
+} from "../host/cpus.ts";
+import { readHostLinks } from "../host/host-links.ts";
+import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
+import { hostMemoryKiB } from "../host/memory.ts";
 import { VERSION } from "../version.ts";
-import { definePlugin, isPluginDefinition } from "./contract.ts";
+import { defineProperties, definePlugin, isPluginDefinition } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
+import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { progressStream } from "./progress-stream.ts";
 
-export { definePlugin, isPluginDefinition, Hono, v, XvmError, VERSION, jsonBody, progressStream };
+export {
+  definePlugin, defineProperties, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
+  readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
+  AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
+};
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
+export type { ErrorCode } from "../errors.ts";
+export type { Sxp, SxpNode } from "../formats/sxp.ts";
+export type {
+  DomainConfig, DomainCreateRequest, DomainManager, DomainSummary, VifConfig,
+} from "../domain/types.ts";
+export type {
+  DumpOptions, HypervisorDriver, IncomingMigration, MigrationProgress, MigrationStats, PhysInfo,
+} from "../hypervisor/driver.ts";
+export type { Link } from "../host/links.ts";
+export type { Dom0CpuPlan } from "../host/cpus.ts";
+export type { NicChoice } from "../host/link-choice.ts";
+export type { Paths } from "../paths.ts";
 
-/** The same exports as one object (what the virtual module hands out). */
-export const PLUGIN_API = { definePlugin, isPluginDefinition, Hono, v, XvmError, VERSION, jsonBody, progressStream } as const;
+/** The same run-time exports as one object (what the virtual module hands external plugins). */
+export const PLUGIN_API = {
+  definePlugin, defineProperties, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
+  readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
+  AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
+} as const;
 
-/** The specifier external plugins import. */
+/** The specifier plugins import. */
 export const PLUGIN_API_SPECIFIER = "xvm/plugin";

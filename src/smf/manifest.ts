@@ -4,9 +4,9 @@
  * instance `default` whose own `config` group starts empty (instance values override the service's),
  * and the `running` snapshot the daemon reads.
  */
-import { BUILTIN_PLUGINS } from "../plugin/builtins.ts";
 import type { PropertyDecls } from "../plugin/contract.ts";
 import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
+import { BUILTIN_PROPERTIES } from "./builtin-properties.ts";
 import {
   RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, serviceFmriOf, setProp, takeSnapshot,
   type PgMap, type RepoData, type Template,
@@ -25,7 +25,7 @@ export function templateOf(owner: string, decl: PropertyDecls[string]): Template
 export function builtinDeclarations(): Array<{ owner: string; properties: PropertyDecls }> {
   return [
     { owner: CORE_OWNER, properties: CORE_PROPERTIES },
-    ...BUILTIN_PLUGINS.map((p) => ({ owner: p.name, properties: p.properties ?? {} })),
+    ...BUILTIN_PROPERTIES,
   ];
 }
 

@@ -119,7 +119,7 @@ describe("domain routes", () => {
     expect((await call("GET", "/domains/web1/node")).status).toBe(404);
   });
 
-  it("streams a console as NDJSON: what it holds, what comes, pings, and the end", async () => {
+  it("streams a console as NDJSON: what it holds, a live marker, what comes, pings, and the end", async () => {
     await call("POST", "/domains", { config: cfg });
     const res = await app.request("/domains/web1/console?follow=1");
     expect(res.headers.get("content-type")).toContain("application/x-ndjson");
@@ -139,11 +139,12 @@ describe("domain routes", () => {
       return line;
     };
     lines.push(await next());
+    lines.push(await next());
     driver.print(1, "heartbeat 7\n");
     lines.push(await next());
     // Nothing more to say: a keep-alive comes within the ping interval.
     expect(await next()).toEqual({ ping: 1 });
-    expect(lines).toEqual([{ data: "booting sim:counter\n" }, { data: "heartbeat 7\n" }]);
+    expect(lines).toEqual([{ data: "booting sim:counter\n" }, { live: 1 }, { data: "heartbeat 7\n" }]);
     let line: unknown;
     void manager.destroy("web1");
     do line = await next(); while ((line as { ping?: number })?.ping);

@@ -11,13 +11,19 @@
  */
 import { resolve } from "node:path";
 import { Command, Option } from "clipanion";
-import type { DumpResult } from "../../../plugins/enable-dump/dump-file.ts";
 import { XvmCommand } from "../base.ts";
 import { XvmError, errorMessage, formatError } from "../../errors.ts";
 import { unixJson } from "../../runtime/http-client.ts";
 import { ProgressLine, isTerminal, postWithProgress } from "./progress.ts";
 
 const ROUTE = "/plugins/enable-dump/dump";
+
+/** The route's answer (DumpResult in plugins/enable-dump/dump-file.ts, as JSON). */
+interface DumpResult {
+  file: string;
+  bytes: number;
+  seconds: number;
+}
 /** Smaller guests dump in a blink; a progress line would only flicker. */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 const MiB = 2 ** 20;

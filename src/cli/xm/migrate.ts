@@ -12,13 +12,22 @@
  * `-r` limits the bandwidth in Mbit/s (xm 3.1 accepted it and ignored it; here it is applied).
  */
 import { Command, Option } from "clipanion";
-import type { MigrateResult } from "../../../plugins/relocation/send.ts";
 import { XvmError } from "../../errors.ts";
-import type { MigrationProgress } from "../../hypervisor/driver.ts";
+import type { MigrationProgress, MigrationStats } from "../../hypervisor/driver.ts";
 import { ApiError, XmCommand, XmUsageError } from "./base.ts";
 import { ProgressLine, type ProgressRequestError, postWithProgress } from "./progress.ts";
 
 const ROUTE = "/plugins/relocation/migrate";
+
+/** The route's answer (MigrateResult in plugins/relocation/send.ts, as JSON). */
+interface MigrateResult {
+  domain: string;
+  domid: number;
+  destination: string;
+  remoteDomid: number;
+  live: boolean;
+  stats: MigrationStats;
+}
 
 const MiB = 2 ** 20;
 

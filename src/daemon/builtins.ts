@@ -1,8 +1,9 @@
 /**
  * The built-in plugins, imported statically so they are inside the binary. Order is registration
- * order: setup runs top to bottom, stop bottom to top.
+ * order: setup runs top to bottom, stop bottom to top. This file and builtin-properties.ts are the
+ * only files under src/ that import plugins/ (test/unit/import-boundary.test.ts checks it).
  */
-import type { PluginDefinition } from "./contract.ts";
+import type { PluginDefinition } from "../plugin/contract.ts";
 import defaultNic from "../../plugins/default-nic/index.ts";
 import dom0Cpus from "../../plugins/dom0-cpus/index.ts";
 import dom0MinMem from "../../plugins/dom0-min-mem/index.ts";

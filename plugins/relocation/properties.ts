@@ -1,0 +1,39 @@
+/**
+ * The relocation plugin's properties (config/<name> in the repository). Declarations only: svcs and
+ * svccfg read them through src/daemon/builtin-properties.ts without loading the plugin's code.
+ */
+import type { PropertyDecls } from "xvm/plugin";
+import { checkHostsAllow } from "./hosts-allow.ts";
+
+export const properties = {
+  "xend-relocation-server": {
+    type: "boolean",
+    default: true,
+    description: "Listen for relocation (live migration) requests.",
+  },
+  "xend-relocation-port": {
+    type: "integer",
+    default: 8002,
+    min: 1,
+    max: 65535,
+    description: "TCP port of the relocation server.",
+  },
+  "xend-relocation-address": {
+    type: "astring",
+    default: "127.0.0.1",
+    description: "Address the relocation server listens on; empty means all interfaces.",
+  },
+  "xend-relocation-hosts-allow": {
+    type: "astring",
+    default: "^localhost$",
+    description: "Space-separated regular expressions; a peer whose host name or address matches one may connect. Empty allows all.",
+    check: checkHostsAllow,
+  },
+  "xend-relocation-max-downtime": {
+    type: "integer",
+    default: 300,
+    min: 1,
+    max: 2_000_000,
+    description: "Live migration downtime target in milliseconds (stop-and-copy once the rest fits in it).",
+  },
+} as const satisfies PropertyDecls;
