@@ -2,43 +2,13 @@
  * The multi-call entry: `xvm <command> …`, or the same binary reached through a link named after
  * one of its commands (`svcs -a` = `xvm svcs -a`).
  */
-import { basename, resolve } from "node:path";
 import { Builtins, Cli } from "clipanion";
 import { ExitSignal } from "./base.ts";
+import { commandArgs, takeRoot } from "./command-line.ts";
 import { registry } from "./registry.ts";
 import { VERSION } from "../version.ts";
 
-/** Names the binary answers to when called through a link. */
-export const LINK_NAMES = ["xend", "xm", "svccfg", "svcadm", "svcs", "svcprop", "mdb", "dladm"] as const;
-
-export function commandArgs(argv0: string | undefined, argv: readonly string[]): string[] {
-  const args = [...argv];
-  for (const candidate of [argv0]) {
-    const name = candidate ? basename(candidate).replace(/\.(exe|ts|js|mjs)$/, "") : "";
-    if ((LINK_NAMES as readonly string[]).includes(name)) return [name, ...args];
-  }
-  return args;
-}
-
-/** `--root DIR` may stand before the command or right after it; it becomes XVM_ROOT for children too. */
-export function takeRoot(args: string[]): string[] {
-  const out = [...args];
-  for (const at of [0, 1]) {
-    const a = out[at];
-    if (a === undefined) break;
-    if (a === "--root" && out[at + 1] !== undefined) {
-      process.env.XVM_ROOT = resolve(out[at + 1]!);
-      out.splice(at, 2);
-      break;
-    }
-    if (a.startsWith("--root=")) {
-      process.env.XVM_ROOT = resolve(a.slice("--root=".length));
-      out.splice(at, 1);
-      break;
-    }
-  }
-  return out;
-}
+export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
 
 /**
  * A command's `catch` reports an error itself and throws ExitSignal to set the exit status; clipanion
