@@ -50,6 +50,11 @@ export const ERRORS = {
   HV_RUNNER_START: { status: 500, exit: 1, message: "domain {domid} ({name}): the guest runner did not start: {detail}" },
   HV_RUNNER_GONE: { status: 503, exit: 1, message: "domain {domid}: the guest runner went away ({detail})" },
   HV_RUNNER_TIMEOUT: { status: 504, exit: 1, message: "domain {domid}: the guest runner did not answer {cmd} within {ms} ms" },
+  // hypervisor driver (qemu: one qemu-system-x86_64 per guest, QMP on a Unix socket)
+  QEMU_START: { status: 500, exit: 1, message: "domain {domid} ({name}): QEMU did not start: {detail}" },
+  QEMU_GONE: { status: 503, exit: 1, message: "domain {domid}: QEMU went away ({detail})" },
+  QEMU_COMMAND: { status: 500, exit: 1, message: "domain {domid}: QEMU refused {cmd}: {detail}" },
+  QEMU_UNSUPPORTED: { status: 409, exit: 1, message: "domain {domid}: {detail}" },
   // migration
   MIGRATE_FAILED: { status: 500, exit: 1, message: "migration of {dom} failed: {detail}" },
   MIGRATE_REFUSED: { status: 403, exit: 1, message: "{detail}" },

@@ -121,7 +121,7 @@ async function boot(
   let driver: HypervisorDriver;
   const hv = String(core.hypervisor);
   try {
-    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor") });
+    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor"), settings: core });
   } catch (error) {
     const reason = `hypervisor driver ${hv}: ${errorMessage(error)}`;
     log.error(reason);
@@ -224,7 +224,7 @@ async function boot(
         changes.delete("logfile");
       }
     }
-    for (const name of ["plugin-path", "hypervisor"]) {
+    for (const name of ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"]) {
       if (changes.has(name)) log.warn(`config/${name} changed; it takes effect when xend restarts`);
     }
   };

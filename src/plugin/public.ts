@@ -29,12 +29,16 @@ import { defineProperties, definePlugin, isPluginDefinition } from "./contract.t
 import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { progressStream } from "./progress-stream.ts";
+import { escapeText } from "../security/log-escape.ts";
+import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
+import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
   definePlugin, defineProperties, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
@@ -50,6 +54,8 @@ export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";
 export type { NicChoice } from "../host/link-choice.ts";
 export type { Paths } from "../paths.ts";
+export type { PeerAuthFailure, PeerAuthOptions } from "../security/peer-auth.ts";
+export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
@@ -57,6 +63,7 @@ export const PLUGIN_API = {
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
 } as const;
 
 /** The specifier plugins import. */
