@@ -1,9 +1,22 @@
 #!/usr/bin/env node
 // The single entry point, for the compiled binary, the esbuild bundle and `tsx bin/xvm.ts`.
-import { endOnClosedStdout } from "../src/cli/closed-stdout.ts";
-import { main } from "../src/cli/main.ts";
+// It loads nothing it does not need (docs/architecture.md, "Start-up"): `xvm --version` answers
+// before anything else is loaded, and main.ts loads only the command area named, which the build
+// puts in a chunk of its own.
+import { linkCommand } from "../src/cli/link-names.ts";
+import { VERSION } from "../src/version.ts";
 
-endOnClosedStdout();
-const code = await main(process.argv0, process.argv.slice(2));
-// Commands that leave servers running (xend, the restarter, guest runners) never return here.
-process.exitCode = code;
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v") && !linkCommand(process.argv0)) {
+  // Byte for byte what clipanion's built-in version command prints. console.log, not
+  // process.stdout: Bun builds its stdout stream on first use, which costs more than the rest
+  // (so a closed stdout ends this one quietly with status 0, not 141 as the commands do).
+  console.log(VERSION);
+} else {
+  const { endOnClosedStdout } = await import("../src/cli/closed-stdout.ts");
+  const { main } = await import("../src/cli/main.ts");
+  endOnClosedStdout();
+  // Commands that leave servers running (xend, the restarter, guest runners) never return here.
+  process.exitCode = await main(process.argv0, argv);
+}
+

@@ -3,7 +3,8 @@
  *   dist/xvm.mjs  an esbuild bundle for Node (`node dist/xvm.mjs …`)
  *   dist/xvm      the single self-contained executable (`bun build --compile`)
  * Worker entry points (`src/**\/*.worker.ts`) are passed to bun as extra entry points, as
- * `bun build --compile` requires for worker_threads.
+ * `bun build --compile` requires for worker_threads. The executable is split into lazily loaded
+ * chunks and carries bytecode (see the flags below).
  *
  * Usage: npm run build [-- --no-compile] [-- --if-stale] [-- --outdir DIR]
  */
@@ -65,7 +66,12 @@ console.log(`build: dist/xvm.mjs (esbuild) in ${Math.round(performance.now() - t
 if (!args.has("--no-compile")) {
   const t1 = performance.now();
   const bun = join(root, "node_modules/.bin/bun");
-  execFileSync(bun, ["build", "--compile", "--minify-syntax", "--minify-whitespace", join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
+  // Start-up (docs/architecture.md): --splitting puts each command area (the dynamic imports of
+  // src/cli/registry.ts) in its own chunk inside the executable, evaluated only when that command
+  // runs; --bytecode stores them precompiled, so a chunk that is loaded is not parsed either
+  // (bytecode needs ESM output to keep top-level await).
+  const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace"];
+  execFileSync(bun, ["build", ...flags, join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
   });

@@ -2,43 +2,13 @@
  * The multi-call entry: `xvm <command> …`, or the same binary reached through a link named after
  * one of its commands (`svcs -a` = `xvm svcs -a`).
  */
-import { basename, resolve } from "node:path";
 import { Builtins, Cli } from "clipanion";
 import { ExitSignal } from "./base.ts";
+import { commandArgs, takeRoot } from "./command-line.ts";
 import { registry } from "./registry.ts";
 import { VERSION } from "../version.ts";
 
-/** Names the binary answers to when called through a link. */
-export const LINK_NAMES = ["xend", "xm", "svccfg", "svcadm", "svcs", "svcprop", "mdb", "dladm"] as const;
-
-export function commandArgs(argv0: string | undefined, argv: readonly string[]): string[] {
-  const args = [...argv];
-  for (const candidate of [argv0]) {
-    const name = candidate ? basename(candidate).replace(/\.(exe|ts|js|mjs)$/, "") : "";
-    if ((LINK_NAMES as readonly string[]).includes(name)) return [name, ...args];
-  }
-  return args;
-}
-
-/** `--root DIR` may stand before the command or right after it; it becomes XVM_ROOT for children too. */
-export function takeRoot(args: string[]): string[] {
-  const out = [...args];
-  for (const at of [0, 1]) {
-    const a = out[at];
-    if (a === undefined) break;
-    if (a === "--root" && out[at + 1] !== undefined) {
-      process.env.XVM_ROOT = resolve(out[at + 1]!);
-      out.splice(at, 2);
-      break;
-    }
-    if (a.startsWith("--root=")) {
-      process.env.XVM_ROOT = resolve(a.slice("--root=".length));
-      out.splice(at, 1);
-      break;
-    }
-  }
-  return out;
-}
+export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
 
 /**
  * A command's `catch` reports an error itself and throws ExitSignal to set the exit status; clipanion
@@ -46,13 +16,15 @@ export function takeRoot(args: string[]): string[] {
  */
 class XvmCli extends Cli {
   exitSignal: ExitSignal | undefined;
+  /** Reports a syntax error clipanion found its own way (xm's `Error: …`); returns stdout's part. */
+  syntaxError: ((error: unknown) => string | undefined) | undefined;
 
   override error(error: unknown, opts?: Parameters<Cli["error"]>[1]): string {
     if (error instanceof ExitSignal) {
       this.exitSignal = error;
       return "";
     }
-    return super.error(error as Error, opts);
+    return this.syntaxError?.(error) ?? super.error(error as Error, opts);
   }
 }
 
@@ -65,8 +37,27 @@ export async function buildCli(first?: string): Promise<XvmCli> {
 }
 
 export async function main(argv0: string | undefined, argv: readonly string[]): Promise<number> {
-  const args = takeRoot(commandArgs(argv0, argv));
+  let args = takeRoot(commandArgs(argv0, argv));
   const cli = await buildCli(args[0]);
+  if (args[0] === "xm") {
+    // xm's own argument handling (aliases, prefixes, 3.4's usage errors): src/cli/xm/front.ts.
+    const front = await import("./xm/front.ts");
+    const specs = front.xmCommandSpecs(cli);
+    const r = front.xmFront(args.slice(1), specs);
+    process.stderr.write(r.stderr);
+    process.stdout.write(r.stdout);
+    if (r.exit !== undefined) return r.exit;
+    args = ["xm", ...r.args!];
+    const cmd = r.command;
+    if (cmd !== undefined) {
+      cli.syntaxError = (error) => {
+        const e = front.syntaxError(error, cmd, specs);
+        if (!e) return undefined;
+        process.stderr.write(e.stderr);
+        return e.stdout;
+      };
+    }
+  }
   try {
     const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     return cli.exitSignal?.exitCode ?? code;

@@ -2,7 +2,7 @@ import { mkdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, Option, type CommandClass } from "clipanion";
 import { XvmCommand } from "./base.ts";
-import { LINK_NAMES } from "./main.ts";
+import { LINK_NAMES } from "./command-line.ts";
 
 class InstallLinksCommand extends XvmCommand {
   static override paths = [["install-links"]];

@@ -31,6 +31,7 @@ import { Health } from "./health.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
 import type { RotationOptions } from "./rotating-file.ts";
+import { watchRestarter } from "./restarter-watch.ts";
 
 export interface DaemonOptions {
   paths?: Paths;
@@ -96,7 +97,7 @@ async function boot(
   const log = logger("xend");
   log.info(`xend ${VERSION} starting: pid ${process.pid}, root ${paths.root}, ${runtimeLabel()}`);
   const health = watchHealth(log);
-  const driver = await startHypervisor(String(core.hypervisor), paths, logger, health);
+  const driver = await startHypervisor(core, paths, logger, health);
 
   const host = new PluginHost({ paths, logger, health });
   registerBuiltins(host, paths, sink, options);
@@ -164,6 +165,7 @@ async function boot(
   const done = new Promise<number>((r) => (resolveDone = r));
   let stopping: Promise<void> | undefined;
   const handlers: Array<[string, (...a: unknown[]) => void]> = [];
+  let unwatchRestarter: (() => void) | undefined;
   const stop = (exitCode = 0): Promise<void> =>
     (stopping ??= (async () => {
       log.info("xend stopping");
@@ -181,6 +183,7 @@ async function boot(
         }
       }
       for (const [signal, handler] of handlers) process.off(signal, handler);
+      unwatchRestarter?.();
       lock.release();
       log.info(`xend stopped (exit ${exitCode})`);
       stdio?.restore();
@@ -220,6 +223,9 @@ async function boot(
     on("uncaughtException", uncaught("uncaught exception"));
     on("unhandledRejection", uncaught("unhandled promise rejection"));
   }
+
+  // Started by a restarter: keep one running (src/daemon/restarter-watch.ts).
+  if (process.env.XVM_SUPERVISED === "1") unwatchRestarter = watchRestarter(paths, log);
 
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
@@ -273,9 +279,10 @@ function watchHealth(log: Logger): Health {
 }
 
 /** The configured driver, or one that refuses everything and says why (the daemon is degraded). */
-async function startHypervisor(name: string, paths: Paths, logger: (component: string) => Logger, health: Health): Promise<HypervisorDriver> {
+async function startHypervisor(core: Record<string, ConfigValue>, paths: Paths, logger: (component: string) => Logger, health: Health): Promise<HypervisorDriver> {
+  const name = String(core.hypervisor);
   try {
-    return await createDriver(name, { paths, log: logger("xend.hypervisor") });
+    return await createDriver(name, { paths, log: logger("xend.hypervisor"), settings: core });
   } catch (error) {
     const reason = `hypervisor driver ${name}: ${errorMessage(error)}`;
     logger("xend").error(reason);

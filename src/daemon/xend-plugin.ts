@@ -15,7 +15,7 @@ import type { LevelName, LogSink } from "./log.ts";
 import { RotatingFile } from "./rotating-file.ts";
 
 /** Properties that only a restart of xend applies. */
-const AT_RESTART = ["plugin-path", "hypervisor"] as const;
+const AT_RESTART = ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"] as const;
 
 /** Can xend write a log at `path`? (It creates the file as the log would.) */
 function logfileProblem(path: string, sink: LogSink): string | undefined {

@@ -30,6 +30,9 @@ import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
+import { escapeText } from "../security/log-escape.ts";
+import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
+import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
   definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
@@ -37,6 +40,7 @@ export {
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
@@ -53,6 +57,8 @@ export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";
 export type { NicChoice } from "../host/link-choice.ts";
 export type { Paths } from "../paths.ts";
+export type { PeerAuthFailure, PeerAuthOptions } from "../security/peer-auth.ts";
+export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
@@ -61,6 +67,7 @@ export const PLUGIN_API = {
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
 } as const;
 
 /** The specifier plugins import. */

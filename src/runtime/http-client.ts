@@ -4,6 +4,15 @@
  */
 import { request as httpRequest } from "node:http";
 
+/** The `code` of the error a request rejects with when the server did not answer in time. */
+export const REQUEST_TIMEOUT = "XVM_REQUEST_TIMEOUT";
+
+/** Whether `error` says the server closed the connection before it answered (it died, or was killed). */
+export function connectionLost(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException | undefined;
+  return e?.code === "ECONNRESET" || e?.code === "EPIPE" || /socket hang up|connection.*(closed|reset)/i.test(e?.message ?? "");
+}
+
 export interface UnixResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -37,7 +46,12 @@ export function unixRequest(
       },
     );
     req.on("error", reject);
-    if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`request timed out after ${options.timeoutMs} ms`)));
+    if (options.timeoutMs) {
+      // An idle timeout: a stopped (SIGSTOP) or wedged server accepts the connection (the kernel
+      // queues it) and never answers; the caller tells that apart by the code.
+      req.setTimeout(options.timeoutMs, () =>
+        req.destroy(Object.assign(new Error(`request timed out after ${options.timeoutMs} ms`), { code: REQUEST_TIMEOUT })));
+    }
     req.end(payload);
   });
 }

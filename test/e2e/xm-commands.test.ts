@@ -170,7 +170,7 @@ describe("xm against xend", () => {
     xmOk(root, "mem-set", "counter1", "64");
     expect(listRows(root).find((r) => r.name === "counter1")!.mem).toBe(64);
     refused(["mem-set", "counter1", "512"], "memory target 512 MiB is above the maximum 256 MiB of domain 'counter1' (raise it with xm mem-max)");
-    refused(["mem-set", "counter1", "lots"], "Invalid memory size 'lots': use a number of MiB, optionally with a unit k, m, g or t (e.g. 512, 512m, 1g)", 2);
+    refused(["mem-set", "counter1", "lots"], "Invalid memory size 'lots': use a number of MiB, optionally with a unit k, m, g or t (e.g. 512, 512m, 1g)");
     xmOk(root, "mem-max", "counter1", "192m");
     refused(["mem-set", "counter1", "262144k"], "memory target 256 MiB is above the maximum 192 MiB of domain 'counter1' (raise it with xm mem-max)");
     refused(["mem-max", "counter1", "32"], "maximum 32 MiB is below the current memory of domain 'counter1' (64 MiB); lower it first with xm mem-set");
@@ -256,7 +256,7 @@ describe("xm against xend", () => {
 
   it("sends triggers", async () => {
     refused(["trigger", "idle2", "init"], "trigger init (an HVM trigger) on the sim hypervisor is not implemented");
-    refused(["trigger", "idle2", "boom"], "Invalid trigger 'boom': use one of nmi, reset, init, power, sleep", 2);
+    refused(["trigger", "idle2", "boom"], "Invalid trigger 'boom': use one of nmi, reset, init, power, sleep");
     const id = Number(listMap(root).idle2!.split(" ")[0]);
     xmOk(root, "trigger", "idle2", "reset");
     expect(Number(listMap(root).idle2!.split(" ")[0])).toBe(id + 1);

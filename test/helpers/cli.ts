@@ -45,7 +45,8 @@ export function run(args: string[], options: RunOptions): RunResult {
     encoding: "utf8",
     timeout: options.timeoutMs ?? 60_000,
   });
-  if (r.error) throw r.error;
+  // The child may exit before reading its (empty) stdin: EPIPE then says nothing about the run.
+  if (r.error && !((r.error as NodeJS.ErrnoException).code === "EPIPE" && (r.status !== null || r.signal !== null))) throw r.error;
   return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -59,6 +60,7 @@ export function runAsync(args: string[], options: RunOptions): Promise<RunResult
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.stdin.on("error", () => {}); // EPIPE when the child exits without reading stdin
     child.stdin.end(options.input ?? "");
   });
 }
@@ -160,5 +162,7 @@ export function processesOfRoot(root: string): Array<{ pid: number; args: string
  */
 export async function cleanupRoot(root: string, extraPids: number[] = []): Promise<void> {
   await killPids([...pidsUnder(root), ...processesOfRoot(root).map((p) => p.pid), ...extraPids]);
+  // A second pass: a daemon killed in the first may have started a restarter just before.
+  await killPids(processesOfRoot(root).map((p) => p.pid));
   rmSync(root, { recursive: true, force: true });
 }

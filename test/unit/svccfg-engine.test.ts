@@ -17,6 +17,8 @@ let repo: Repository;
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), "xvm-svccfg-unit-"));
   repo = new Repository(new Paths(root));
+  // A root where the manifest was imported, as on an installed host (reading commands create none).
+  repo.read();
 });
 
 afterEach(() => {

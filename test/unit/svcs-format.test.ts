@@ -15,6 +15,8 @@ beforeAll(() => {
 
 const NOW = Date.UTC(2026, 8, 4, 10, 12, 1); // Fri Sep  4 10:12:01 2026
 const LOG = "/r/var/svc/log/system-xvm-xend:default.log";
+/** A daemon pid the tests treat as gone. */
+const DEAD_DAEMON = 666;
 
 /** A repository with xend in `state` since `at`, and a live restarter. */
 function repo(state: Partial<Machine>, at = NOW - 3_600_000, extra: { pid?: number; contract?: number } = {}): RepoData {
@@ -30,7 +32,7 @@ function repo(state: Partial<Machine>, at = NOW - 3_600_000, extra: { pid?: numb
 function svcs(data: RepoData, args: string[]) {
   const req = parseSvcs(args);
   if ("exit" in req) throw new Error(`usage: ${req.stderr}`);
-  return runSvcs(data, req as SvcsRequest, NOW, { restarterAlive: (pid) => pid === 4242 });
+  return runSvcs(data, req as SvcsRequest, NOW, { restarterAlive: (pid) => pid === 4242, daemonAlive: (pid) => pid !== DEAD_DAEMON });
 }
 
 describe("STIME and state_time formats", () => {
@@ -140,6 +142,19 @@ describe("svcs listing", () => {
     const r = d.services[RESTARTER_SERVICE]!.instances.default!;
     writeStatus(r, newMachine(NOW - 7_200_000, { state: "online" }), { pid: 777 });
     expect(svcs(d, ["-H", "restarter"]).stdout).toBe("offline         8:12:01 svc:/system/svc/restarter:default\n");
+  });
+
+  it("an instance recorded online whose daemon is gone shows offline, never online, and -x says why", () => {
+    const d = repo({}, NOW - 3_600_000, { pid: DEAD_DAEMON, contract: 103 });
+    expect(svcs(d, ["-H", "xend"]).stdout).toBe("offline         9:12:01 svc:/system/xvm/xend:default\n");
+    expect(svcs(d, ["-x", "xend"]).stdout).toContain("Reason: The service's process (pid 666) exited; its restarter is restarting it.\n");
+    const r = d.services[RESTARTER_SERVICE]!.instances.default!;
+    writeStatus(r, newMachine(NOW - 7_200_000, { state: "online" }), { pid: 777 });
+    expect(svcs(d, ["-H", "-a"]).stdout).toBe("offline         8:12:01 svc:/system/svc/restarter:default\noffline         9:12:01 svc:/system/xvm/xend:default\n");
+    expect(svcs(d, ["-x", "xend"]).stdout).toContain("Reason: The service's process (pid 666) exited while its restarter svc:/system/svc/restarter:default was not running; the next svcadm command starts one, which restarts the service.\n");
+    // Degraded too; a live daemon stays online.
+    expect(svcs(repo({ state: "degraded" }, NOW - 3_600_000, { pid: DEAD_DAEMON }), ["-H", "xend"]).stdout).toBe("offline         9:12:01 svc:/system/xvm/xend:default\n");
+    expect(svcs(repo({}, NOW - 3_600_000, { pid: 1234 }), ["-H", "xend"]).stdout).toBe("online          9:12:01 svc:/system/xvm/xend:default\n");
   });
 });
 

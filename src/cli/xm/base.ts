@@ -4,9 +4,10 @@
  * control API on var/run/xend/control.sock and nothing else).
  */
 import { ERRORS, XvmError, errorMessage, type ErrorCode } from "../../errors.ts";
-import { unixJson } from "../../runtime/http-client.ts";
+import { REQUEST_TIMEOUT, connectionLost, unixJson } from "../../runtime/http-client.ts";
 import { ExitSignal, XvmCommand } from "../base.ts";
 import type { DomainSummary } from "../../domain/types.ts";
+import { usageText, xmCommandSpecs } from "./front.ts";
 
 /** An error answered by the daemon: its code and message, as the daemon wrote them. */
 export class ApiError extends Error {
@@ -20,8 +21,19 @@ export class ApiError extends Error {
   }
 }
 
-/** Thrown for wrong arguments the command itself detects (exit 2, like clipanion's usage errors). */
+/**
+ * Thrown for wrong arguments the command itself detects: as 3.4's OptionError, `Error: <message>`
+ * on stderr, the command's usage on stdout, exit 1.
+ */
 export class XmUsageError extends Error {}
+
+/** Default idle timeout of a control API call: XVM_XM_TIMEOUT seconds, else 30 s. */
+export const XM_TIMEOUT_DEFAULT_S = 30;
+
+export function xmTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const s = Number(env.XVM_XM_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : XM_TIMEOUT_DEFAULT_S * 1000;
+}
 
 export function dom(ref: string | number): string {
   return encodeURIComponent(String(ref));
@@ -32,15 +44,28 @@ export abstract class XmCommand extends XvmCommand {
     return "xm";
   }
 
-  /** Calls the control API; a daemon that does not answer is DAEMON_NOT_RUNNING. */
-  protected async api<T>(method: string, path: string, body?: unknown, timeoutMs = 120_000): Promise<T> {
+  /**
+   * Calls the control API. No socket (or nobody behind it) is DAEMON_NOT_RUNNING; no answer within
+   * the idle timeout (a stopped or wedged xend) is DAEMON_NOT_ANSWERING; a connection closed before
+   * the answer (xend killed meanwhile) is DAEMON_WENT_AWAY, with `ifGone` saying what may have
+   * happened to the change asked for.
+   */
+  protected async api<T>(method: string, path: string, body?: unknown, opts: { timeoutMs?: number; ifGone?: string } = {}): Promise<T> {
     const paths = this.statePaths;
+    const timeoutMs = opts.timeoutMs ?? xmTimeoutMs();
     try {
       return await unixJson<T>(paths.controlSocket, method, path, body, timeoutMs);
     } catch (error) {
       const e = error as NodeJS.ErrnoException & { status?: number };
       if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
         throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
+      }
+      if (e.code === REQUEST_TIMEOUT) {
+        throw new XvmError("DAEMON_NOT_ANSWERING", { socket: paths.controlSocket, seconds: Math.round(timeoutMs / 100) / 10 });
+      }
+      if (typeof e.status !== "number" && connectionLost(e)) {
+        const during = opts.ifGone ?? (method === "GET" ? "" : "; the change may have been made: xm list");
+        throw new XvmError("DAEMON_WENT_AWAY", { during });
       }
       if (typeof e.status === "number") throw new ApiError(e.code ?? "XVM_INTERNAL", e.message, e.status);
       throw error;
@@ -67,7 +92,11 @@ export abstract class XmCommand extends XvmCommand {
     let code: number | undefined;
     if (error instanceof XvmError) code = error.exitCode;
     else if (error instanceof ApiError) code = error.exitCode;
-    else if (error instanceof XmUsageError) code = 2;
+    else if (error instanceof XmUsageError) {
+      code = 1;
+      const name = this.path[1];
+      if (name !== undefined) this.out(usageText(name, xmCommandSpecs(this.cli).get(name)));
+    }
     if (code === undefined) {
       if (error instanceof ExitSignal) throw error;
       this.err(errorMessage(error));

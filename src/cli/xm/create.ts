@@ -30,7 +30,9 @@ export class CreateCommand extends ConfigFileCommand {
       this.out(`${JSON.stringify(config, null, 2)}\n`);
       return 0;
     }
-    const d = await this.api<DomainSummary>("POST", "/domains", { config, paused: this.paused });
+    const d = await this.api<DomainSummary>("POST", "/domains", { config, paused: this.paused }, {
+      ifGone: "; the domain may exist: xm list",
+    });
     this.out(`Started domain ${d.name} (id=${d.domid})\n`);
     return 0;
   }

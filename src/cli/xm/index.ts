@@ -33,10 +33,12 @@ import { VcpuSetCommand } from "./vcpu-set.ts";
 // Commands other areas provide (one import line each; add yours here):
 import { dumpCoreCommand } from "./dump-core.ts";
 import { migrateCommand } from "./migrate.ts";
+import { relocationKeyCommand } from "./relocation-key.ts";
 
 const plugins: CommandClass[] = [
   dumpCoreCommand,
   migrateCommand,
+  relocationKeyCommand,
 ];
 
 export const commands: CommandClass[] = [

@@ -119,6 +119,20 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
     return undefined;
   }
 
+  /**
+   * Rings the restarter; if none answered (it left because nothing was enabled, or was killed
+   * between our start and now), starts one: the request is in the repository for it.
+   */
+  async function tell(t: Target, action: string): Promise<void> {
+    if (await notifyRestarter(paths, t.fmri, action)) return;
+    try {
+      await ensureRestarter(paths, t.fmri);
+    } catch (error) {
+      if (!(error instanceof XvmError)) throw error;
+      warn(error.message);
+    }
+  }
+
   async function act(t: Target): Promise<number> {
     if (t.fmri === RESTARTER_FMRI) return 0;
     switch (req.cmd) {
@@ -129,12 +143,12 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
           const loc = locate(d, t.service, t.instance);
           if (loc) setEnabled(loc.inst, value, req.temporary);
         });
-        await notifyRestarter(paths, t.fmri, req.cmd);
+        await tell(t, req.cmd);
         if (req.verbose) io.out(`${t.fmri} ${req.temporary ? "temporarily " : ""}${value ? "enabled" : "disabled"}.\n`);
         return 0;
       }
       case "restart":
-        await notifyRestarter(paths, t.fmri, "restart");
+        await tell(t, "restart");
         if (req.verbose) io.out(`Action restart set for ${t.fmri}.\n`);
         return 0;
       case "refresh":
@@ -143,13 +157,13 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
         return 0;
       case "clear": {
         const action = stateOf(repo.read(), t) === "degraded" ? "restore" : "maint_off";
-        await notifyRestarter(paths, t.fmri, action);
+        await tell(t, action);
         if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
         return 0;
       }
       case "mark": {
         const action = markAction(req.state, req.immediate, req.temporary);
-        await notifyRestarter(paths, t.fmri, action);
+        await tell(t, action);
         if (req.verbose) io.out(`Action ${action} set for ${t.fmri}.\n`);
         return 0;
       }

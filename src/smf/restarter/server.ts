@@ -12,7 +12,7 @@
  * the instance is brought up from its persistent settings. A restarter that starts while the
  * daemon still runs (the previous restarter was killed) keeps everything and adopts the daemon.
  */
-import { statSync, writeFileSync, renameSync, mkdirSync } from "node:fs";
+import { statSync, writeFileSync, renameSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Paths } from "../../paths.ts";
 import type { ServerHandle } from "../../plugin/contract.ts";
@@ -22,12 +22,14 @@ import { VERSION } from "../../version.ts";
 import { RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, firstValue, setProp } from "../model.ts";
 import { Repository } from "../repository.ts";
 import { bootId, isProcessOf, readPidFile } from "./proc.ts";
-import { forgetNonpersistent, locate, readStatus } from "./record.ts";
+import { ACTIONS_PG, enabledOf, forgetNonpersistent, locate, readStatus } from "./record.ts";
 import { Supervisor, markRestarter } from "./supervisor.ts";
 import { clockTime, MONTHS } from "./svclog.ts";
 
 export const RESTARTER_MARKER = "__restarter";
 const REPO_POLL_MS = 500;
+const IDLE_CHECK_MS = 250;
+const IDLE_GRACE_MS = 2_000;
 
 export interface RestarterInfo {
   pid: number;
@@ -145,22 +147,66 @@ export async function runRestarter(paths: Paths): Promise<number> {
   }, REPO_POLL_MS);
 
   return await new Promise<number>((resolve) => {
-    const shutdown = (signal: string) => {
-      say(`${signal}: restarter exiting; the daemon keeps running`);
+    let done = false;
+    const shutdown = (why: string, marked = false) => {
+      if (done) return;
+      done = true;
+      say(why);
       clearInterval(poller);
+      clearInterval(idleTimer);
       sup.close();
-      try {
-        repo.update((d) => {
-          const r = d.services[RESTARTER_SERVICE]?.instances.default;
-          if (r) markRestarter(r, "offline", undefined, Date.now(), paths.restarterLog);
-        });
-      } catch {
-        // the state is best effort on the way out
+      if (!marked) {
+        try {
+          repo.update((d) => {
+            const r = d.services[RESTARTER_SERVICE]?.instances.default;
+            if (r) markRestarter(r, "offline", undefined, Date.now(), paths.restarterLog);
+            // Stopped on purpose: no pid file left for xend's watch to take for a killed restarter.
+            if (readPidFile(paths.restarterPidFile) === process.pid) rmSync(paths.restarterPidFile, { force: true });
+          });
+        } catch {
+          // the state is best effort on the way out
+        }
       }
       void server.close().finally(() => resolve(0));
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    /**
+     * Leaves when there is nothing to supervise (a persistently disabled instance, no daemon, no
+     * request pending). Checked again under the repository lock, where the pid file is also
+     * released: a svcadm that wrote a request before sees it here and this restarter stays; one
+     * that writes after finds no restarter answering and starts a new one.
+     */
+    let idleSince: number | undefined;
+    const idleExit = () => {
+      if (done) return;
+      if (!sup.idle()) {
+        idleSince = undefined;
+        return;
+      }
+      // Idle for a while first: the command that started this restarter sees it answer, and a
+      // request following at once (svcadm disable; svcadm enable) finds it still there.
+      idleSince ??= Date.now();
+      if (Date.now() - idleSince < IDLE_GRACE_MS) return;
+      let leave = false;
+      try {
+        repo.update((d) => {
+          const x = locate(d, XEND_SERVICE, XEND_INSTANCE);
+          if (!x || enabledOf(x.inst).effective || enabledOf(x.inst).temporary !== undefined || x.inst.pgs[ACTIONS_PG]) return;
+          if (readPidFile(paths.restarterPidFile) !== process.pid) return;
+          const r = d.services[RESTARTER_SERVICE]?.instances.default;
+          if (r) markRestarter(r, "offline", undefined, Date.now(), paths.restarterLog);
+          rmSync(paths.restarterPidFile, { force: true });
+          leave = true;
+        });
+      } catch (error) {
+        say(`idle check failed: ${(error as Error).message}`);
+        return;
+      }
+      if (leave) shutdown("nothing to supervise (xend disabled, not running): restarter exiting", true);
+    };
+    const idleTimer = setInterval(idleExit, IDLE_CHECK_MS);
+    idleExit();
+    process.once("SIGTERM", () => shutdown("SIGTERM: restarter exiting; the daemon keeps running"));
+    process.once("SIGINT", () => shutdown("SIGINT: restarter exiting; the daemon keeps running"));
     process.on("SIGHUP", () => undefined);
   });
 }

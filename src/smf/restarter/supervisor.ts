@@ -38,6 +38,9 @@ export interface SupervisorOptions {
   warn?: (message: string) => void;
 }
 
+/** Set in the environment of the daemon a restarter starts (see src/daemon/restarter-watch.ts). */
+export const SUPERVISED_ENV = "XVM_SUPERVISED";
+
 const READY_POLL_MS = 40;
 const WATCH_MS = 200;
 const HEALTH_MS = 5_000;
@@ -179,6 +182,16 @@ export class Supervisor {
     }
   }
 
+  /**
+   * Nothing to supervise: the instance is disabled and settled, no daemon runs and no timer is
+   * pending. The restarter then leaves (see server.ts), so that `svcadm disable -s` on a root where
+   * nothing runs starts nothing that stays running.
+   */
+  idle(): boolean {
+    return this.m.state === "disabled" && this.m.nextState === "none" && this.m.proc === "none"
+      && this.pid === undefined && this.child === undefined && this.timers.size === 0 && !this.m.enabled;
+  }
+
   /** Stops watching (the daemon keeps running). */
   close(): void {
     this.closed = true;
@@ -311,7 +324,8 @@ export class Supervisor {
       child = spawn(cmd!, args, {
         detached: true,
         stdio: ["ignore", fd, fd],
-        env: { ...process.env, XVM_ROOT: this.o.paths.root },
+        // XVM_SUPERVISED: the daemon watches its restarter and starts another if this one is killed.
+        env: { ...process.env, XVM_ROOT: this.o.paths.root, [SUPERVISED_ENV]: "1" },
       });
     } catch (error) {
       if (typeof fd === "number") closeSync(fd);

@@ -98,7 +98,7 @@ export class Engine {
 
   /** `-s FMRI` before anything else (always non-interactive messages). */
   select(target: string): void {
-    const data = this.repo.read();
+    const data = this.repo.view();
     this.selection = selectTarget(data, this.selection, target);
   }
 
@@ -130,7 +130,7 @@ export class Engine {
         return undefined;
       case "listpg":
       case "listprop": {
-        const pgs = viewPgs(this.repo.read(), this.selection);
+        const pgs = viewPgs(this.repo.existing(), this.selection);
         this.stdout.write(formatListprop(pgs, c.pattern, c.cmd === "listpg"));
         return undefined;
       }
@@ -174,7 +174,7 @@ export class Engine {
   }
 
   private selectIn(target: string): void {
-    const data = this.repo.read();
+    const data = this.repo.view();
     if (this.selection.snapshot) throw new SvccfgError("No children.\n");
     this.selection = selectTarget(data, this.selection, target);
   }
@@ -188,7 +188,7 @@ export class Engine {
   }
 
   private list(pattern: string | undefined): void {
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const s = this.selection;
     const matches = (name: string) => pattern === undefined || fnmatch(pattern, name);
     if (!s.service) {
@@ -214,7 +214,7 @@ export class Engine {
       } else operands.push(a);
     }
     if (operands.length > 1) return this.synerr("describe");
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const pgs = viewPgs(data, this.selection);
     const templates = data.templates[serviceFmri(this.selection.service!)] ?? {};
     if (templatesOnly) {
@@ -227,7 +227,7 @@ export class Engine {
   }
 
   private export(target: string, file: string | undefined): void {
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const services = findMatches(target, entitiesOf(data)).filter((m) => m.kind === "service");
     if (services.length === 0) throw new SvccfgError(`Pattern '${target}' doesn't match any services\n`);
     const out = services
@@ -254,14 +254,14 @@ export class Engine {
   private listsnap(): void {
     const s = this.selection;
     if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
-    const { inst } = resolve(this.repo.read(), s);
+    const { inst } = resolve(this.repo.existing(), s);
     for (const name of Object.keys(inst!.snapshots)) this.stdout.write(`${name}\n`);
   }
 
   private selectsnap(name: string | undefined): void {
     const s = this.selection;
     if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
-    const { inst } = resolve(this.repo.read(), s);
+    const { inst } = resolve(this.repo.view(), s);
     if (name === undefined) {
       this.selection = { service: s.service!, instance: s.instance };
       return;

@@ -104,6 +104,13 @@ function reasons(v: InstanceView, all: readonly InstanceView[]): Array<{ text: s
       if (v.nextState === "online") return one("Reason: Start method is running.", DC.STARTING);
       if (v.nextState !== "none" && v.nextState !== "") return one(`Reason: Transitioning to state ${v.nextState}.`, DC.TRANSITION);
       if (v.restarterDead) return one(`Reason: Restarter ${MASTER_RESTARTER} is not running.`, DC.RSTRDEAD);
+      if (v.daemonDead) {
+        const r = all.find((x) => x.fmri === v.restarter);
+        const restarterDown = !r || r.restarterDead || !running(r);
+        return one(`Reason: The service's process (pid ${v.startPid}) exited${restarterDown
+          ? ` while its restarter ${v.restarter} was not running; the next svcadm command starts one, which restarts the service.`
+          : "; its restarter is restarting it."}`, restarterDown ? DC.RSTRDEAD : DC.TRANSITION);
+      }
       // No dependencies here, so an offline instance waits on its restarter, or on nothing known.
       const r = all.find((x) => x.fmri === v.restarter);
       if (r && r !== v && !running(r)) {

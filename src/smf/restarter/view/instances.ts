@@ -4,8 +4,11 @@
  * enabled and its temporary override, the common name, the restarter, and the groups svcs -l -v
  * and -x consult in the running snapshot.
  *
- * One derived value: the master restarter (svc:/system/svc/restarter:default) is shown offline when
- * the process it recorded is gone (killed), rather than the "online" it could not take back.
+ * Two derived values: the master restarter (svc:/system/svc/restarter:default) is shown offline when
+ * the process it recorded is gone (killed), rather than the "online" it could not take back; and a
+ * supervised instance recorded online or degraded whose daemon (start_pid) is gone is shown offline
+ * (`daemonDead`): with its restarter killed nobody recorded the death, and svcs must never say
+ * online for a dead xend. The next restarter restarts it (its boot sees the same thing).
  */
 import { instanceFmri } from "../../fmri.ts";
 import { RESTARTER_FMRI, composePgs, firstValue, getProp, type PgMap, type RepoData } from "../../model.ts";
@@ -43,14 +46,30 @@ export interface InstanceView {
   hasRestarterPg: boolean;
   /** The master restarter shown offline because its process is gone. */
   restarterDead: boolean;
+  /** Recorded online/degraded, but the daemon it recorded is gone: shown offline. */
+  daemonDead: boolean;
 }
+
+export interface Liveness {
+  /** Is `pid` a live restarter of this root? */
+  restarter(pid: number): boolean;
+  /** Is `pid` a live daemon (xend)? */
+  daemon(pid: number): boolean;
+}
+
+export const LIVE: Liveness = {
+  restarter: (pid) => isProcessOf(pid, "__restarter"),
+  daemon: (pid) => isProcessOf(pid, "xend"),
+};
 
 function bool(pgs: PgMap, pg: string, prop: string): boolean | undefined {
   const v = firstValue(pgs, pg, prop);
   return v === undefined ? undefined : v === "true";
 }
 
-export function instanceViews(data: RepoData, isAlive: (pid: number) => boolean = (pid) => isProcessOf(pid, "__restarter")): InstanceView[] {
+export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): InstanceView[] {
+  const isAlive = live.restarter ?? LIVE.restarter;
+  const daemonAlive = live.daemon ?? LIVE.daemon;
   const out: InstanceView[] = [];
   for (const [service, svc] of Object.entries(data.services)) {
     for (const [instance, inst] of Object.entries(svc.instances)) {
@@ -67,6 +86,12 @@ export function instanceViews(data: RepoData, isAlive: (pid: number) => boolean 
         state = "offline";
         nextState = "none";
         restarterDead = true;
+      }
+      let daemonDead = false;
+      if (fmri !== MASTER_RESTARTER && (state === "online" || state === "degraded") && startPid !== undefined && !daemonAlive(startPid)) {
+        state = "offline";
+        nextState = "none";
+        daemonDead = true;
       }
       out.push({
         service, instance, fmri, state, nextState,
@@ -88,6 +113,7 @@ export function instanceViews(data: RepoData, isAlive: (pid: number) => boolean 
         running: inst.snapshots.running ?? pgs,
         hasRestarterPg: own.restarter !== undefined,
         restarterDead,
+        daemonDead,
       });
     }
   }

@@ -23,6 +23,8 @@ export interface SvcsOptions {
   prog?: string;
   /** Whether the master restarter's recorded pid is a live restarter (injected by tests). */
   restarterAlive?: (pid: number) => boolean;
+  /** Whether a recorded daemon pid is a live xend (injected by tests). */
+  daemonAlive?: (pid: number) => boolean;
 }
 
 export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: SvcsOptions = {}): SvcsResult {
@@ -34,7 +36,10 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
 
   if (req.zone !== undefined && req.zone !== "global") return fail(`invalid zone '${req.zone}'`);
   const zone = req.zone;
-  const views = instanceViews(data, opts.restarterAlive);
+  const views = instanceViews(data, {
+    ...(opts.restarterAlive ? { restarter: opts.restarterAlive } : {}),
+    ...(opts.daemonAlive ? { daemon: opts.daemonAlive } : {}),
+  });
   const byFmri = new Map(views.map((v) => [v.fmri, v]));
 
   /** The instances the operands name, in operand order, each once. */
