@@ -14,6 +14,8 @@ export const ERRORS = {
   REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },
   REPO_LOCKED: { status: 503, exit: 1, message: "repository {path} is locked by pid {pid}; timed out after {ms} ms" },
   REPO_IO: { status: 500, exit: 1, message: "repository {path}: {detail}" },
+  // A command that only reads found no repository on this root (it creates none: svcadm or svccfg setprop do).
+  REPO_MISSING: { status: 503, exit: 1, message: "Could not bind to repository server: no repository at {path} (`svcadm enable xend` or `svccfg -s xend setprop` creates one)." },
   // plugins
   PLUGIN_LOAD_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed to load: {detail}" },
   PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
@@ -28,6 +30,7 @@ export const ERRORS = {
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
   DAEMON_NOT_ANSWERING: { status: 504, exit: 1, message: "xend is not answering on {socket} (no reply in {seconds} s; is it stopped? see svcs -p xend)" },
   DAEMON_WENT_AWAY: { status: 503, exit: 1, message: "xend went away{during}" },
+  DAEMON_RESTARTING: { status: 503, exit: 1, message: "xend is restarting for root {root} (enabled, {state}) and did not answer within {seconds} s; see: svcs -xv xend" },
   RESTARTER_UNAVAILABLE: { status: 503, exit: 1, message: "Restarter for instance \"{fmri}\" is unavailable: {detail}" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },
@@ -47,6 +50,11 @@ export const ERRORS = {
   HV_RUNNER_START: { status: 500, exit: 1, message: "domain {domid} ({name}): the guest runner did not start: {detail}" },
   HV_RUNNER_GONE: { status: 503, exit: 1, message: "domain {domid}: the guest runner went away ({detail})" },
   HV_RUNNER_TIMEOUT: { status: 504, exit: 1, message: "domain {domid}: the guest runner did not answer {cmd} within {ms} ms" },
+  // hypervisor driver (qemu: one qemu-system-x86_64 per guest, QMP on a Unix socket)
+  QEMU_START: { status: 500, exit: 1, message: "domain {domid} ({name}): QEMU did not start: {detail}" },
+  QEMU_GONE: { status: 503, exit: 1, message: "domain {domid}: QEMU went away ({detail})" },
+  QEMU_COMMAND: { status: 500, exit: 1, message: "domain {domid}: QEMU refused {cmd}: {detail}" },
+  QEMU_UNSUPPORTED: { status: 409, exit: 1, message: "domain {domid}: {detail}" },
   // migration
   MIGRATE_FAILED: { status: 500, exit: 1, message: "migration of {dom} failed: {detail}" },
   MIGRATE_REFUSED: { status: 403, exit: 1, message: "{detail}" },

@@ -12,7 +12,8 @@ import { errorMessage, sxp, XvmError, type Sxp, type SxpNode } from "xvm/plugin"
 
 const { parse, show } = sxp;
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the connection starts with the key handshake (src/security/peer-auth.ts). */
+export const PROTOCOL_VERSION = 2;
 export const MAGIC = "xvm-relocation";
 
 export const Msg = {

@@ -4,7 +4,7 @@
  * docs/relocation-protocol.md; the memory itself travels runner to runner (the driver's
  * prepareIncoming / migrateOut), xend only sets migrations up and decides their outcome.
  */
-import { definePlugin } from "xvm/plugin";
+import { acceptPeer, definePlugin, errorMessage, escapeText, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "xvm/plugin";
 import { properties } from "./properties.ts";
 import { Channel } from "./channel.ts";
 import { legacyMigrateOp } from "./legacy.ts";
@@ -21,20 +21,66 @@ export default definePlugin({
   async setup(ctx) {
     const records = new MigrationRecords();
     const deps = { domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records };
+
+    // The plugin's degraded reasons: the listener's (bind) and the key's, shown together.
+    const reasons = new Map<string, string>();
+    const degrade = (what: string, reason: string | undefined) => {
+      if (reason === undefined) reasons.delete(what);
+      else reasons.set(what, reason);
+      ctx.degrade(reasons.size ? [...reasons.values()].join("; ") : undefined);
+    };
+    /** The key in force, read again on each use (a copied key file needs no refresh). */
+    const key = () => {
+      try {
+        const { key: k, created } = relocationKey(ctx.config["xend-relocation-key"], ctx.paths);
+        if (created) ctx.log.info(`generated the relocation key ${k.path} (fingerprint ${k.fingerprint}); hosts that migrate to or from this one need the same key: see 'xm relocation-key'`);
+        degrade("key", undefined);
+        return k;
+      } catch (error) {
+        degrade("key", `relocation key: ${errorMessage(error)}; no migration can come in or go out`);
+        throw error;
+      }
+    };
+    const checkKey = () => {
+      try {
+        const k = key();
+        ctx.log.info(`relocation key ${k.path}, fingerprint ${k.fingerprint}`);
+      } catch (error) {
+        ctx.log.error(`relocation key: ${errorMessage(error)}; no migration can come in or go out until it is fixed (svcadm refresh xend)`);
+      }
+    };
+
     const migrate = (request: MigrateRequest, onProgress?: Parameters<typeof migrateDomain>[2]) =>
       migrateDomain({
         ...deps,
+        key: () => key().secret,
         config: () => ({ port: ctx.config["xend-relocation-port"], maxDowntimeMs: ctx.config["xend-relocation-max-downtime"] }),
       }, request, onProgress);
 
-    const listener = new RelocationListener(ctx.log, (reason) => ctx.degrade(reason), (socket, peer) => {
-      socket.resume();
-      const channel = new Channel(socket);
-      void receiveMigration(deps, channel, peer, plainAddress(socket.localAddress)).catch((error) => {
-        ctx.log.error(`relocation connection from ${peer.address}: ${(error as Error).message}`);
-        channel.close();
-      });
+    const listener: RelocationListener = new RelocationListener(ctx.log, (reason) => degrade("listener", reason), (socket, peer) => {
+      void (async () => {
+        // Authenticate before anything the peer sent is read: the socket is still paused.
+        try {
+          await acceptPeer(socket, key().secret, { purpose: RELOCATION_AUTH_PURPOSE });
+        } catch (error) {
+          socket.destroy();
+          listener.settle(socket);
+          const why = error instanceof PeerAuthError
+            ? error.reason === "bad-key" ? "it does not hold this host's relocation key" : `authentication failed: ${error.message}`
+            : `no usable relocation key here (${errorMessage(error)})`;
+          listener.rejected.note(peer.address, peer.name, why);
+          return;
+        }
+        listener.settle(socket);
+        const channel = new Channel(socket);
+        socket.resume();
+        await receiveMigration(deps, channel, peer, plainAddress(socket.localAddress)).catch((error) => {
+          ctx.log.error(`relocation connection from ${peer.address} (${escapeText(peer.name)}): ${escapeText(errorMessage(error))}`);
+          channel.close();
+        });
+      })();
     });
+    checkKey();
     const listen = () => listener.apply({
       enabled: ctx.config["xend-relocation-server"],
       address: ctx.config["xend-relocation-address"],
@@ -48,6 +94,8 @@ export default definePlugin({
 
     return {
       async refresh(changes) {
+        if (changes.has("xend-relocation-key")) ctx.log.info(`relocation key file: ${relocationKeyFile(ctx.config["xend-relocation-key"], ctx.paths)}`);
+        checkKey();
         if (changes.has("xend-relocation-max-downtime")) {
           ctx.log.info(`live migration downtime target: ${ctx.config["xend-relocation-max-downtime"]} ms (from the next migration on)`);
         }

@@ -4,6 +4,7 @@
  */
 import type { PropertyDecls } from "xvm/plugin";
 import { checkHostsAllow } from "./hosts-allow.ts";
+import { checkKeyProperty } from "./key-property.ts";
 
 export const properties = {
   "xend-relocation-server": {
@@ -28,6 +29,12 @@ export const properties = {
     default: "^localhost$",
     description: "Space-separated regular expressions; a peer whose host name or address matches one may connect. Empty allows all.",
     check: checkHostsAllow,
+  },
+  "xend-relocation-key": {
+    type: "astring",
+    default: "",
+    description: "Key file shared by the hosts that may migrate to each other (HMAC-SHA-256 challenge-response); empty means /etc/xen/relocation.key, generated at first start (mode 0600).",
+    check: checkKeyProperty,
   },
   "xend-relocation-max-downtime": {
     type: "integer",

@@ -12,8 +12,8 @@
  * before its DONE arrives, a broken link makes the source resume too (xend had the same window, and
  * so does any two-party protocol); it is as short as one message.
  */
-import { connect } from "node:net";
-import { domainToSxp, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
+import { connect, type Socket } from "node:net";
+import { connectPeer, domainToSxp, errorMessage, PeerAuthError, RELOCATION_AUTH_PURPOSE, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
 import { Channel, Msg, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
@@ -49,6 +49,8 @@ export interface SendDeps {
   log: Logger;
   records: MigrationRecords;
   config(): { port: number; maxDowntimeMs: number };
+  /** The relocation key in force (throws when there is none usable). */
+  key(): Buffer;
 }
 
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -66,7 +68,28 @@ function fail(dom: string, detail: string): XvmError {
   return new XvmError("MIGRATE_FAILED", { dom, detail });
 }
 
-function openChannel(host: string, port: number): Promise<Channel> {
+/** Connects and authenticates (both ways) before the first relocation message. */
+async function openChannel(host: string, port: number, key: Buffer): Promise<Channel> {
+  const socket = await connectTo(host, port);
+  try {
+    await connectPeer(socket, key, { purpose: RELOCATION_AUTH_PURPOSE, timeoutMs: HANDSHAKE_TIMEOUT_MS });
+  } catch (error) {
+    socket.destroy();
+    const where = `${host}:${port}`;
+    if (error instanceof PeerAuthError && error.reason === "closed") {
+      throw new XvmError("MIGRATE_REFUSED", { detail: `the relocation server at ${where} closed the connection without answering; is this host allowed by its xend-relocation-hosts-allow?` });
+    }
+    if (error instanceof PeerAuthError && error.reason === "bad-key") {
+      throw new XvmError("MIGRATE_REFUSED", { detail: `the relocation server at ${where} does not share this host's relocation key (${error.message}); copy the key: see 'xm relocation-key --help'` });
+    }
+    throw new XvmError("MIGRATE_REFUSED", { detail: `the relocation server at ${where} failed the authentication: ${errorMessage(error)}` });
+  }
+  const channel = new Channel(socket);
+  socket.resume();
+  return channel;
+}
+
+function connectTo(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const timer = setTimeout(() => {
@@ -80,7 +103,7 @@ function openChannel(host: string, port: number): Promise<Channel> {
     socket.once("connect", () => {
       clearTimeout(timer);
       socket.setNoDelay(true);
-      resolve(new Channel(socket));
+      resolve(socket);
     });
   });
 }
@@ -114,10 +137,16 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
   let renamed = false;
   let started = false;
   try {
+    let key: Buffer;
     try {
-      channel = await openChannel(request.host, port);
+      key = deps.key();
     } catch (error) {
-      throw fail(name, detailOf(error));
+      throw fail(name, `no usable relocation key on this host: ${errorMessage(error)}`);
+    }
+    try {
+      channel = await openChannel(request.host, port, key);
+    } catch (error) {
+      throw error instanceof XvmError && error.code === "MIGRATE_REFUSED" ? error : fail(name, detailOf(error));
     }
     channel.send(Msg.HELLO, helloSxp());
     let hello: Message;

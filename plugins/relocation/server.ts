@@ -11,12 +11,15 @@
  * the bind retried every 5 s until it succeeds or the configuration changes.
  *
  * Every accepted connection is paused until the peer passed hosts-allow: nothing it sent is read
- * before that, and a refused peer is logged (`Rejected connection from <ip> (<name>).`) and closed.
+ * before that, and a refused peer is logged (`Rejected connection from <ip> (<name>).`, once per
+ * peer per minute with a count after: reject-log.ts) and closed. The handler then authenticates
+ * the peer (index.ts) before reading anything it sent.
  */
 import { createServer, type Server, type Socket } from "node:net";
-import type { Logger } from "xvm/plugin";
+import { escapeText, type Logger } from "xvm/plugin";
 import { getfqdn } from "./fqdn.ts";
 import { hostAllowed, parseHostsAllow, type HostsAllow } from "./hosts-allow.ts";
+import { RejectLog } from "./reject-log.ts";
 
 export interface ListenConfig {
   enabled: boolean;
@@ -31,6 +34,9 @@ export interface Peer {
 }
 
 export type ConnectionHandler = (socket: Socket, peer: Peer) => void;
+
+/** Connections past hosts-allow that have not finished their handshake yet, at most. */
+const MAX_PENDING = 32;
 
 const RETRY_IN_USE_MS = 500;
 const RETRY_IN_USE_FOR_MS = 30_000;
@@ -58,13 +64,17 @@ export class RelocationListener {
   private stopped = false;
   private lastError?: string;
   private lastComplaint = 0;
+  /** Refusals, logged once per peer per minute. */
+  readonly rejected: RejectLog;
 
   constructor(
     private readonly log: Logger,
     private readonly degrade: (reason: string | undefined) => void,
     private readonly onConnection: ConnectionHandler,
     private readonly lookup: (address: string) => Promise<string> = (a) => getfqdn(a),
-  ) {}
+  ) {
+    this.rejected = new RejectLog(log);
+  }
 
   /** Where it listens now, e.g. `127.0.0.1:8002` (undefined while not listening). */
   get address(): string | undefined {
@@ -161,12 +171,29 @@ export class RelocationListener {
     const allow = this.allow;
     const name = allow.regexes.length === 0 ? address : await this.lookup(address);
     if (!hostAllowed(allow, address, name)) {
-      this.log.warn(`Rejected connection from ${address} (${name}).`);
+      this.rejected.note(address, name);
       socket.destroy();
       return;
     }
-    this.log.debug(`relocation connection from ${address} (${name})`);
+    if (this.pending >= MAX_PENDING) {
+      this.rejected.note(address, name, `${MAX_PENDING} connections are already authenticating`);
+      socket.destroy();
+      return;
+    }
+    this.pending++;
+    socket.once("close", () => this.settle(socket));
+    this.log.debug(`relocation connection from ${address} (${escapeText(name)})`);
     this.onConnection(socket, { address, name });
+  }
+
+  private pending = 0;
+  private readonly settled = new WeakSet<Socket>();
+
+  /** The handler says a connection finished its handshake (or it closed): it no longer counts. */
+  settle(socket: Socket): void {
+    if (this.settled.has(socket)) return;
+    this.settled.add(socket);
+    this.pending--;
   }
 
   /** Stops listening; accepted connections go on. */
@@ -186,6 +213,7 @@ export class RelocationListener {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.rejected.flush();
     await this.close();
   }
 }

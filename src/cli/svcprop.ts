@@ -288,7 +288,7 @@ export class SvcpropCommand extends RawArgsCommand {
     try {
       const opts = parseArgs(args);
       const svcprop = new Svcprop(opts, out, err);
-      const data = new Repository(this.statePaths).read();
+      const data = new Repository(this.statePaths).existing();
       for (const operand of opts.operands) svcprop.processOperand(data, operand);
       return svcprop.code;
     } catch (error) {

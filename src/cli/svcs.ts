@@ -17,7 +17,8 @@ class SvcsCommand extends RawArgsCommand {
     details: `
       Lists service instances with their state and the time of their last state change; \`-l\` gives
       every detail, \`-x\` explains why an instance is not running and where to look, \`-p\` adds the
-      processes. svcs only reads the repository: it never starts the restarter.
+      processes. svcs only reads the repository: it never starts the restarter, and on a state root
+      with no repository it says so and exits 1 (it creates none).
       \`-?\` prints svcs's own option and column summary.
     `,
     examples: [
@@ -37,7 +38,7 @@ class SvcsCommand extends RawArgsCommand {
       if (req.stderr) this.context.stderr.write(req.stderr);
       return req.exit;
     }
-    const result = runSvcs(new Repository(this.statePaths).read(), req, Date.now());
+    const result = runSvcs(new Repository(this.statePaths).existing(), req, Date.now());
     this.context.stderr.write(result.stderr);
     this.context.stdout.write(result.stdout);
     return result.exit;

@@ -11,12 +11,20 @@ import type { HypervisorDriver } from "./driver.ts";
 export interface DriverOptions {
   paths: Paths;
   log: Logger;
+  /** The daemon's own properties in force (config/qemu-accel and the like), by name. */
+  settings?: Record<string, unknown>;
 }
 
 export type DriverFactory = (options: DriverOptions) => HypervisorDriver | Promise<HypervisorDriver>;
 
 const factories = new Map<string, DriverFactory>([
   ["sim", async ({ paths }) => (await import("./sim/driver.ts")).createSimDriver({ paths })],
+  ["qemu", async ({ paths, settings }) =>
+    (await import("./qemu/driver.ts")).createQemuDriver({
+      paths,
+      binary: String(settings?.["qemu-binary"] ?? ""),
+      accel: String(settings?.["qemu-accel"] ?? "auto"),
+    })],
 ]);
 
 /** Adds (or replaces) a driver; tests register fakes this way. */

@@ -26,7 +26,18 @@ export const CORE_PROPERTIES = {
   hypervisor: {
     type: "astring",
     default: "sim",
-    values: ["sim"],
-    description: "Hypervisor driver; `sim` is the embedded simulated hypervisor.",
+    values: ["sim", "qemu"],
+    description: "Hypervisor driver: `sim` is the embedded simulated hypervisor; `qemu` runs each guest in its own qemu-system-x86_64 (docs/qemu.md).",
+  },
+  "qemu-accel": {
+    type: "astring",
+    default: "auto",
+    values: ["auto", "kvm", "tcg"],
+    description: "Accelerator of qemu guests: auto = KVM only when the host has hardware KVM (kvm_amd or kvm_intel loaded), else TCG.",
+  },
+  "qemu-binary": {
+    type: "astring",
+    default: "qemu-system-x86_64",
+    description: "The QEMU program qemu guests run in (a name looked up in PATH, or an absolute path).",
   },
 } as const satisfies PropertyDecls;

@@ -1,7 +1,10 @@
 /**
  * The SMF repository as every command and the daemon use it: read the committed data, or change it
- * in one locked transaction. Creating the repository on first use is the manifest import.
+ * in one locked transaction. Creating the repository on first use is the manifest import; commands
+ * that only read (svcs, svcprop, svccfg listprop/export, xm) never create it: `existing()` says
+ * there is none, `view()` shows what a new one would hold without writing it.
  */
+import { XvmError } from "../errors.ts";
 import { Paths } from "../paths.ts";
 import type { ConfigValue, PropertyDecls } from "../plugin/contract.ts";
 import type { Entity } from "./fmri.ts";
@@ -22,6 +25,18 @@ export class Repository {
     const data = this.file.read();
     if (data) return data;
     return this.update(() => undefined).data;
+  }
+
+  /** The committed data for a command that only reads: REPO_MISSING if there is no repository. */
+  existing(): RepoData {
+    const data = this.file.read();
+    if (!data) throw new XvmError("REPO_MISSING", { path: this.file.path, root: this.paths.root });
+    return data;
+  }
+
+  /** The committed data, or what the manifest import would write (nothing is written). */
+  view(): RepoData {
+    return this.file.read() ?? seedRepository();
   }
 
   /**

@@ -9,6 +9,7 @@ import { constants } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, xvmBin } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 
 const repoRoot = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -16,7 +17,7 @@ let root: string;
 const started = new Set<number>();
 
 beforeAll(() => {
-  root = tempRoot("xvm-closed-stdout-");
+  root = newRepository(tempRoot("xvm-closed-stdout-"));
 });
 
 afterEach(() => {

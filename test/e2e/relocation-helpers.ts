@@ -11,6 +11,7 @@ import { expect } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { freePort } from "../helpers/ports.ts";
+import { writeRelocationKey } from "../helpers/relocation-key.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 export interface Host {
@@ -32,12 +33,16 @@ export function setProps(root: string, props: Record<string, string>): void {
   prepareRoot(root, { props });
 }
 
-/** A daemon on a fresh root with its relocation server on a free port. */
-export async function startHost(prefix: string, props: Record<string, string> = {}, env: Record<string, string> = {}): Promise<Host> {
+/**
+ * A daemon on a fresh root with its relocation server on a free port, holding the test's shared
+ * relocation key (`key: null` leaves the daemon to generate its own, as on a fresh install).
+ */
+export async function startHost(prefix: string, props: Record<string, string> = {}, env: Record<string, string> = {}, key?: Buffer | null): Promise<Host> {
   const root = tempRoot(`xvm-reloc-${prefix}-`);
   let xend: XendProcess;
   let port: number;
   try {
+    if (key !== null) writeRelocationKey(root, key ?? undefined);
     port = await freePort();
     setProps(root, { "xend-relocation-port": String(port), ...props });
     xend = await startXend(root, { XVM_TEST_FAULTS: "1", ...env });

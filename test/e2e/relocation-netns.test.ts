@@ -10,6 +10,7 @@ import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { guestConfig, inNamespace, ok, svcState, xendLog, type Xvm } from "./host-helpers.ts";
+import { writeRelocationKey } from "../helpers/relocation-key.ts";
 import { setProps } from "./relocation-helpers.ts";
 
 const NS_A = `xvm-reloc-a-${process.pid}`;
@@ -45,6 +46,7 @@ describe.skipIf(why !== undefined)("migration between two network namespaces", (
     a = inNamespace(NS_A, tempRoot("xvm-reloc-nsa-"));
     b = inNamespace(NS_B, tempRoot("xvm-reloc-nsb-"));
     for (const x of [a, b]) {
+      writeRelocationKey(x.root); // the two hosts share one key, as copied by an administrator
       setProps(x.root, { "xend-relocation-address": '""', "xend-relocation-hosts-allow": '"^10\\\\.213\\\\.77\\\\."' });
       ok(x("svcadm", "enable", "-s", "xend"));
       expect(svcState(x)).toBe("online");

@@ -9,9 +9,12 @@ import { createHash } from "node:crypto";
 import { connect, createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
+import { RELOCATION_AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
+import { connectPeer } from "../../src/security/peer-auth.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
 import { freePort } from "../helpers/ports.ts";
+import { TEST_RELOCATION_KEY, writeRelocationKey } from "../helpers/relocation-key.ts";
 import { daemonPid, explained, onRoot, setLive, svcState, xendLog, type Xvm } from "./host-helpers.ts";
 import {
   background, createGuest, digest, domains, ok, progressAtLeast, setProps, startHost, waitFor, type Host,
@@ -19,7 +22,10 @@ import {
 
 type Probe = "hello" | "closed" | "refused";
 
-/** Connects (from `from` if given), sends a relocation HELLO and reports what the server did. */
+/**
+ * Connects (from `from` if given), authenticates with the test's shared key, sends a relocation
+ * HELLO and reports what the server did.
+ */
 function probe(host: string, port: number, from?: string): Promise<Probe> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, ...(from ? { localAddress: from } : {}) });
@@ -31,10 +37,15 @@ function probe(host: string, port: number, from?: string): Promise<Probe> {
       socket.destroy();
       resolve(p);
     };
-    socket.on("connect", () => socket.write(encode(Msg.HELLO, ["xvm-relocation", ["version", "1"]])));
-    socket.on("data", (d: Buffer) => {
-      got = Buffer.concat([got, d]);
-      if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) done(got.subarray(8).toString().startsWith("(xvm-relocation (version 1)") ? "hello" : "closed");
+    socket.on("connect", () => {
+      connectPeer(socket, TEST_RELOCATION_KEY, { purpose: RELOCATION_AUTH_PURPOSE }).then(() => {
+        socket.on("data", (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) done(got.subarray(8).toString().startsWith("(xvm-relocation (version 2)") ? "hello" : "closed");
+        });
+        socket.resume();
+        socket.write(encode(Msg.HELLO, ["xvm-relocation", ["version", "2"]]));
+      }, () => done("closed"));
     });
     socket.on("error", (e: NodeJS.ErrnoException) => done(e.code === "ECONNREFUSED" ? "refused" : "closed"));
     socket.on("close", () => done("closed"));
@@ -48,6 +59,7 @@ let src: Host | undefined;
 beforeAll(async () => {
   x = onRoot(tempRoot("xvm-reloc-srv-"));
   port = await freePort();
+  writeRelocationKey(x.root);
   setProps(x.root, { "xend-relocation-port": String(port) });
   ok(x("svcadm", "enable", "-s", "xend"));
   expect(svcState(x)).toBe("online");

@@ -6,12 +6,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 
 let root: string;
 let repoFile: string;
 
 beforeAll(() => {
-  root = tempRoot("xvm-svccfg-err-");
+  root = newRepository(tempRoot("xvm-svccfg-err-"));
   repoFile = join(root, "etc/svc/repository.db");
   expect(run(["svccfg", "-s", "xend", "listpg", "config"], { root }).stdout).toBe("config  application\n");
 });

@@ -6,13 +6,14 @@
 import { spawnSync } from "node:child_process";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, xvmBin } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 import { onPty } from "../helpers/pty.ts";
 
 let root: string;
 const extraPids: number[] = [];
 
 beforeEach(() => {
-  root = tempRoot("xvm-svccfg-ex-");
+  root = newRepository(tempRoot("xvm-svccfg-ex-"));
 });
 
 afterEach(async () => {

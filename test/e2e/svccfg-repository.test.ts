@@ -8,13 +8,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decode } from "../../src/smf/store.ts";
 import { cleanupRoot, killPids, pidAlive, run, runAsync, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 
 let root: string;
 let repoFile: string;
 const started: number[] = [];
 
 beforeEach(() => {
-  root = tempRoot("xvm-svccfg-repo-");
+  root = newRepository(tempRoot("xvm-svccfg-repo-"));
   repoFile = join(root, "etc/svc/repository.db");
   expect(run(["svccfg", "-s", "xend", "listpg", "config"], { root }).code).toBe(0);
 });
@@ -88,7 +89,7 @@ describe("a damaged repository file", () => {
         expect(r.stdout).toBe("");
         const prog = args[0];
         expect(r.stderr).toMatch(new RegExp(`^${prog}: repository ${repoFile.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is damaged \\(`));
-        expect(r.stderr).toContain(`Last good copies:\n  ${repoFile}.1 (generation 0, `);
+        expect(r.stderr).toContain(`Last good copies:\n  ${repoFile}.1 (generation 1, `);
         expect(r.stderr).toContain(`Restore one with: cp ${repoFile}.1 ${repoFile}\n`);
         expect(readFileSync(repoFile, "utf8")).toBe(damaged);
       }

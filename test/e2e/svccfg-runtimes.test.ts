@@ -6,13 +6,14 @@ import { spawnSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 
 const repoRoot = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 let root: string;
 let compiled: { code: number; stdout: string; stderr: string };
 
 beforeAll(() => {
-  root = tempRoot("xvm-svccfg-rt-");
+  root = newRepository(tempRoot("xvm-svccfg-rt-"));
   compiled = run(["svccfg", "-s", "xend", "listprop"], { root });
 });
 

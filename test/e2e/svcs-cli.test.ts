@@ -6,12 +6,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
+import { newRepository } from "../helpers/daemon.ts";
 
 let root = "";
 const svcs = (...args: string[]) => run(["svcs", ...args], { root });
 
 beforeAll(() => {
-  root = tempRoot("xvm-svcs-cli-");
+  root = newRepository(tempRoot("xvm-svcs-cli-"));
 });
 
 afterAll(async () => {

@@ -30,3 +30,12 @@ export function prepareRoot(root: string, options: RootOptions): string {
   expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }), "svccfg refresh").toMatchObject({ code: 0, stderr: "" });
   return root;
 }
+
+/**
+ * Imports the manifest into a new root's repository, as an installed host has it (`svccfg refresh`
+ * writes the repository; svcs, svcprop and svccfg listprop only read one and create none). Returns `root`.
+ */
+export function newRepository(root: string): string {
+  expect(run(["svccfg", "-s", "xend:default", "refresh"], { root }), "svccfg refresh").toMatchObject({ code: 0, stderr: "" });
+  return root;
+}

@@ -70,7 +70,7 @@ describe("relocation channel", () => {
   });
 
   it("names what is wrong with a peer's HELLO", () => {
-    expect(helloProblem({ type: Msg.HELLO, body: ["xvm-relocation", ["version", "2"]] })).toBe("relocation protocol version 2 is not supported (this xend speaks 1)");
+    expect(helloProblem({ type: Msg.HELLO, body: ["xvm-relocation", ["version", "3"]] })).toBe("relocation protocol version 3 is not supported (this xend speaks 2)");
     expect(helloProblem({ type: Msg.RECEIVE, body: ["receive"] })).toBe("expected a relocation HELLO, got RECEIVE");
     expect(errorText(["err", ["type", "XendError"], ["value", "Restore failed: out of memory"]])).toBe("Restore failed: out of memory");
     expect(detailOf(new XvmError("MIGRATE_FAILED", { dom: "web1", detail: "link broke" }))).toBe("link broke");

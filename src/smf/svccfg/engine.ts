@@ -13,7 +13,7 @@ import { refreshInstance } from "../refresh.ts";
 import { entitiesOf, type Repository } from "../repository.ts";
 import { addpg, addpropvalue, delpg, delprop, delpropvalue, setprop } from "./edit.ts";
 import { type Selection, resolve, selectTarget, selectionString, viewPgs } from "./entities.ts";
-import { SvccfgError, msg } from "./errors.ts";
+import { SvccfgError, msg, shown } from "./errors.ts";
 import { exportService } from "./export.ts";
 import { helpText } from "./help.ts";
 import { type Keyword, LexError } from "./lexer.ts";
@@ -92,13 +92,15 @@ export class Engine {
     } catch (error) {
       if (error instanceof SvccfgError) return this.semerr(error.text);
       if (error instanceof XvmError) return this.semerr(`${error.message}\n`);
-      throw error;
+      // Anything else (a file system error nobody expected) is reported as a message: svccfg
+      // never prints a stack trace.
+      return this.semerr(`${shown((error as Error)?.message ?? String(error))}\n`);
     }
   }
 
   /** `-s FMRI` before anything else (always non-interactive messages). */
   select(target: string): void {
-    const data = this.repo.read();
+    const data = this.repo.view();
     this.selection = selectTarget(data, this.selection, target);
   }
 
@@ -130,7 +132,7 @@ export class Engine {
         return undefined;
       case "listpg":
       case "listprop": {
-        const pgs = viewPgs(this.repo.read(), this.selection);
+        const pgs = viewPgs(this.repo.existing(), this.selection);
         this.stdout.write(formatListprop(pgs, c.pattern, c.cmd === "listpg"));
         return undefined;
       }
@@ -174,7 +176,7 @@ export class Engine {
   }
 
   private selectIn(target: string): void {
-    const data = this.repo.read();
+    const data = this.repo.view();
     if (this.selection.snapshot) throw new SvccfgError("No children.\n");
     this.selection = selectTarget(data, this.selection, target);
   }
@@ -188,7 +190,7 @@ export class Engine {
   }
 
   private list(pattern: string | undefined): void {
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const s = this.selection;
     const matches = (name: string) => pattern === undefined || fnmatch(pattern, name);
     if (!s.service) {
@@ -214,7 +216,7 @@ export class Engine {
       } else operands.push(a);
     }
     if (operands.length > 1) return this.synerr("describe");
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const pgs = viewPgs(data, this.selection);
     const templates = data.templates[serviceFmri(this.selection.service!)] ?? {};
     if (templatesOnly) {
@@ -227,9 +229,9 @@ export class Engine {
   }
 
   private export(target: string, file: string | undefined): void {
-    const data = this.repo.read();
+    const data = this.repo.existing();
     const services = findMatches(target, entitiesOf(data)).filter((m) => m.kind === "service");
-    if (services.length === 0) throw new SvccfgError(`Pattern '${target}' doesn't match any services\n`);
+    if (services.length === 0) throw new SvccfgError(`Pattern '${shown(target)}' doesn't match any services\n`);
     const out = services
       .map((m) => exportService(m.service, data.services[m.service]!, data.templates[serviceFmri(m.service)] ?? {}))
       .join("");
@@ -240,7 +242,7 @@ export class Engine {
     try {
       writeFileSync(file, out);
     } catch (error) {
-      throw new SvccfgError(`Could not open "${file}": ${(error as NodeJS.ErrnoException).message.replace(/^\w+: /, "")}.\n`);
+      throw new SvccfgError(`Could not open "${shown(file)}": ${(error as NodeJS.ErrnoException).message.replace(/^\w+: /, "")}.\n`);
     }
   }
 
@@ -254,14 +256,14 @@ export class Engine {
   private listsnap(): void {
     const s = this.selection;
     if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
-    const { inst } = resolve(this.repo.read(), s);
+    const { inst } = resolve(this.repo.existing(), s);
     for (const name of Object.keys(inst!.snapshots)) this.stdout.write(`${name}\n`);
   }
 
   private selectsnap(name: string | undefined): void {
     const s = this.selection;
     if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
-    const { inst } = resolve(this.repo.read(), s);
+    const { inst } = resolve(this.repo.view(), s);
     if (name === undefined) {
       this.selection = { service: s.service!, instance: s.instance };
       return;
