@@ -5,6 +5,7 @@
 import type { PropertyDecls } from "xvm/plugin";
 import { checkHostsAllow } from "./hosts-allow.ts";
 import { checkKeyProperty } from "./key-property.ts";
+import { checkPathsAllow } from "./paths-allow.ts";
 
 export const properties = {
   "xend-relocation-server": {
@@ -35,6 +36,12 @@ export const properties = {
     default: "",
     description: "Key file shared by the hosts that may migrate to each other (HMAC-SHA-256 challenge-response); empty means /etc/xen/relocation.key, generated at first start (mode 0600).",
     check: checkKeyProperty,
+  },
+  "xend-relocation-paths-allow": {
+    type: "astring",
+    default: "",
+    description: "Absolute folders, separated by spaces, inside which a migrated-in domain may name host files (disks, kernel, ramdisk); empty allows none.",
+    check: checkPathsAllow,
   },
   "xend-relocation-max-downtime": {
     type: "integer",

@@ -476,8 +476,6 @@ export class Manager implements DomainManagerHandle {
     for (const rec of this.active.values()) {
       if (rec === options.replacing) continue;
       if (rec.config.name === config.name) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: rec.domid });
-      // A migration to this same host: the source copy, renamed migrating-<name>, shares the uuid.
-      if (options.incoming && rec.config.name.startsWith("migrating-")) continue;
       if (rec.config.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: rec.config.name });
     }
     if (this.claimed.has(config.name)) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: "(being created)" });
@@ -738,9 +736,8 @@ export class Manager implements DomainManagerHandle {
 
   async create(config: DomainConfig, options: { paused?: boolean; incoming?: boolean } = {}): Promise<DomainSummary> {
     const full = this.prepare(config);
-    // A domain migrating in whose uuid has a managed config here is that managed domain coming back.
-    const managed = options.incoming === true && this.managed.has(full.uuid);
-    const rec = await this.launch(full, { managed, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
+    // A domain migrating in is never managed here, and never takes the uuid of one that is (checkUnique).
+    const rec = await this.launch(full, { managed: false, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
     return this.summaryOf(rec);
   }
 
