@@ -9,7 +9,7 @@ import {
   CONFIG_DEFAULTS, checkDomainConfig, normalizeAction, parseVifSpec, type ConfigProblem,
 } from "./config-spec.ts";
 import {
-  ConfigFileError, formatDiagnostic, parseConfigText, parseOverride,
+  ConfigFileError, formatDiagnostic, parseOverride, runConfig,
   type ConfigEntry, type ConfigValue, type Diagnostic, type Position,
 } from "./config-syntax.ts";
 import type { DomainAction, DomainConfig, VifConfig } from "./types.ts";
@@ -58,6 +58,7 @@ const KEPT_KEYS = new Set([
 function typeName(v: ConfigValue): string {
   if (v.kind === "list") return "a list";
   if (v.kind === "number") return `the number ${v.text}`;
+  if (v.kind === "other") return `a ${v.type}`;
   return `the string '${v.value}'`;
 }
 
@@ -78,13 +79,15 @@ export interface ParseOptions {
 
 /** Parses and checks a config file's text. Throws {@link ConfigFileError} listing every error. */
 export function parseDomainConfig(text: string, options: ParseOptions): ParsedConfig {
-  const entries = parseConfigText(text, options.source);
-  for (const arg of options.overrides ?? []) entries.push(parseOverride(arg));
-  return configFromEntries(entries, options);
+  // `var=value` arguments are variables the file can read (xm's `vmid=3`) and win over it.
+  const overrides = (options.overrides ?? []).map((arg) => parseOverride(arg));
+  const vars = new Map(overrides.map((o) => [o.key, o.raw ?? null] as const));
+  const { entries, read } = runConfig(text, options.source, vars);
+  return configFromEntries([...entries, ...overrides], options, read);
 }
 
 /** The entries of a parsed file (plus overrides, last wins) to a checked config. */
-export function configFromEntries(entries: readonly ConfigEntry[], options: ParseOptions): ParsedConfig {
+export function configFromEntries(entries: readonly ConfigEntry[], options: ParseOptions, helpers: ReadonlySet<string> = new Set()): ParsedConfig {
   const errors: Diagnostic[] = [];
   const inOrder = (a: Diagnostic, b: Diagnostic) =>
     a.source === b.source ? a.line - b.line || a.column - b.column : a.source === options.source ? -1 : b.source === options.source ? 1 : 0;
@@ -100,7 +103,7 @@ export function configFromEntries(entries: readonly ConfigEntry[], options: Pars
   const last = new Map<string, ConfigEntry>();
   for (const e of entries) {
     const previous = last.get(e.key);
-    if (previous && !isOverride(e)) {
+    if (previous && !isOverride(e) && !e.conditional && !previous.conditional) {
       warn(e, e.keyPos, `'${e.key}' is set again (first at line ${previous.keyPos.line}); the last value wins`);
     }
     last.set(e.key, e);
@@ -120,7 +123,7 @@ export function configFromEntries(entries: readonly ConfigEntry[], options: Pars
     if (kind === undefined) {
       if (KEPT_KEYS.has(e.key)) extraKeys[e.key] = plain(v);
       else if (e.key === "restart") warn(e, e.keyPos, "'restart' is deprecated and ignored; use on_poweroff, on_reboot and on_crash");
-      else warn(e, e.keyPos, `unknown setting '${e.key}' (ignored)`);
+      else if (!helpers.has(e.key) && v.kind !== "other") warn(e, e.keyPos, `unknown setting '${e.key}' (ignored)`);
       continue;
     }
     switch (kind) {
@@ -129,7 +132,9 @@ export function configFromEntries(entries: readonly ConfigEntry[], options: Pars
         else raw[e.key] = v.value;
         break;
       case "int":
-        if (v.kind !== "number") err(e, v.pos, `${e.key} must be a whole number${e.key.includes("mem") ? " of MiB" : ""}, not ${typeName(v)}`);
+        // create.py's set_int took int(value): memory = "128" is 128.
+        if (v.kind === "string" && /^\s*[-+]?\d+\s*$/.test(v.value) && Number.isSafeInteger(Number(v.value))) raw[e.key] = Number(v.value);
+        else if (v.kind !== "number") err(e, v.pos, `${e.key} must be a whole number${e.key.includes("mem") ? " of MiB" : ""}, not ${typeName(v)}`);
         else if (!Number.isInteger(v.value)) err(e, v.pos, `${e.key} must be a whole number, not ${v.text}`);
         else raw[e.key] = v.value;
         break;
@@ -219,6 +224,7 @@ function locate(problem: ConfigProblem, where: Map<string, { entry: ConfigEntry;
 
 function plain(v: ConfigValue): unknown {
   if (v.kind === "list") return v.items.map(plain);
+  if (v.kind === "other") return undefined;
   return v.value;
 }
 

@@ -112,6 +112,12 @@ function checkInt(problems: ConfigProblem[], field: string, value: unknown, min:
   return true;
 }
 
+/** A value as it may appear in a message: control characters escaped, cut to a sane length. */
+export function shown(value: string, max = 200): string {
+  const escaped = value.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped;
+}
+
 /** Every problem of a complete config, in field order. Empty means usable. */
 export function checkDomainConfig(config: DomainConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -132,6 +138,14 @@ export function checkDomainConfig(config: DomainConfig): ConfigProblem[] {
     } catch (error) {
       problems.push({ field: "cpus", message: (error as Error).message });
     }
+  }
+  // Configs written for real xVM hosts: say which setting cannot work here, and why.
+  const bootloader = config.extraKeys?.bootloader;
+  if (typeof bootloader === "string" && bootloader.trim() !== "") {
+    problems.push({ field: "bootloader", message: `= '${shown(bootloader)}' is not supported: xvm boots the kernel (and ramdisk) named in the config directly; copy them out of the guest's disk and set kernel = and ramdisk =` });
+  }
+  if (typeof config.kernel === "string" && /^\/platform\/i86(xpv|pc)\//.test(config.kernel)) {
+    problems.push({ field: "kernel", message: `'${shown(config.kernel)}' is a Solaris kernel path (/platform/i86xpv): a Solaris PV guest cannot boot on this host` });
   }
   if (typeof config.kernel !== "string" || config.kernel.trim() === "") {
     problems.push({ field: "kernel", message: "is required (for the simulated hypervisor: kernel = \"sim:idle\", \"sim:counter\" or \"sim:memwriter\")" });

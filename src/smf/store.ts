@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import {
-  closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { XvmError } from "../errors.ts";
@@ -42,20 +42,44 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** What a backup slot holds: a good copy (its data), something damaged, or nothing. */
+type Slot = { kind: "good"; data: RepoData } | { kind: "damaged"; why: string } | { kind: "absent" };
+
+function readSlot(path: string): Slot {
+  try {
+    if (!lstatSync(path).isFile()) return { kind: "damaged", why: "not a regular file" };
+  } catch {
+    return { kind: "absent" };
+  }
+  try {
+    return { kind: "good", data: decode(readFileSync(path, "utf8")) };
+  } catch (error) {
+    return { kind: "damaged", why: (error as Error).message };
+  }
+}
+
 function describeBackups(path: string): string {
   const lines: string[] = [];
+  const good: string[] = [];
+  const damaged: string[] = [];
   for (let i = 1; i <= BACKUPS; i++) {
     const b = `${path}.${i}`;
-    if (!existsSync(b)) continue;
-    try {
-      const d = decode(readFileSync(b, "utf8"));
-      lines.push(`  ${b} (generation ${d.generation}, ${statSync(b).mtime.toISOString()})`);
-    } catch {
-      lines.push(`  ${b} (also damaged)`);
-    }
+    const slot = readSlot(b);
+    if (slot.kind === "good") {
+      let when = "";
+      try {
+        when = `, ${statSync(b).mtime.toISOString()}`;
+      } catch {
+        // vanished meanwhile
+      }
+      good.push(b);
+      lines.push(`  ${b} (generation ${slot.data.generation}${when})`);
+    } else if (slot.kind === "damaged") damaged.push(`  ${b} (damaged: ${slot.why}; not a copy to restore)`);
   }
-  if (lines.length === 0) return ` No good copy is kept; move ${path} aside to start from the defaults.`;
-  return ` Last good copies:\n${lines.join("\n")}\nRestore one with: cp ${path}.1 ${path}`;
+  if (good.length === 0) {
+    return ` No good copy is kept; move ${path} aside to start from the defaults.${damaged.length ? `\n${damaged.join("\n")}` : ""}`;
+  }
+  return ` Last good copies:\n${[...lines, ...damaged].join("\n")}\nRestore one with: cp ${good[0]} ${path}`;
 }
 
 export class RepositoryFile {
@@ -93,6 +117,15 @@ export class RepositoryFile {
 
   /** Atomically replaces the file, keeping the previous one as the newest backup. */
   write(data: RepoData): void {
+    try {
+      this.writeFile(data);
+    } catch (error) {
+      if (error instanceof XvmError) throw error;
+      throw new XvmError("REPO_IO", { path: this.path, detail: (error as Error).message });
+    }
+  }
+
+  private writeFile(data: RepoData): void {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true });
     const tmp = `${this.path}.tmp.${process.pid}`;
@@ -130,10 +163,32 @@ export class RepositoryFile {
     }
   }
 
+  /**
+   * Shifts the good copies down one slot (dropping the oldest beyond BACKUPS) and links the current
+   * file as `.1`. A damaged slot (garbage, a directory, a symlink: anything that is not a copy that
+   * verifies) is moved aside as `<slot>.damaged` rather than shifted, so it never pushes a good copy
+   * out, and never stops the write.
+   */
   private rotateBackups(): void {
-    for (let i = BACKUPS - 1; i >= 1; i--) {
-      const from = `${this.path}.${i}`;
-      if (existsSync(from)) renameSync(from, `${this.path}.${i + 1}`);
+    const good: string[] = [];
+    for (let i = 1; i <= BACKUPS; i++) {
+      const b = `${this.path}.${i}`;
+      const slot = readSlot(b);
+      if (slot.kind === "good") good.push(b);
+      else if (slot.kind === "damaged") {
+        try {
+          rmSync(`${b}.damaged`, { recursive: true, force: true });
+          renameSync(b, `${b}.damaged`);
+        } catch {
+          rmSync(b, { recursive: true, force: true });
+        }
+      }
+    }
+    for (const extra of good.splice(BACKUPS - 1)) unlinkSync(extra);
+    // Last first: each target is free (moved already, moved aside, or never there).
+    for (let k = good.length - 1; k >= 0; k--) {
+      const target = `${this.path}.${k + 2}`;
+      if (good[k] !== target) renameSync(good[k]!, target);
     }
     // A hard link keeps the current (good) file as .1 at no copying cost; rename then swaps the name.
     try {

@@ -3,6 +3,7 @@
  * integers go through strtoll/strtoull with base 0, so "0x10" and "010" are valid and are stored
  * normalised to decimal; booleans are exactly true/t/1/false/f/0.
  */
+import { escapeText } from "../security/log-escape.ts";
 
 export const SMF_TYPES = [
   "boolean", "count", "integer", "time", "astring", "ustring", "opaque", "uri", "fmri",
@@ -89,7 +90,7 @@ function isUtf8(text: string): boolean {
 
 /** SMF's message for a value the type rejects. */
 export function invalidValueMessage(type: SmfType, text: string): string {
-  return `Invalid "${type}" value "${text}".`;
+  return `Invalid "${type}" value "${escapeText(text, 80)}".`;
 }
 
 /** Typed value as the daemon reads it (booleans and numbers as JS values). */

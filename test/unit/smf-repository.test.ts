@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -138,7 +138,34 @@ describe("a damaged repository", () => {
     const path = repo.paths.repository;
     writeFileSync(`${path}.1`, "junk");
     writeFileSync(path, "junk");
-    expect(expectCorrupt(() => repo.read()).message).toContain(`  ${path}.1 (also damaged)`);
+    expect(expectCorrupt(() => repo.read()).message).toContain(`  ${path}.1 (damaged: no header line (truncated?); not a copy to restore)`);
+  });
+
+  it("a damaged backup slot (garbage, a directory) neither stops a write nor pushes a good copy out", () => {
+    repo.read();
+    for (const n of [1, 2, 3, 4]) setCpus(n);
+    const path = repo.paths.repository;
+    const generation = (p: string) => (JSON.parse(readFileSync(p, "utf8").split("\n")[1]!) as { generation: number }).generation;
+    expect([1, 2, 3].map((i) => generation(`${path}.${i}`))).toEqual([3, 2, 1]);
+    // .2 becomes a directory, .1 garbage: the next writes keep every good copy that is left.
+    rmSync(`${path}.2`);
+    mkdirSync(`${path}.2`);
+    writeFileSync(`${path}.1`, "junk");
+    setCpus(5);
+    expect(repo.read().generation).toBe(5);
+    expect([1, 2].map((i) => generation(`${path}.${i}`))).toEqual([4, 1]);
+    expect(existsSync(`${path}.3`)).toBe(false);
+    expect(readFileSync(`${path}.1.damaged`, "utf8")).toBe("junk");
+    expect(statSync(`${path}.2.damaged`).isDirectory()).toBe(true);
+    setCpus(6);
+    expect([1, 2, 3].map((i) => generation(`${path}.${i}`))).toEqual([5, 4, 1]);
+    // The restore advice names the newest good copy, not a damaged slot.
+    writeFileSync(`${path}.1`, "junk");
+    writeFileSync(path, "junk");
+    const message = expectCorrupt(() => repo.read()).message;
+    expect(message).toContain(`Last good copies:\n  ${path}.2 (generation 4, `);
+    expect(message).toContain(`  ${path}.1 (damaged: no header line (truncated?); not a copy to restore)`);
+    expect(message).toContain(`Restore one with: cp ${path}.2 ${path}`);
   });
 
   it("round-trips through encode/decode and detects a flipped byte", () => {

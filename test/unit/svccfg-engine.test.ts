@@ -79,10 +79,39 @@ describe("listprop layout", () => {
         "test/ints   integer  1 16 8\n" +
         "test/none   count   \n" +
         "test/c      count    5\n" +
-        'test/tab    ustring  "a\tb"\n' +
+        'test/tab    ustring  "a\\tb"\n' +
         "test  application\n" +
         "test/empty  astring  \n",
     );
+  });
+
+  it("escapes control characters in values (a value never spans lines nor moves the cursor)", async () => {
+    const script = [
+      "addpg test application",
+      'setprop test/nl = astring: "line1',
+      'line2"',
+      "setprop test/esc = astring: a\u001b[2Jb",
+      "setprop test/bell = astring: \u0007",
+      "listprop test/*",
+    ].join("\n");
+    const r = await svccfg(["-s", "xend"], script);
+    expect(r).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: 'test/nl    astring  "line1\\nline2"\ntest/esc   astring  "a\\x1b[2Jb"\ntest/bell  astring  "\\x07"\n',
+    });
+  });
+
+  it("quotes a rejected value cut to 80 characters with control characters escaped", async () => {
+    const long = `12${"9".repeat(300)}`;
+    const r = await svccfg(["-s", INST, "setprop", "config/dom0-cpus", "=", long]);
+    expect(r).toEqual({ code: 1, stdout: "", stderr: `svccfg: Invalid "integer" value "${long.slice(0, 80)}…".\n` });
+    const esc = await svccfg(["-s", INST, "setprop", "config/loglevel", "=", "astring:", "\u001b[31mLOUD"]);
+    expect(esc.stderr).toBe('svccfg: Invalid "astring" value "\\x1b[31mLOUD" for config/loglevel (TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL).\n');
+    const name = await svccfg(["-s", "xend", "frob\u001b]0;owned\u0007"]);
+    expect(name.stderr).toBe('svccfg: Unknown command "frob\\x1b]0;owned\\x07".\n');
+    const pattern = await svccfg(["-s", `x${"\r".repeat(200)}`, "listprop"]);
+    expect(pattern.stderr).toBe(`svccfg: Pattern 'x${"\\r".repeat(79)}…' doesn't match any instances or services\n`);
   });
 
   it("marks nonpersistent groups and matches patterns against groups and pg/prop names", async () => {

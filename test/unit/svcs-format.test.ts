@@ -241,6 +241,10 @@ describe("svcs -x", () => {
     expect(svcs(repo({ state: "degraded", reason: ["plugin relocation failed in setup: EADDRINUSE"] }), ["-x", "xend"]).stdout).toContain(
       "Reason: Degraded by the service: plugin relocation failed in setup: EADDRINUSE\n   See: xend(1M)\n",
     );
+    // A reason quoting a configuration value never brings a control character to the terminal.
+    expect(svcs(repo({ state: "degraded", reason: ["config/x: bad value \"a\nFAKE\u001b[2J\""] }), ["-x", "xend"]).stdout).toContain(
+      "Reason: Degraded by the service: config/x: bad value \"a\\nFAKE\\x1b[2J\"\n   See: xend(1M)\n",
+    );
     const t = repo({ state: "disabled" });
     setEnabled(t.services[XEND_SERVICE]!.instances.default!, false, true);
     expect(svcs(t, ["-x", "xend"]).stdout).toContain("Reason: Temporarily disabled by an administrator.\n   See: http://sun.com/msg/SMF-8000-1S\n");

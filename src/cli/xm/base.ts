@@ -84,6 +84,14 @@ export abstract class XmCommand extends XvmCommand {
     this.context.stdout.write(text);
   }
 
+  /**
+   * `--json`: one JSON document on stdout, pretty-printed, ending in a newline. The objects are
+   * the control API's (docs/xm-json.md): fields may be added, never renamed or removed.
+   */
+  protected outJson(value: unknown): void {
+    this.out(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
   protected err(message: string): void {
     this.context.stderr.write(`Error: ${message}\n`);
   }

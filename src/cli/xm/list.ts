@@ -21,10 +21,12 @@ export class ListCommand extends XmCommand {
       ["Two domains, one by id", "$0 xm list web1 3"],
       ["Every detail of one domain", "$0 xm list -l web1"],
       ["Only paused domains", "$0 xm list --state=paused"],
+      ["For scripts: every domain as JSON", "$0 xm list --json"],
     ],
   });
   long = Option.Boolean("-l,--long", false, { description: "print every detail of each domain (SXP, as xm list -l)" });
   state = Option.String("--state", { description: "only domains in this state: running, paused, halted, crashed, suspended or all" });
+  json = Option.Boolean("--json", false, { description: "print the domains as JSON, as the control API's GET /domains answers them (docs/xm-json.md)" });
   domains = Option.Rest({ name: "Domain" });
 
   async execute(): Promise<number> {
@@ -34,7 +36,9 @@ export class ListCommand extends XmCommand {
     let list: DomainSummary[];
     if (this.domains.length > 0) list = await Promise.all(this.domains.map((d) => this.getDomain(d)));
     else list = await this.listDomains(this.state);
-    this.out(this.long ? formatLong(list) : formatList(list));
+    // The JSON objects are complete already: -l adds nothing to them.
+    if (this.json) this.outJson({ domains: list });
+    else this.out(this.long ? formatLong(list) : formatList(list));
     return 0;
   }
 }

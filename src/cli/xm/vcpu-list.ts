@@ -9,8 +9,9 @@ export class VcpuListCommand extends XmCommand {
   static override usage = Command.Usage({
     description: "list the VCPUs for a domain or all domains",
     details: "Per vCPU: the physical CPU it runs on, its state (r running, b blocked, p offline), its CPU time and the CPUs it may use (`any cpu` when not pinned).",
-    examples: [["Every domain's vCPUs", "$0 xm vcpu-list"], ["Domain-0's", "$0 xm vcpu-list Domain-0"]],
+    examples: [["Every domain's vCPUs", "$0 xm vcpu-list"], ["Domain-0's", "$0 xm vcpu-list Domain-0"], ["As JSON", "$0 xm vcpu-list --json web1"]],
   });
+  json = Option.Boolean("--json", false, { description: "print each domain's vCPUs as JSON (docs/xm-json.md)" });
   domains = Option.Rest({ name: "Domain" });
 
   async execute(): Promise<number> {
@@ -19,6 +20,10 @@ export class VcpuListCommand extends XmCommand {
       this.api<NodeInfo>("GET", "/domains/0/node"),
     ]);
     const nrCpus = Number(node.nr_cpus) || 1;
+    if (this.json) {
+      this.outJson({ domains: (list as DomainSummary[]).map((d) => ({ domid: d.domid, name: d.name, uuid: d.uuid, vcpus: d.vcpuInfo })) });
+      return 0;
+    }
     const lines = [VCPU_HEADER, ...(list as DomainSummary[]).flatMap((d) => vcpuRows(d, nrCpus))];
     this.out(lines.map((l) => `${l}\n`).join(""));
     return 0;

@@ -93,6 +93,9 @@ export function parseMemwriterParams(extra: string, memoryBytes: number): Memwri
 
 /** Validates a kernel and its command line before a runner is started for it. */
 export function checkProgram(kernel: string, extra: string, memoryBytes: number): void {
+  if (/(^|\/)hvmloader$/.test(kernel)) {
+    throw new XvmError("DOMAIN_CONFIG", { detail: `kernel '${kernel}' is the HVM firmware loader: builder = 'hvm' guests need the qemu driver (svccfg -s xend setprop config/hypervisor = qemu)` });
+  }
   if (!isKernel(kernel)) {
     throw new XvmError("DOMAIN_CONFIG", { detail: `kernel '${kernel}' is not a simulated guest program (choose one of ${KERNELS.join(", ")})` });
   }

@@ -13,7 +13,7 @@ import { fnmatch, serviceFmri } from "../fmri.ts";
 import type { InstanceData, PgMap, Property, PropertyGroup, RepoData, ServiceData, Template } from "../model.ts";
 import { isSmfType, normaliseValue, type SmfType } from "../values.ts";
 import { type Selection, NAME_RE, resolve } from "./entities.ts";
-import { SvccfgError, msg } from "./errors.ts";
+import { SvccfgError, msg, shown } from "./errors.ts";
 
 interface Target {
   svc: ServiceData;
@@ -44,7 +44,7 @@ function parseValue(text: string, type: SmfType, requireQuotes: boolean): string
   }
   const raw = text.startsWith('"') ? text.slice(1, -1) : text;
   const stored = normaliseValue(type, raw);
-  if (stored === undefined) throw new SvccfgError(`Invalid "${type}" value "${raw}".\n`);
+  if (stored === undefined) throw new SvccfgError(`Invalid "${type}" value "${shown(raw)}".\n`);
   return stored;
 }
 
@@ -85,11 +85,11 @@ function checkTemplate(name: string, t: Template, type: SmfType, values: string[
   if ((t.min !== undefined || t.max !== undefined) && (type === "integer" || type === "count")) {
     const n = BigInt(v);
     if ((t.min !== undefined && n < BigInt(t.min)) || (t.max !== undefined && n > BigInt(t.max))) {
-      throw new SvccfgError(`Invalid "${type}" value "${v}" for ${name} (${rangeText(t)}).\n`);
+      throw new SvccfgError(`Invalid "${type}" value "${shown(v)}" for ${name} (${rangeText(t)}).\n`);
     }
   }
   if (t.values && !t.values.includes(v)) {
-    throw new SvccfgError(`Invalid "${type}" value "${v}" for ${name} (${t.values.join(", ")}).\n`);
+    throw new SvccfgError(`Invalid "${type}" value "${shown(v)}" for ${name} (${t.values.join(", ")}).\n`);
   }
 }
 
@@ -132,7 +132,7 @@ export function addpropvalue(data: RepoData, sel: Selection, name: string, typeW
   const type = current?.type ?? given ?? template?.type;
   if (type === undefined) throw new SvccfgError(msg.typeRequired);
   if (given !== undefined && given !== type) {
-    throw new SvccfgError(`Type "${given}" does not match the type of ${name} ("${type}").\n`);
+    throw new SvccfgError(`Type "${shown(given)}" does not match the type of ${name} ("${type}").\n`);
   }
   const values = [...(current?.values ?? []), parseValue(value, type, false)];
   if (template) checkTemplate(name, template, type, values);

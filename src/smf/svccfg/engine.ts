@@ -13,7 +13,7 @@ import { refreshInstance } from "../refresh.ts";
 import { entitiesOf, type Repository } from "../repository.ts";
 import { addpg, addpropvalue, delpg, delprop, delpropvalue, setprop } from "./edit.ts";
 import { type Selection, resolve, selectTarget, selectionString, viewPgs } from "./entities.ts";
-import { SvccfgError, msg } from "./errors.ts";
+import { SvccfgError, msg, shown } from "./errors.ts";
 import { exportService } from "./export.ts";
 import { helpText } from "./help.ts";
 import { type Keyword, LexError } from "./lexer.ts";
@@ -92,7 +92,9 @@ export class Engine {
     } catch (error) {
       if (error instanceof SvccfgError) return this.semerr(error.text);
       if (error instanceof XvmError) return this.semerr(`${error.message}\n`);
-      throw error;
+      // Anything else (a file system error nobody expected) is reported as a message: svccfg
+      // never prints a stack trace.
+      return this.semerr(`${shown((error as Error)?.message ?? String(error))}\n`);
     }
   }
 
@@ -229,7 +231,7 @@ export class Engine {
   private export(target: string, file: string | undefined): void {
     const data = this.repo.existing();
     const services = findMatches(target, entitiesOf(data)).filter((m) => m.kind === "service");
-    if (services.length === 0) throw new SvccfgError(`Pattern '${target}' doesn't match any services\n`);
+    if (services.length === 0) throw new SvccfgError(`Pattern '${shown(target)}' doesn't match any services\n`);
     const out = services
       .map((m) => exportService(m.service, data.services[m.service]!, data.templates[serviceFmri(m.service)] ?? {}))
       .join("");
@@ -240,7 +242,7 @@ export class Engine {
     try {
       writeFileSync(file, out);
     } catch (error) {
-      throw new SvccfgError(`Could not open "${file}": ${(error as NodeJS.ErrnoException).message.replace(/^\w+: /, "")}.\n`);
+      throw new SvccfgError(`Could not open "${shown(file)}": ${(error as NodeJS.ErrnoException).message.replace(/^\w+: /, "")}.\n`);
     }
   }
 

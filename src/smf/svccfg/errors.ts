@@ -3,6 +3,16 @@
  * engine prints them through its message rules (prefix, stream) unchanged.
  */
 
+import { escapeText } from "../../security/log-escape.ts";
+
+/** Longest part of a value quoted in a message: enough to recognise it, never a screenful. */
+export const QUOTED_MAX = 80;
+
+/** A name or value quoted in a message: control characters escaped, cut to QUOTED_MAX. */
+export function shown(value: string): string {
+  return escapeText(value, QUOTED_MAX);
+}
+
 /** A semantic error: the command did nothing; non-interactive svccfg exits 1 after printing it. */
 export class SvccfgError extends Error {
   constructor(readonly text: string) {
@@ -25,15 +35,15 @@ export const msg = {
   noParentLevels: "No parent levels.\n",
   notAnEntity: ":properties is not an entity.  Try 'listprop' to list properties.\n",
   noSuchSnapshot: "No such snapshot.\n",
-  invalidPgName: (name: string) => `Invalid property group name "${name}".\n`,
-  invalidPropName: (name: string) => `Invalid property name "${name}".\n`,
-  noSuchPg: (name: string) => `No such property group "${name}".\n`,
-  noSuchProp: (pg: string, prop: string) => `No such property ${pg}/${prop}.\n`,
-  unknownType: (word: string) => `Unknown type "${word}".\n`,
-  unknownCommand: (word: string) => `Unknown command "${word}".\n`,
-  pgFlag: (flag: string) => `Invalid property group flag ${flag}.\n`,
-  noMatch: (pattern: string) => `Pattern '${pattern}' doesn't match any instances or services\n`,
+  invalidPgName: (name: string) => `Invalid property group name "${shown(name)}".\n`,
+  invalidPropName: (name: string) => `Invalid property name "${shown(name)}".\n`,
+  noSuchPg: (name: string) => `No such property group "${shown(name)}".\n`,
+  noSuchProp: (pg: string, prop: string) => `No such property ${shown(pg)}/${shown(prop)}.\n`,
+  unknownType: (word: string) => `Unknown type "${shown(word)}".\n`,
+  unknownCommand: (word: string) => `Unknown command "${shown(word)}".\n`,
+  pgFlag: (flag: string) => `Invalid property group flag ${shown(flag)}.\n`,
+  noMatch: (pattern: string) => `Pattern '${shown(pattern)}' doesn't match any instances or services\n`,
   multiMatch: (pattern: string, fmris: string[]) =>
-    `Pattern '${pattern}' matches multiple instances:\n${fmris.map((f) => `    ${f}\n`).join("")}`,
-  unsupported: (keyword: string) => `"${keyword}" is not supported by xvm's svccfg.\n`,
+    `Pattern '${shown(pattern)}' matches multiple instances:\n${fmris.map((f) => `    ${f}\n`).join("")}`,
+  unsupported: (keyword: string) => `"${shown(keyword)}" is not supported by xvm's svccfg.\n`,
 } as const;

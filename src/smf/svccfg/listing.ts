@@ -7,17 +7,31 @@
  */
 import { fnmatch } from "../fmri.ts";
 import type { PgMap, Property, PropertyGroup, Template } from "../model.ts";
+import { escapeText } from "../../security/log-escape.ts";
 
 type Entry = { name: string; pg: PropertyGroup } | { name: string; prop: Property; template?: Template };
 
-/** Quotes a value as quote_and_print does: `"` and `\` get a backslash. */
+/**
+ * Quotes a value as quote_and_print does: `"` and `\` get a backslash. xvm also writes control
+ * characters as escapes (`\n`, `\t`, `\x1b`; issue 13 §4): a value never spans lines or moves
+ * the terminal's cursor. The backslash itself being escaped, the text stays unambiguous.
+ */
 export function quoteValue(value: string): string {
-  return `"${value.replace(/["\\]/g, "\\$&")}"`;
+  return `"${escapeText(value.replace(/["\\]/g, "\\$&"), Number.MAX_SAFE_INTEGER)}"`;
 }
+
+/** A control character (C0, DEL, C1) or a character that reorders or breaks lines. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
 export function formatValues(prop: Property): string {
   const multipleStrings = prop.values.length > 1 && (prop.type === "astring" || prop.type === "ustring");
-  return prop.values.map((v) => ` ${multipleStrings || /[ \t\n"()]/.test(v) ? quoteValue(v) : v}`).join("");
+  return prop.values.map((v) => ` ${multipleStrings || /[ "()]/.test(v) || CONTROL.test(v) ? quoteValue(v) : v}`).join("");
+}
+
+/** A group or property name as listed (names are checked on creation; escaped all the same). */
+function nameShown(name: string): string {
+  return escapeText(name, Number.MAX_SAFE_INTEGER);
 }
 
 /** Matching groups and properties in listing order: a group that matches brings all its properties. */
@@ -39,17 +53,17 @@ function collect(pgs: PgMap, pattern: string | undefined, onlyPgs: boolean, temp
 }
 
 function pgLine(name: string, width: number, pg: PropertyGroup): string {
-  return `${name.padEnd(width)}  ${pg.type}${pg.flags & 1 ? "\tNONPERSISTENT" : ""}\n`;
+  return `${nameShown(name).padEnd(width)}  ${nameShown(pg.type)}${pg.flags & 1 ? "\tNONPERSISTENT" : ""}\n`;
 }
 
 function propLine(name: string, width: number, prop: Property): string {
-  return `${name.padEnd(width)}  ${prop.type.padEnd(7)} ${formatValues(prop)}\n`;
+  return `${nameShown(name).padEnd(width)}  ${prop.type.padEnd(7)} ${formatValues(prop)}\n`;
 }
 
 /** `listprop [pattern]` (or `listpg [pattern]` with onlyPgs). */
 export function formatListprop(pgs: PgMap, pattern?: string, onlyPgs = false): string {
   const entries = collect(pgs, pattern, onlyPgs);
-  const width = Math.max(0, ...entries.map((e) => e.name.length));
+  const width = Math.max(0, ...entries.map((e) => nameShown(e.name).length));
   return entries.map((e) => ("pg" in e ? pgLine(e.name, width, e.pg) : propLine(e.name, width, e.prop))).join("");
 }
 

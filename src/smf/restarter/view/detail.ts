@@ -2,6 +2,7 @@
  * svcs -l (print_detailed), -L (print_log) and the process lines of -p: the paragraph layout of
  * svcs.c, labels padded to 13 columns.
  */
+import { escapeText } from "../../../security/log-escape.ts";
 import type { RepoData } from "../../model.ts";
 import { processArgs, processName, processStartMs, pidAlive } from "../proc.ts";
 import type { InstanceView } from "./instances.ts";
@@ -27,9 +28,14 @@ export function processLines(v: InstanceView, now: number): string {
   return out;
 }
 
+/** A value as svcs -l -v prints it; control characters escaped (issue 13 §4). */
 function quoteValue(v: string): string {
-  if (!/[ \t\n"()]/.test(v)) return `${v} `;
-  return `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  if (!/[ \t\n"()]/.test(v)) return `${visible(v)} `;
+  return `"${visible(v.replace(/["\\]/g, (c) => `\\${c}`))}"`;
+}
+
+function visible(text: string): string {
+  return escapeText(text, Number.MAX_SAFE_INTEGER);
 }
 
 export interface DetailOptions {
@@ -61,7 +67,7 @@ export function detailed(v: InstanceView, data: RepoData, o: DetailOptions): str
   if (o.processes && v.contracts.length === 1) {
     for (const pid of processesOf(v)) {
       const args = processArgs(pid);
-      out += `${"process".padEnd(W)}${pid}${args !== undefined ? ` ${args.slice(0, 80)}` : ""}\n`;
+      out += `${"process".padEnd(W)}${pid}${args !== undefined ? ` ${escapeText(args, 80)}` : ""}\n`;
     }
   }
   if (o.verbose) out += applicationGroups(v, data);
@@ -78,7 +84,7 @@ function applicationGroups(v: InstanceView, data: RepoData): string {
     for (const [name, prop] of Object.entries(group.props)) {
       out += `${pg}/${name} (${prop.type}) = ${prop.values.map(quoteValue).join("")}\n`;
       const desc = templates[`${pg}/${name}`]?.description;
-      if (desc) out += `  ${desc}\n`;
+      if (desc) out += `  ${visible(desc)}\n`;
     }
   }
   return out;

@@ -12,6 +12,7 @@
  */
 import { instanceFmri } from "../../fmri.ts";
 import { RESTARTER_FMRI, composePgs, firstValue, getProp, type PgMap, type RepoData } from "../../model.ts";
+import { escapeText } from "../../../security/log-escape.ts";
 import { isProcessOf } from "../proc.ts";
 import { timeMs } from "../record.ts";
 
@@ -62,6 +63,11 @@ export const LIVE: Liveness = {
   daemon: (pid) => isProcessOf(pid, "xend"),
 };
 
+/** Free text read from the repository, as svcs may print it: control characters escaped. */
+function shown<T extends string | undefined>(text: T): T {
+  return (text === undefined ? text : escapeText(text, Number.MAX_SAFE_INTEGER)) as T;
+}
+
 function bool(pgs: PgMap, pg: string, prop: string): boolean | undefined {
   const v = firstValue(pgs, pg, prop);
   return v === undefined ? undefined : v === "true";
@@ -99,16 +105,17 @@ export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): Ins
         contracts: r.contract?.type === "count" ? [...r.contract.values] : [],
         hasContractProp: r.contract?.type === "count",
         startPid,
-        commonName: firstValue(pgs, "tm_common_name", "C"),
+        commonName: shown(firstValue(pgs, "tm_common_name", "C")),
         enabledPerm: bool(own, "general", "enabled") ?? bool(pgs, "general", "enabled"),
         enabledTemp: bool(own, "general_ovr", "enabled"),
         restarter: firstValue(pgs, "general", "restarter") ?? MASTER_RESTARTER,
-        logfile: val("logfile"),
-        altLogfile: val("alt_logfile"),
+        logfile: shown(val("logfile")),
+        altLogfile: shown(val("alt_logfile")),
         aux: val("auxiliary_state") ?? "invalid_aux_state",
-        auxFmri: val("auxiliary_fmri"),
+        auxFmri: shown(val("auxiliary_fmri")),
         waitstatus: Number(val("start_method_waitstatus") ?? 0),
-        reason: getProp(own, "restarter", "reason")?.values ?? [],
+        // The daemon's own reasons may quote configuration values: never a control character.
+        reason: (getProp(own, "restarter", "reason")?.values ?? []).map((r) => escapeText(r, 512)),
         pgs,
         running: inst.snapshots.running ?? pgs,
         hasRestarterPg: own.restarter !== undefined,

@@ -1,0 +1,119 @@
+/**
+ * The manager's own start and stop: re-attaching to the guests that outlived a previous daemon
+ * (their config, ids and restart counts come back from the driver's `meta`), starting managed
+ * domains marked on_xend_start = start, and following the driver's events (a runner that vanishes,
+ * `lost`, is a crash).
+ */
+import { mkdirSync } from "node:fs";
+import { errorMessage } from "../errors.ts";
+import type { GuestEvent, GuestInfo, PhysInfo } from "../hypervisor/driver.ts";
+import { readDomidCounter, start } from "./creation.ts";
+import type { DomainModel } from "./model.ts";
+import { type Active, type FullConfig, isMeta, mib } from "./records.ts";
+import { onCrash, onShutdown } from "./stop-actions.ts";
+
+export async function attach(m: DomainModel): Promise<void> {
+  mkdirSync(m.paths.domainsDir, { recursive: true, mode: 0o700 });
+  for (const config of m.store.load()) m.managed.set(config.uuid, config);
+  m.early = [];
+  m.unsubscribe = m.driver.subscribe((event) => dispatch(m, event));
+  let guests: GuestInfo[];
+  let phys: PhysInfo;
+  try {
+    guests = await m.driver.list();
+    phys = await m.physInfo();
+  } catch (error) {
+    // Without the driver's list nothing can be adopted; events are handled as they come.
+    const early = m.early;
+    m.early = undefined;
+    for (const event of early) dispatch(m, event);
+    throw error;
+  }
+  for (const g of guests) adopt(m, g);
+  m.nextDomid = Math.max(readDomidCounter(m), ...[...m.active.keys()].map((d) => d + 1), 1);
+  m.dmesgLine(`(XEN) ${phys.hypervisor.name} hypervisor ${phys.hypervisor.major}.${phys.hypervisor.minor}${phys.hypervisor.extra} on ${phys.hostname}: ${phys.nrCpus} CPUs, ${mib(phys.totalMemoryKiB)} MiB`);
+  if (m.active.size > 0) {
+    m.log.info(`re-attached to ${m.active.size} running domain(s): ${[...m.active.values()].map((r) => `${r.config.name} (${r.domid})`).join(", ")}`);
+  }
+  const early = m.early;
+  m.early = undefined;
+  for (const event of early) dispatch(m, event);
+  // A stop that happened while no daemon listened, and whose event an earlier daemon already
+  // took, shows only in the guest's state: handle it as the event would have been.
+  for (const rec of m.active.values()) {
+    const info = rec.info;
+    if (!info) continue;
+    if (rec.lost || info.crashed) m.queue(rec.domid, () => onCrash(m, rec, rec.lost ? "the guest's runner died while xend was not running" : "crashed while xend was not running"));
+    else if (info.shutdown) m.queue(rec.domid, () => onShutdown(m, rec, info.shutdownReason || "poweroff"));
+  }
+  for (const config of m.managed.values()) {
+    if (config.on_xend_start !== "start" || m.activeByUuid(config.uuid)) continue;
+    try {
+      const d = await start(m, config.uuid);
+      m.log.info(`started managed domain ${d.name} (${d.domid}) (on_xend_start = start)`);
+    } catch (error) {
+      m.log.error(`could not start managed domain ${config.name} (on_xend_start = start): ${errorMessage(error)}`);
+    }
+  }
+}
+
+export async function close(m: DomainModel): Promise<void> {
+  m.closed = true;
+  m.unsubscribe?.();
+  m.unsubscribe = undefined;
+  await Promise.race([m.queues.idle(), new Promise((r) => setTimeout(r, 10_000).unref?.())]);
+  for (const rec of m.active.values()) for (const w of rec.watchers) w.end("xend is stopping");
+}
+
+function adopt(m: DomainModel, g: GuestInfo): void {
+  const meta = isMeta(g.meta) ? g.meta : undefined;
+  const config: FullConfig = meta
+    ? { ...meta.config, name: g.name || meta.config.name, uuid: g.uuid || meta.config.uuid }
+    : {
+      // A guest started by something else: describe it from what the driver knows.
+      name: g.name, uuid: g.uuid, memory: mib(g.targetKiB), maxmem: mib(g.maxMemKiB),
+      vcpus: Math.max(1, g.vcpus.filter((v) => v.online).length), maxvcpus: g.maxVcpus, kernel: "unknown",
+      on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [],
+    };
+  const rec: Active = {
+    domid: g.domid, config, managed: meta?.managed ?? false, startTime: meta?.startTime ?? g.startTime,
+    restartCount: meta?.restartCount ?? 0, previousRestartTime: meta?.previousRestartTime, targetKiB: g.targetKiB,
+    info: g, lost: g.lost === true, dying: false, stopHandled: false, watchers: new Set(),
+  };
+  m.active.set(g.domid, rec);
+  if (rec.managed && !m.managed.has(config.uuid)) {
+    // Its stored config was lost (or deleted by hand): the running guest's copy is the config now.
+    m.managed.set(config.uuid, config);
+    m.saveManaged(config);
+  }
+}
+
+/** One driver event: console output goes to watchers at once; the rest waits in the domain's queue. */
+function dispatch(m: DomainModel, event: GuestEvent): void {
+  if (m.early) {
+    m.early.push(event);
+    return;
+  }
+  if (m.closed) return;
+  if (event.type === "console") {
+    const rec = m.active.get(event.domid);
+    if (rec) for (const w of rec.watchers) w.data(event.data);
+    return;
+  }
+  m.queue(event.domid, async () => {
+    const rec = m.active.get(event.domid);
+    if (!rec || rec.dying) return;
+    if (event.type === "lost") {
+      rec.lost = true;
+      if (rec.stopHandled) {
+        // Kept by preserve, and now its runner is gone too: only the record is left.
+        m.log.warn(`Domain ${rec.config.name} (${rec.domid}): ${event.detail}; it was already ${rec.stopReason ?? "stopped"} and is kept as a record only`);
+        return;
+      }
+      return onCrash(m, rec, event.detail);
+    }
+    if (event.type === "crashed") return onCrash(m, rec, event.detail);
+    if (event.reason === "crash") return onCrash(m, rec, "crashed");
+    return onShutdown(m, rec, event.reason);
+  }).catch((error) => m.log.error(`handling ${event.type} of domain ${event.domid}: ${errorMessage(error)}`));
+}

@@ -1,0 +1,255 @@
+/**
+ * How domains come to be and what names them: checking a config, MACs, unique names and uuids, CPU
+ * placement, domain ids, starting a guest on the driver (`launch`, also used by restarts), and the
+ * managed configs (`xm new` / `start` / `delete`) and renames.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { errorMessage, XvmError } from "../errors.ts";
+import type { GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
+import { checkDomainConfig, nameProblem } from "./config-spec.ts";
+import { formatCpuList, parseCpuList } from "./cpus.ts";
+import type { DomainModel } from "./model.ts";
+import { type Active, DOM0_NAME, type FullConfig, metaOf, mib } from "./records.ts";
+import { writeFileAtomicSync } from "./store.ts";
+import { inactiveSummary, summaryOf } from "./summaries.ts";
+import type { DomainConfig, DomainCreateRequest, DomainSummary } from "./types.ts";
+
+export interface LaunchOptions {
+  managed: boolean;
+  paused: boolean;
+  restartCount: number;
+  previousRestartTime?: number;
+  replacing?: Active;
+  incoming?: boolean;
+}
+
+export function readDomidCounter(m: DomainModel): number {
+  try {
+    const n = Number.parseInt(readFileSync(join(m.paths.runDir, "next-domid"), "utf8"), 10);
+    return Number.isInteger(n) && n > 0 ? n : 1;
+  } catch {
+    return 1;
+  }
+}
+
+function allocateDomid(m: DomainModel): number {
+  while (m.active.has(m.nextDomid)) m.nextDomid++;
+  const domid = m.nextDomid++;
+  try {
+    writeFileAtomicSync(join(m.paths.runDir, "next-domid"), `${m.nextDomid}\n`, 0o644);
+  } catch (error) {
+    m.log.warn(`cannot record the next domain id: ${errorMessage(error)}`);
+  }
+  return domid;
+}
+
+/** Checks a config as the API or a plugin handed it; fills in uuid and MACs. */
+function prepare(input: DomainConfig): FullConfig {
+  const config = structuredClone(input) as DomainConfig;
+  config.vif = config.vif ?? [];
+  config.disk = config.disk ?? [];
+  const problems = checkDomainConfig(config);
+  if (problems.length > 0) {
+    throw new XvmError("DOMAIN_CONFIG", { detail: problems.map((p) => `${p.field} ${p.message}`).join("; ") });
+  }
+  const uuid = config.uuid ?? randomUUID();
+  return { ...config, uuid: uuid.toLowerCase() };
+}
+
+/** Gives every vif without a MAC one in Xen's range 00:16:3e, unique among this host's domains. */
+function assignMacs(m: DomainModel, config: FullConfig): void {
+  const used = new Set<string>();
+  const note = (c: DomainConfig) => c.vif.forEach((v) => v.mac && used.add(v.mac.toLowerCase()));
+  for (const rec of m.active.values()) note(rec.config);
+  for (const c of m.managed.values()) note(c);
+  config.vif.forEach((v) => v.mac && used.add(v.mac.toLowerCase()));
+  for (const vif of config.vif) {
+    if (vif.mac) continue;
+    let mac: string;
+    do {
+      const b = randomBytes(3);
+      // xend's randomMAC: the fourth octet stays below 0x80.
+      mac = ["00", "16", "3e", (b[0]! & 0x7f).toString(16), b[1]!.toString(16), b[2]!.toString(16)].map((x) => x.padStart(2, "0")).join(":");
+    } while (used.has(mac));
+    used.add(mac);
+    vif.mac = mac;
+  }
+}
+
+/** Name and uuid must be unique among running domains and managed ones (same uuid = same domain). */
+function checkUnique(m: DomainModel, config: FullConfig, options: { allowManagedUuid?: boolean; replacing?: Active; incoming?: boolean } = {}): void {
+  if (config.name === DOM0_NAME) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: 0 });
+  for (const rec of m.active.values()) {
+    if (rec === options.replacing) continue;
+    if (rec.config.name === config.name) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: rec.domid });
+    if (rec.config.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: rec.config.name });
+  }
+  if (m.claimed.has(config.name)) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: "(being created)" });
+  for (const c of m.managed.values()) {
+    if (options.allowManagedUuid && c.uuid === config.uuid) continue;
+    if (c.name === config.name) throw new XvmError("DOMAIN_NAME_TAKEN", { name: c.name, uuid: c.uuid });
+    if (c.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: c.name });
+  }
+}
+
+function affinityFor(config: FullConfig, placement: number[] | undefined, phys: PhysInfo): number[][] {
+  const maxVcpus = config.maxvcpus ?? config.vcpus;
+  let cpus: number[] = [];
+  if (config.cpus !== undefined) {
+    cpus = parseCpuList(config.cpus);
+    const missing = cpus.filter((c) => c >= phys.nrCpus);
+    if (missing.length > 0) {
+      throw new XvmError("DOMAIN_CONFIG", {
+        detail: `cpus '${config.cpus}': CPU ${formatCpuList(missing)} does not exist on this host (it has ${phys.nrCpus}: ${formatCpuList(Array.from({ length: phys.nrCpus }, (_, i) => i))})`,
+      });
+    }
+  } else if (placement && placement.length > 0) {
+    cpus = placement.filter((c) => c < phys.nrCpus);
+  }
+  return Array.from({ length: maxVcpus }, () => [...cpus]);
+}
+
+/**
+ * Starts a guest from a checked config: plugins' domainPreCreate (ballooning, defaults), the
+ * memory check, a new domid, the driver. Nothing is left behind if any step refuses.
+ */
+export function launch(m: DomainModel, config: FullConfig, options: LaunchOptions): Promise<Active> {
+  checkUnique(m, config, { allowManagedUuid: options.managed, replacing: options.replacing, incoming: options.incoming });
+  m.claimed.add(config.name);
+  return m.resources(async () => {
+    try {
+      const phys = await m.physInfo();
+      const needKiB = config.memory * 1024;
+      const totalKiB = m.host.memory(phys, 0).totalKiB;
+      if (needKiB > totalKiB) {
+        throw new XvmError("NO_MEMORY", { detail: `Domain '${config.name}' needs ${config.memory} MiB, more than this host's ${mib(totalKiB)} MiB of memory.` });
+      }
+      const request: DomainCreateRequest = { config, needKiB };
+      await m.fireHook("domainPreCreate", request);
+      const final = prepare(request.config);
+      final.uuid = config.uuid;
+      final.name = config.name;
+      assignMacs(m, final);
+      const available = m.host.available(phys, m.guestsKiB());
+      if (final.memory * 1024 > available) {
+        const figures = m.host.memory(phys, m.guestsKiB());
+        throw new XvmError("NO_MEMORY", {
+          detail: `Not enough memory for domain '${final.name}': it needs ${final.memory * 1024} KiB, but only ${available} KiB are available (${figures.totalKiB} KiB total, ${figures.guestsKiB} KiB held by guests, ${figures.dom0KiB} KiB by Domain-0).`,
+        });
+      }
+      const affinity = affinityFor(final, request.placement, phys);
+      const domid = allocateDomid(m);
+      const rec: Active = {
+        domid, config: final, managed: options.managed, startTime: m.now() / 1000, restartCount: options.restartCount,
+        previousRestartTime: options.previousRestartTime, targetKiB: final.memory * 1024, lost: false, dying: false,
+        stopHandled: false, watchers: new Set(),
+      };
+      const spec: GuestSpec = {
+        domid, name: final.name, uuid: final.uuid, memoryKiB: final.memory * 1024, maxMemKiB: (final.maxmem ?? final.memory) * 1024,
+        vcpus: final.vcpus, maxVcpus: final.maxvcpus ?? final.vcpus, kernel: final.kernel, extra: final.extra ?? "",
+        affinity, paused: options.paused, meta: metaOf(rec) as unknown as Record<string, unknown>,
+      };
+      // Events of the new guest wait in its queue until it is registered.
+      return await m.queue(domid, async () => {
+        const info = await m.driver.create(spec);
+        rec.info = info;
+        rec.startTime = info.startTime || rec.startTime;
+        if (options.replacing) m.forget(options.replacing, `the domain restarted as domain ${domid}`);
+        m.active.set(domid, rec);
+        if (options.managed) {
+          m.managed.set(final.uuid, final);
+          m.saveManaged(final);
+        }
+        m.log.info(`Domain ${final.name} (${domid}) created: ${final.memory} MiB, ${final.vcpus} vCPU(s), kernel ${final.kernel}${options.paused ? ", paused" : ""}`);
+        m.dmesgLine(`(XEN) Domain ${domid} (${final.name}) created: ${final.memory} MiB, ${final.vcpus} vCPU(s)`);
+        return rec;
+      });
+    } finally {
+      m.claimed.delete(config.name);
+    }
+  }).then(async (rec) => {
+    await m.fireQuietly("domainCreated", await summaryOf(m, rec));
+    return rec;
+  });
+}
+
+export async function create(m: DomainModel, config: DomainConfig, options: { paused?: boolean; incoming?: boolean } = {}): Promise<DomainSummary> {
+  const full = prepare(config);
+  // A domain migrating in is never managed here, and never takes the uuid of one that is (checkUnique).
+  const rec = await launch(m, full, { managed: false, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
+  return summaryOf(m, rec);
+}
+
+export async function define(m: DomainModel, config: DomainConfig): Promise<DomainSummary> {
+  const full = prepare(config);
+  return m.resources(async () => {
+    // Same name and uuid as a managed domain (or no uuid given): `xm new` again replaces its config.
+    let existing: FullConfig | undefined;
+    for (const c of m.managed.values()) if (c.name === full.name) existing = c;
+    if (existing && (config.uuid === undefined || config.uuid.toLowerCase() === existing.uuid)) full.uuid = existing.uuid;
+    for (const rec of m.active.values()) {
+      if (rec.config.name === full.name && rec.config.uuid !== full.uuid) throw new XvmError("DOMAIN_EXISTS", { name: full.name, domid: rec.domid });
+      if (rec.config.uuid === full.uuid && !rec.managed) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: full.uuid, name: rec.config.name });
+    }
+    if (full.name === DOM0_NAME) throw new XvmError("DOMAIN_EXISTS", { name: full.name, domid: 0 });
+    for (const c of m.managed.values()) {
+      if (c.uuid === full.uuid) continue;
+      if (c.name === full.name) throw new XvmError("DOMAIN_NAME_TAKEN", { name: c.name, uuid: c.uuid });
+    }
+    assignMacs(m, full);
+    m.managed.set(full.uuid, full);
+    m.saveManaged(full);
+    m.log.info(`Domain ${full.name} (${full.uuid}) ${existing ? "config replaced" : "defined"} (managed)`);
+    const running = m.activeByUuid(full.uuid);
+    return running ? summaryOf(m, running) : inactiveSummary(full);
+  });
+}
+
+export async function start(m: DomainModel, dom: string | number, options: { paused?: boolean } = {}): Promise<DomainSummary> {
+  const found = m.resolve(dom);
+  if (found.kind === "dom0") throw new XvmError("DOMAIN_BAD_STATE", { dom: DOM0_NAME, state: "running", action: "start" });
+  if (found.kind === "active") {
+    throw new XvmError("DOMAIN_BAD_STATE", { dom: found.rec.config.name, state: found.rec.managed ? "already running" : "running and not managed", action: "start" });
+  }
+  const rec = await launch(m, structuredClone(found.config), { managed: true, paused: options.paused ?? false, restartCount: 0 });
+  return summaryOf(m, rec);
+}
+
+export async function undefine(m: DomainModel, dom: string | number): Promise<void> {
+  const found = m.resolve(dom);
+  if (found.kind === "dom0") throw new XvmError("DOMAIN_PRIVILEGED", { action: "delete", dom: 0 });
+  if (found.kind === "active") {
+    const rec = found.rec;
+    throw new XvmError("DOMAIN_BAD_STATE", {
+      dom: rec.config.name, state: rec.managed ? "running (destroy or shut it down first)" : "not managed by xend", action: "delete",
+    });
+  }
+  await m.resources(async () => {
+    m.managed.delete(found.config.uuid);
+    m.store.remove(found.config.uuid);
+  });
+  m.log.info(`Domain ${found.config.name} (${found.config.uuid}) deleted from xend's management`);
+}
+
+export async function rename(m: DomainModel, dom: string | number, newName: string): Promise<void> {
+  const problem = nameProblem(newName);
+  if (problem) throw new XvmError("DOMAIN_CONFIG", { detail: `name '${newName}' ${problem}` });
+  const found = m.resolve(dom);
+  if (found.kind === "dom0") throw new XvmError("DOMAIN_PRIVILEGED", { action: "rename", dom: 0 });
+  const uuid = found.kind === "active" ? found.rec.config.uuid : found.config.uuid;
+  const oldName = found.kind === "active" ? found.rec.config.name : found.config.name;
+  if (oldName === newName) return;
+  for (const rec of m.active.values()) if (rec.config.name === newName) throw new XvmError("DOMAIN_EXISTS", { name: newName, domid: rec.domid });
+  for (const c of m.managed.values()) if (c.name === newName && c.uuid !== uuid) throw new XvmError("DOMAIN_NAME_TAKEN", { name: newName, uuid: c.uuid });
+  if (m.claimed.has(newName) || newName === DOM0_NAME) throw new XvmError("DOMAIN_EXISTS", { name: newName, domid: newName === DOM0_NAME ? 0 : "(being created)" });
+  if (found.kind === "active") {
+    await m.withDomain(found.rec.domid, "rename", (rec) => m.updateConfig(rec, { name: newName }));
+  } else {
+    const config = { ...found.config, name: newName };
+    m.managed.set(uuid, config);
+    m.saveManaged(config);
+  }
+  m.log.info(`Domain ${oldName} renamed to ${newName}`);
+}

@@ -1,0 +1,85 @@
+/** How a domain is shown (`xm list`, the API, hooks): a running guest, an inactive managed one, Domain-0. */
+import { cpuBusyNs, hostBootTime } from "./host.ts";
+import type { DomainModel } from "./model.ts";
+import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, mib } from "./records.ts";
+import { NO_FLAGS, stateString } from "./state.ts";
+import type { DomainStateFlags, DomainSummary } from "./types.ts";
+
+export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSummary> {
+  let info = rec.info;
+  if (!rec.lost && !rec.dying) {
+    try {
+      info = await m.driver.info(rec.domid);
+      rec.info = info;
+      rec.targetKiB = info.targetKiB;
+    } catch {
+      // the runner cannot answer (gone, stuck): report what was last known
+    }
+  }
+  const online = info ? info.vcpus.filter((v) => v.online).length : rec.config.vcpus;
+  const flags: DomainStateFlags = rec.destroyed
+    ? { ...NO_FLAGS, crashed: rec.stopReason === "crashed", dying: true }
+    : info && !rec.lost
+    ? { running: info.running, blocked: info.blocked, paused: info.paused, shutdown: info.shutdown, crashed: info.crashed, dying: info.dying || rec.dying }
+    : { ...NO_FLAGS, crashed: rec.lost, dying: rec.dying };
+  const summary: DomainSummary = {
+    domid: rec.domid,
+    name: rec.config.name,
+    uuid: rec.config.uuid,
+    memory: rec.lost ? 0 : mib(info?.targetKiB ?? rec.targetKiB),
+    maxmem: mib(info?.maxMemKiB ?? (rec.config.maxmem ?? rec.config.memory) * 1024),
+    vcpus: online || rec.config.vcpus,
+    maxvcpus: info?.maxVcpus ?? rec.config.maxvcpus ?? rec.config.vcpus,
+    state: stateString(flags),
+    flags,
+    cpuTime: (info?.cpuTimeNs ?? 0) / 1e9,
+    startTime: rec.startTime,
+    managed: rec.managed,
+    config: structuredClone(rec.config),
+    vcpuInfo: info?.vcpus ?? [],
+    restartCount: rec.restartCount,
+  };
+  if (info?.pid !== undefined && !rec.lost) summary.pid = info.pid;
+  if (rec.stopHandled && rec.stopReason) summary.shutdownReason = info?.shutdownReason ?? (rec.lost ? "crash" : rec.stopReason);
+  return summary;
+}
+
+export function inactiveSummary(config: FullConfig): DomainSummary {
+  return {
+    domid: null, name: config.name, uuid: config.uuid, memory: config.memory, maxmem: config.maxmem ?? config.memory,
+    vcpus: config.vcpus, maxvcpus: config.maxvcpus ?? config.vcpus, state: stateString(NO_FLAGS), flags: { ...NO_FLAGS },
+    cpuTime: 0, startTime: 0, managed: true, config: structuredClone(config), vcpuInfo: [], restartCount: 0,
+  };
+}
+
+export async function dom0Summary(m: DomainModel): Promise<DomainSummary> {
+  const phys = await m.physInfo();
+  const figures = m.host.memory(phys, m.guestsKiB());
+  const vcpus = m.host.dom0Vcpus(phys);
+  const flags = { ...NO_FLAGS, running: true };
+  return {
+    domid: 0, name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: vcpus.length, maxvcpus: phys.nrCpus,
+    state: stateString(flags), flags, cpuTime: vcpus.reduce((s, v) => s + v.cpuTimeNs, 0) / 1e9 || cpuBusyNs().reduce((a, b) => a + b, 0) / 1e9,
+    startTime: hostBootTime(), managed: false,
+    config: {
+      name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: vcpus.length, maxvcpus: phys.nrCpus, kernel: "",
+      on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [],
+    },
+    vcpuInfo: vcpus, pid: process.pid, restartCount: 0,
+  };
+}
+
+/** Every domain, Domain-0 and inactive managed ones included, sorted by name as xend listed them. */
+export async function listDomains(m: DomainModel): Promise<DomainSummary[]> {
+  const out = [await dom0Summary(m), ...(await Promise.all([...m.active.values()].map((r) => summaryOf(m, r))))];
+  for (const c of m.managed.values()) if (!m.activeByUuid(c.uuid)) out.push(inactiveSummary(c));
+  // xend listed domains sorted by name (XendDomain.list_sorted).
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export async function getDomain(m: DomainModel, dom: string | number): Promise<DomainSummary> {
+  const found = m.resolve(dom);
+  if (found.kind === "dom0") return dom0Summary(m);
+  if (found.kind === "inactive") return inactiveSummary(found.config);
+  return summaryOf(m, found.rec);
+}
