@@ -20,7 +20,11 @@
 import { realpathSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
 import { XvmError, type DomainConfig } from "xvm/plugin";
-export { parsePathsAllow } from "./paths-allow.ts";
+
+/** `config/xend-relocation-paths-allow`: the folders, normalised, in the order given. */
+export function parsePathsAllow(value: string): string[] {
+  return value.split(/\s+/).filter((p) => p !== "").map((p) => normalize(p).replace(/(?<=.)\/+$/, ""));
+}
 
 /** Xen's default limit of vifs per domain. */
 export const MAX_VIFS = 8;

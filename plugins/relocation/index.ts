@@ -6,7 +6,7 @@
  */
 import { acceptPeer, definePlugin, errorMessage, escapeText, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "xvm/plugin";
 import { properties } from "./properties.ts";
-import { parsePathsAllow } from "./paths-allow.ts";
+import { parsePathsAllow } from "./incoming-policy.ts";
 import { Channel } from "./channel.ts";
 import { legacyMigrateOp } from "./legacy.ts";
 import { receiveMigration } from "./receive.ts";

@@ -2,10 +2,9 @@
  * The relocation plugin's properties (config/<name> in the repository). Declarations only: svcs and
  * svccfg read them through src/daemon/builtin-properties.ts without loading the plugin's code.
  */
+import { isAbsolute } from "node:path";
 import type { PropertyDecls } from "xvm/plugin";
 import { checkHostsAllow } from "./hosts-allow.ts";
-import { checkKeyProperty } from "./key-property.ts";
-import { checkPathsAllow } from "./paths-allow.ts";
 
 export const properties = {
   "xend-relocation-server": {
@@ -51,3 +50,18 @@ export const properties = {
     description: "Live migration downtime target in milliseconds (stop-and-copy once the rest fits in it).",
   },
 } as const satisfies PropertyDecls;
+
+/**
+ * config/xend-relocation-key: empty or the path of a key file. The key itself never goes into the
+ * repository, which every local user can read (repository.db is 0644).
+ */
+export function checkKeyProperty(value: string): string | undefined {
+  if (value === "" || value.startsWith("/")) return undefined;
+  return "must be empty (the generated key file /etc/xen/relocation.key) or the absolute path of a key file; the key itself never goes into the repository, which every local user can read";
+}
+
+/** config/xend-relocation-paths-allow: absolute folders separated by white space. */
+export function checkPathsAllow(value: string): string | undefined {
+  const bad = value.split(/\s+/).find((p) => p !== "" && !isAbsolute(p));
+  return bad !== undefined ? `'${bad}' is not an absolute folder (give absolute folders separated by spaces)` : undefined;
+}

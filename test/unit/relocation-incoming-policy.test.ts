@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { admitIncoming, diskPath, parsePathsAllow } from "../../plugins/relocation/incoming-policy.ts";
-import { checkPathsAllow } from "../../plugins/relocation/paths-allow.ts";
+import { checkPathsAllow } from "../../plugins/relocation/properties.ts";
 import type { DomainConfig } from "../../src/domain/types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-incoming-"));
