@@ -9,7 +9,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { getopt } from "../../cli/getopt.ts";
+import { getopt } from "../../getopt.ts";
 import { XvmError } from "../../errors.ts";
 import type { Repository } from "../repository.ts";
 import { Engine } from "./engine.ts";
