@@ -16,7 +16,9 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
+import { checkDomainConfig } from "../domain/config-spec.ts";
 import { XvmError, errorMessage, formatError } from "../errors.ts";
+import { formatCpuRanges, parseCpuList } from "../formats/cpu-list.ts";
 import * as sxp from "../formats/sxp.ts";
 import {
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -24,6 +26,7 @@ import {
 import { readHostLinks } from "../host/host-links.ts";
 import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
+import { writeFileAtomic } from "../runtime/atomic-write.ts";
 import { VERSION } from "../version.ts";
 import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
@@ -39,14 +42,15 @@ export {
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  startPluginHarness, HARNESS_PHYSINFO,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
 export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
 export type { ErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
+export type { CpuListError, CpuListOptions, CpuListProblem } from "../formats/cpu-list.ts";
 export type {
   DomainConfig, DomainCreateRequest, DomainManager, DomainSummary, VifConfig,
 } from "../domain/types.ts";
@@ -57,6 +61,7 @@ export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";
 export type { NicChoice } from "../host/link-choice.ts";
 export type { Paths } from "../paths.ts";
+export type { ConfigProblem } from "../domain/config-spec.ts";
 export type { PeerAuthFailure, PeerAuthOptions } from "../security/peer-auth.ts";
 export type { SharedKey } from "../security/key-file.ts";
 
@@ -66,8 +71,8 @@ export const PLUGIN_API = {
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  startPluginHarness, HARNESS_PHYSINFO,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 } as const;
 
 /** The specifier plugins import. */
