@@ -16,6 +16,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
+import { checkDomainConfig } from "../domain/config-spec.ts";
 import { XvmError, errorMessage, formatError } from "../errors.ts";
 import * as sxp from "../formats/sxp.ts";
 import {
@@ -40,7 +41,7 @@ export {
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
@@ -57,6 +58,7 @@ export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";
 export type { NicChoice } from "../host/link-choice.ts";
 export type { Paths } from "../paths.ts";
+export type { ConfigProblem } from "../domain/config-spec.ts";
 export type { PeerAuthFailure, PeerAuthOptions } from "../security/peer-auth.ts";
 export type { SharedKey } from "../security/key-file.ts";
 
@@ -67,7 +69,7 @@ export const PLUGIN_API = {
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 } as const;
 
 /** The specifier plugins import. */
