@@ -4,6 +4,7 @@
  * data-heavy work (core dumps, migration streams) is a driver operation, as QEMU's
  * `dump-guest-memory` and `migrate` are, so a driver can do it next to the guest's memory.
  */
+import type { VcpuState } from "../formats/vcpu-state.ts";
 
 export const PAGE_SIZE = 4096;
 
@@ -59,12 +60,7 @@ export interface VcpuInfo {
   affinity: number[];
 }
 
-/** Register-like state of one vCPU, opaque to the core (written into dumps and migration streams). */
-export interface VcpuState {
-  number: number;
-  /** Named 64-bit registers, as decimal strings so they survive JSON. */
-  regs: Record<string, string>;
-}
+export type { VcpuState } from "../formats/vcpu-state.ts";
 
 export type ShutdownReason = "poweroff" | "reboot" | "halt" | "suspend" | "crash";
 
