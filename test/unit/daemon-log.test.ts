@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { LogSink, captureStdio, createLogger, formatLine } from "../../src/daemon/log.ts";
-import { MAX_BYTES, RotatingFile } from "../../src/daemon/rotating-file.ts";
+import { MAX_BYTES, RotatingFile } from "../../src/runtime/rotating-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
