@@ -1,10 +1,10 @@
 /**
  * `npm start`: build dist/xvm if the sources are newer, bring xend online on a local state root
  * (./.state, or $XVM_ROOT) with `svcadm enable -s xend`, show `svcs -l xend`, and say what to try
- * next. The restarter and the daemon keep running after this script returns.
+ * next. The restarter and the daemon keep running after this script returns; `npm stop` stops them.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -46,13 +46,6 @@ if (enabled.code !== 0) {
 console.log(`\n$ ${x("svcs -l xend")}`);
 step("svcs -l", bin, ["svcs", "-l", "-p", "xend"]);
 
-let restarter = "";
-try {
-  restarter = readFileSync(join(root, "var/run/svc/restarter.pid"), "utf8").trim();
-} catch {
-  // shown as unknown below
-}
-
 const examples = existsSync(join(repo, "examples")) ? "examples/" : "";
 console.log(`
 xend is online. Try (the same binary answers to every command; \`xvm install-links DIR\` makes links):
@@ -69,6 +62,6 @@ xend is online. Try (the same binary answers to every command; \`xvm install-lin
   tail -f ${join(shown, "var/svc/log/system-xvm-xend:default.log")}
 
 When done:
-  dist/xvm svcadm disable -s xend                    # stops the daemon
-  kill ${restarter || `$(cat ${join(shown, "var/run/svc/restarter.pid")})`}    # the restarter runs until killed (the daemon would outlive it)
+  npm stop                                           # stops xend and the restarter (xvm shutdown); guests keep running
+  npm stop -- --guests                               # shuts the guests down first
 `);

@@ -30,6 +30,7 @@ export const ERRORS = {
   DAEMON_NOT_RUNNING: { status: 503, exit: 1, message: "xend is not running for root {root} (no control socket at {socket}); try: svcadm enable xend" },
   DAEMON_NOT_ANSWERING: { status: 504, exit: 1, message: "xend is not answering on {socket} (no reply in {seconds} s; is it stopped? see svcs -p xend)" },
   DAEMON_WENT_AWAY: { status: 503, exit: 1, message: "xend went away{during}" },
+  DAEMON_RESTARTING: { status: 503, exit: 1, message: "xend is restarting for root {root} (enabled, {state}) and did not answer within {seconds} s; see: svcs -xv xend" },
   RESTARTER_UNAVAILABLE: { status: 503, exit: 1, message: "Restarter for instance \"{fmri}\" is unavailable: {detail}" },
   LOG_UNWRITABLE: { status: 500, exit: 96, message: "cannot write log {path}: {detail}" },
   DAEMON_RUN_DIR: { status: 500, exit: 96, message: "cannot use {path}: {detail}" },

@@ -1,4 +1,4 @@
-import { chooseDefaultNic, definePlugin, formatError, legacyReason, readHostLinks, XvmError, type DomainSummary, type Link } from "xvm/plugin";
+import { chooseDefaultNic, definePlugin, legacyReason, readHostLinks, withValidation, type DomainSummary, type Link } from "xvm/plugin";
 import { properties } from "./properties.ts";
 import { fillVifDefaults, normalizeMac } from "./vifs.ts";
 
@@ -27,15 +27,21 @@ async function domainsOrNone(list: () => Promise<DomainSummary[]>): Promise<Doma
 export default definePlugin({
   name: "default-nic",
   description: "Chooses the network interface guest vifs attach to by default.",
-  properties,
+  // The host checks the value at start and on every refresh (the link may have appeared or gone):
+  // a value naming no link is refused, and the value in force (at start the automatic choice) kept.
+  properties: withValidation(properties, {
+    "default-nic": {
+      validate: (value) => invalidNic(value, readHostLinks()),
+      show: (value) => describe(value, readHostLinks()),
+    },
+  }),
   setup(ctx) {
     const log = ctx.log;
-    // The value in force: a refreshed value naming no link is refused and this one kept.
-    let nic = ctx.config["default-nic"];
     // MACs handed out by this daemon, so that two creations at once never draw the same one.
     const handedOut = new Set<string>();
 
     const report = (links: readonly Link[]): void => {
+      const nic = ctx.config["default-nic"];
       if (nic !== "") {
         const link = links.find((l) => l.name === nic);
         const why = link ? legacyReason(link, links) : undefined;
@@ -47,44 +53,18 @@ export default definePlugin({
       else log.warn(`default-nic: ${choice.explanation}; vifs without bridge= stay unattached until a link qualifies or config/default-nic names one`);
     };
 
-    // A value refused at start has no previous value to fall back on: the default (automatic
-    // choice) stands in and the daemon stays degraded until a refresh brings a good value.
-    let refusedAtStart = false;
-    {
-      const links = readHostLinks();
-      const problem = invalidNic(nic, links);
-      if (problem) {
-        const reason = `${formatError("CONFIG_INVALID", { property: "default-nic", detail: problem })}; using the automatic choice instead`;
-        log.error(reason);
-        ctx.degrade(reason);
-        nic = "";
-        refusedAtStart = true;
-      }
-      report(links);
-    }
+    report(readHostLinks());
 
     return {
-      refresh() {
-        // Every refresh re-checks (the link may have appeared); a refusal throws, so that the
-        // plugin host logs it, reports it in `svcs -x` and puts the previous value back.
-        const wanted = ctx.config["default-nic"];
-        const links = readHostLinks();
-        const problem = invalidNic(wanted, links);
-        if (problem) throw new XvmError("CONFIG_INVALID", { property: "default-nic", detail: `${problem}; keeping ${describe(nic, links)}` });
-        if (refusedAtStart) {
-          refusedAtStart = false;
-          ctx.degrade(undefined);
-        } else if (wanted === nic) {
-          return;
-        }
-        nic = wanted;
-        report(links);
+      refresh(changes) {
+        if (changes.has("default-nic")) report(readHostLinks());
       },
       hooks: {
         async domainPreCreate(request) {
           const { config } = request;
           if (config.vif.length === 0) return;
           const links = readHostLinks();
+          const nic = ctx.config["default-nic"];
           let bridge: string | undefined = nic;
           if (nic === "") {
             bridge = chooseDefaultNic(links).link?.name;

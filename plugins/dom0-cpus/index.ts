@@ -1,19 +1,50 @@
-import { AffinityError, definePlugin, formatError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity, XvmError, type Dom0CpuPlan } from "xvm/plugin";
+import {
+  AffinityError, definePlugin, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity, withValidation,
+  type Dom0CpuPlan, type Paths,
+} from "xvm/plugin";
 import { properties } from "./properties.ts";
+
+/**
+ * The CPUs this host gives a daemon, taken once, before dom0-cpus narrows the process: the online
+ * CPUs the daemon was allowed to use when it started (a cpuset or a `taskset` around xend counts).
+ * Kept per daemon (its Paths), since the first look happens in `validate`, before `setup`.
+ */
+const hostCpusOf = new WeakMap<Paths, number[]>();
+function hostCpus(paths: Paths): number[] {
+  let cpus = hostCpusOf.get(paths);
+  if (!cpus) {
+    const online = onlineCpus();
+    const allowed = processAffinity("self");
+    const usable = allowed ? online.filter((c) => allowed.includes(c)) : online;
+    cpus = usable.length > 0 ? usable : online;
+    hostCpusOf.set(paths, cpus);
+  }
+  return cpus;
+}
+
+/** Why `value` CPUs cannot be planned on this host, or undefined. */
+function planProblem(value: number, cpus: number[]): string | undefined {
+  try {
+    planDom0Cpus(value, cpus);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 export default definePlugin({
   name: "dom0-cpus",
   description: "Restricts the control domain (dom0) to a number of physical CPUs.",
-  properties,
+  // The host refuses a count this host cannot give (the default 0 at start, the value in force on a refresh).
+  properties: withValidation(properties, {
+    "dom0-cpus": {
+      validate: (value, v) => planProblem(value, hostCpus(v.paths)),
+      show: (value) => (value === 0 ? "0 (one vCPU per physical CPU)" : String(value)),
+    },
+  }),
   setup(ctx) {
     const log = ctx.log;
-    // The CPUs this host gives xend, taken before dom0-cpus narrows the process: the online CPUs
-    // the daemon was allowed to use when it started (a cpuset or a `taskset` around xend counts).
-    const online = onlineCpus();
-    const allowed = processAffinity("self");
-    const hostCpus = allowed ? online.filter((c) => allowed.includes(c)) : online;
-    const cpus = hostCpus.length > 0 ? hostCpus : online;
-
+    const cpus = hostCpus(ctx.paths);
     let value = ctx.config["dom0-cpus"];
     let plan: Dom0CpuPlan;
 
@@ -37,36 +68,18 @@ export default definePlugin({
       return undefined;
     };
 
-    // A value refused at start has no previous value to fall back on: the default (0) stands in
-    // and the daemon stays degraded until a refresh brings a good value.
-    let refusedAtStart: string | undefined;
-    try {
-      plan = planDom0Cpus(value, cpus);
-    } catch (error) {
-      refusedAtStart = `${formatError("CONFIG_INVALID", { property: "dom0-cpus", detail: (error as Error).message })}; using 0 (one vCPU per physical CPU) instead`;
-      log.error(refusedAtStart);
-      value = 0;
-      plan = planDom0Cpus(0, cpus);
+    let affinityProblem = apply(planDom0Cpus(value, cpus));
+    if (affinityProblem) {
+      log.error(affinityProblem);
+      ctx.degrade(affinityProblem);
     }
-    let affinityProblem = apply(plan);
-    if (affinityProblem) log.error(affinityProblem);
-    const problems = [refusedAtStart, affinityProblem].filter((p): p is string => p !== undefined);
-    if (problems.length > 0) ctx.degrade(problems.join("; "));
 
     return {
       refresh() {
         const wanted = ctx.config["dom0-cpus"];
-        if (wanted === value && !refusedAtStart && !affinityProblem) return;
-        let next: Dom0CpuPlan;
-        try {
-          next = planDom0Cpus(wanted, cpus);
-        } catch (error) {
-          // Thrown so that the plugin host logs it, shows it in `svcs -x` and puts the previous value back.
-          throw new XvmError("CONFIG_INVALID", { property: "dom0-cpus", detail: `${(error as Error).message}; keeping ${value}` });
-        }
+        if (wanted === value && !affinityProblem) return;
         value = wanted;
-        refusedAtStart = undefined;
-        affinityProblem = apply(next);
+        affinityProblem = apply(planDom0Cpus(wanted, cpus));
         if (affinityProblem) log.error(affinityProblem);
         ctx.degrade(affinityProblem);
       },

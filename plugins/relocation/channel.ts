@@ -37,7 +37,11 @@ export function msgName(type: number): string {
   return NAMES[type] ?? `type ${type}`;
 }
 
-const MAX_MESSAGE_BYTES = 4 * 2 ** 20;
+/**
+ * Every relocation message is small: a domain's SXP is a few KiB (at most 32 devices come in).
+ * A frame announcing more is refused before it is buffered.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
 
 export function encode(type: number, body: Sxp): Buffer {
   const text = Buffer.from(show(body), "utf8");

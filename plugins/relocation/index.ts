@@ -6,6 +6,7 @@
  */
 import { acceptPeer, definePlugin, errorMessage, escapeText, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "xvm/plugin";
 import { properties } from "./properties.ts";
+import { parsePathsAllow } from "./incoming-policy.ts";
 import { Channel } from "./channel.ts";
 import { legacyMigrateOp } from "./legacy.ts";
 import { receiveMigration } from "./receive.ts";
@@ -20,7 +21,10 @@ export default definePlugin({
   properties,
   async setup(ctx) {
     const records = new MigrationRecords();
-    const deps = { domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records };
+    const deps = {
+      domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records,
+      pathsAllow: () => parsePathsAllow(ctx.config["xend-relocation-paths-allow"]),
+    };
 
     // The plugin's degraded reasons: the listener's (bind) and the key's, shown together.
     const reasons = new Map<string, string>();

@@ -16,11 +16,12 @@
  * still listens: nothing of it is left here.
  */
 import { hostname } from "node:os";
-import { configFromSxp, sxp, VERSION, XvmError, type DomainManager, type HypervisorDriver, type IncomingMigration, type Logger, type MigrationStats, type SxpNode } from "xvm/plugin";
+import { checkDomainConfig, configFromSxp, escapeText, sxp, VERSION, XvmError, type DomainConfig, type DomainManager, type HypervisorDriver, type IncomingMigration, type Logger, type MigrationStats, type SxpNode } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
 import { Channel, MAGIC, Msg, PROTOCOL_VERSION, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
 import type { Peer } from "./server.ts";
+import { MAX_DEVICES, admitIncoming, countDevices } from "./incoming-policy.ts";
 
 const { name: sxpName } = sxp;
 
@@ -29,6 +30,8 @@ export interface ReceiveDeps {
   hypervisor: HypervisorDriver;
   log: Logger;
   records: MigrationRecords;
+  /** `config/xend-relocation-paths-allow`, parsed. */
+  pathsAllow(): string[];
 }
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -53,18 +56,19 @@ function errSxp(type: string, message: string): SxpNode {
 
 export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer: Peer, localAddress: string): Promise<void> {
   const { log } = deps;
-  const from = `${peer.address} (${peer.name})`;
+  // The peer's name is its own reverse DNS: escaped once, here.
+  const from = `${peer.address} (${escapeText(peer.name, 128)})`;
   let hello: Message;
   try {
     hello = await channel.next(HANDSHAKE_TIMEOUT_MS, "relocation HELLO");
   } catch (error) {
-    log.debug(`relocation connection from ${from} ended before its HELLO: ${detailOf(error)}`);
+    log.debug(`relocation connection from ${from} ended before its HELLO: ${escapeText(detailOf(error))}`);
     channel.close();
     return;
   }
   const problem = helloProblem(hello);
   if (problem) {
-    log.warn(`relocation connection from ${from}: ${problem}`);
+    log.warn(`relocation connection from ${from}: ${escapeText(problem)}`);
     channel.finish(Msg.ERROR, errSxp("version", problem));
     return;
   }
@@ -73,7 +77,7 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
   try {
     request = await channel.next(HANDSHAKE_TIMEOUT_MS, "migration request");
   } catch (error) {
-    log.debug(`relocation connection from ${from} ended after the handshake: ${detailOf(error)}`);
+    log.debug(`relocation connection from ${from} ended after the handshake: ${escapeText(detailOf(error))}`);
     channel.close();
     return;
   }
@@ -84,13 +88,30 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
   const live = field(request.body, "live") === "1";
   const keepPaused = field(request.body, "paused") === "1";
   const domainNode = Array.isArray(request.body) ? request.body.find((x) => Array.isArray(x) && x[0] === "domain") : undefined;
-  let config;
+  // Everything the peer sent is checked before any of it is logged; what is logged is escaped.
+  let config: DomainConfig;
   try {
     if (!domainNode) throw new XvmError("DOMAIN_CONFIG", { detail: "the request carries no (domain …) config" });
-    config = configFromSxp(domainNode);
+    const devices = countDevices(domainNode);
+    if (devices > MAX_DEVICES) throw new XvmError("MIGRATE_REFUSED", { detail: `the domain has ${devices} devices; at most ${MAX_DEVICES} may come in` });
+    const parsed = configFromSxp(domainNode);
+    // The checks of `xm create` (memory, vCPUs, name, MACs, disks' form, actions…).
+    const problems = checkDomainConfig(parsed);
+    if (problems.length > 0) throw new XvmError("DOMAIN_CONFIG", { detail: problems.map((p) => `${p.field} ${p.message}`).join("; ") });
+    const admitted = admitIncoming(parsed, deps.pathsAllow());
+    config = admitted.config;
+    // A migration never replaces nor edits a domain it did not create: running, managed or kept.
+    const here = (await deps.domains.list()).find((d) => d.name === config.name || (config.uuid !== undefined && d.uuid === config.uuid.toLowerCase()));
+    if (here) {
+      const what = here.domid === null ? "an inactive managed domain" : here.domid === 0 ? "the control domain" : here.flags.crashed || here.flags.shutdown ? "a domain kept here after it stopped" : here.name.startsWith("migrating-") ? "the domain being migrated away (a domain cannot migrate to the host it runs on)" : "a running domain";
+      const same = here.name === config.name ? `name ${config.name}` : `uuid ${here.uuid}`;
+      throw new XvmError("MIGRATE_REFUSED", { detail: `the ${same} belongs to ${what} here ('${here.name}'); a migration never replaces a domain` });
+    }
+    if (admitted.dropped.length) log.warn(`domain ${config.name} from ${from}: dropped what only an administrator of this host may set: ${escapeText(admitted.dropped.join(", "))}`);
   } catch (error) {
-    channel.finish(Msg.ERROR, errSxp("XendError", `Restore failed: ${detailOf(error)}`));
-    log.error(`Restore failed (migration from ${from}): ${detailOf(error)}`);
+    const why = detailOf(error);
+    channel.finish(Msg.ERROR, errSxp(error instanceof XvmError ? error.code : "XendError", `Restore failed: ${why}`));
+    log.error(`Restore failed (migration from ${from}): ${escapeText(why)}`);
     return;
   }
   const rec = deps.records.start({ direction: "in", domain: config.name, domid: null, peer: from, live });
@@ -128,7 +149,7 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
   } catch (error) {
     stopWatching();
     const message = detailOf(aborted ?? error);
-    log.error(`Restore failed: domain ${config.name} from ${from}: ${message}`);
+    log.error(`Restore failed: domain ${config.name} from ${from}: ${escapeText(message)}`);
     if (incoming) await incoming.abort(message);
     if (domid !== undefined) {
       try {

@@ -20,6 +20,7 @@ const AREAS: Record<string, Area> = {
   mdb: () => import("./mdb.ts"),
   dladm: () => import("./dladm.ts"),
   "install-links": () => import("./misc.ts"),
+  shutdown: () => import("./shutdown.ts"),
   __runner: () => import("./runner.ts"),
   __restarter: () => import("./restarter.ts"),
 };

@@ -16,7 +16,7 @@ import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
 import { Paths } from "../paths.ts";
 import type { ConfigValue, Logger, PluginDefinition, ServerHandle } from "../plugin/contract.ts";
-import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
+import { CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import { PluginHost } from "../plugin/host.ts";
 import { discoverPlugins, importPlugin, pluginDirectories } from "../plugin/loader.ts";
 import { resolveValues } from "../plugin/schema.ts";
@@ -25,6 +25,7 @@ import { runtimeName } from "../runtime/self.ts";
 import { Repository, runningConfig } from "../smf/repository.ts";
 import { VERSION } from "../version.ts";
 import { BUILTIN_PLUGINS } from "./builtins.ts";
+import { xendPlugin } from "./xend-plugin.ts";
 import { createControlApi, type DaemonStatus, type RefreshResult } from "./control-api.ts";
 import { Health } from "./health.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
@@ -81,6 +82,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   }
 }
 
+/** Start-up, step by step (each step named below); the order is the one the header explains. */
 async function boot(
   paths: Paths,
   repo: Repository,
@@ -91,81 +93,20 @@ async function boot(
 ): Promise<Daemon> {
   const startedAt = new Date();
   let running = runningConfig(repo.read());
-  const core = resolveValues(CORE_PROPERTIES, running, (_, d) => d.default).values;
-  const logfile = paths.under(String(core.logfile));
-  for (const [path, open] of [
-    [logfile, () => sink.openMain(logfile, core.loglevel as LevelName)],
-    [paths.xendDebugLog, () => sink.openDebug(paths.xendDebugLog)],
-  ] as const) {
-    try {
-      open();
-    } catch (error) {
-      throw new XvmError("LOG_UNWRITABLE", { path, detail: errorMessage(error) });
-    }
-  }
-  sink.setLevel(core.loglevel as LevelName);
-  let stdio: ReturnType<typeof captureStdio> | undefined;
-  if (options.captureStdio) {
-    stdio = captureStdio(() => sink.debugFile, process.env[SERVICE_LOG_ENV] || undefined);
-    onCapture(stdio.restore);
-  }
-  if (options.echo) sink.echoTo(stdio?.rawStderr ?? ((t) => process.stderr.write(t)));
-  const logger = (component: string) => createLogger(sink, component);
+  const core = coreConfig(running);
+  const { logger, stdio } = openLogs(paths, sink, core, options, onCapture);
   const log = logger("xend");
   log.info(`xend ${VERSION} starting: pid ${process.pid}, root ${paths.root}, ${runtimeLabel()}`);
+  const health = watchHealth(log);
+  const driver = await startHypervisor(core, paths, logger, health);
 
-  const health = new Health();
-  health.onChange((key, reason) => {
-    if (reason === undefined) log.info(`cleared: ${key}; state ${health.state}`);
-  });
-
-  let driver: HypervisorDriver;
-  const hv = String(core.hypervisor);
-  try {
-    driver = await createDriver(hv, { paths, log: logger("xend.hypervisor"), settings: core });
-  } catch (error) {
-    const reason = `hypervisor driver ${hv}: ${errorMessage(error)}`;
-    log.error(reason);
-    health.set("core:hypervisor", reason);
-    driver = unavailableDriver(hv, error);
-  }
-
-  const host = new PluginHost({ paths, logger, health, coreProperties: CORE_PROPERTIES, coreOwner: CORE_OWNER });
-  for (const def of options.builtins ?? BUILTIN_PLUGINS) host.register(def, "builtin");
-  const dirs = pluginDirectories(String(core["plugin-path"]), paths);
-  log.debug(`plugin directories: ${dirs.join(", ") || "none"}`);
-  let declared = false;
-  for (const file of discoverPlugins(dirs, (m) => log.warn(m))) {
-    let def: PluginDefinition;
-    try {
-      def = await importPlugin(file);
-    } catch (error) {
-      host.fail(file.name, file.path, error instanceof XvmError ? error : new XvmError("PLUGIN_LOAD_FAILED", { name: file.name, path: file.path, detail: errorMessage(error) }));
-      continue;
-    }
-    if (host.register(def, file.path)) continue;
-    log.info(`loaded plugin ${def.name}${def.version ? ` ${def.version}` : ""} from ${file.path}`);
-    try {
-      const added = repo.declare(def.name, def.properties ?? {});
-      if (added.length) {
-        declared = true;
-        log.info(`plugin ${def.name}: declared ${added.map((p) => `config/${p}`).join(", ")} in the repository`);
-      }
-    } catch (error) {
-      log.warn(`plugin ${def.name}: cannot declare its properties in the repository: ${errorMessage(error)}`);
-    }
-  }
-  if (declared) running = runningConfig(repo.read());
+  const host = new PluginHost({ paths, logger, health });
+  registerBuiltins(host, paths, sink, options);
+  if (await loadExternalPlugins(host, repo, String(core["plugin-path"]), paths, log)) running = runningConfig(repo.read());
 
   const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire: host.fire });
   await host.start(running, { domains, hypervisor: driver });
-  try {
-    await domains.attach();
-  } catch (error) {
-    const reason = `domains: cannot re-attach to running guests: ${errorMessage(error)}`;
-    log.error(reason);
-    health.set("core:domains", reason);
-  }
+  await attachDomains(domains, log, health);
   await host.fire("daemonReady");
 
   const status = (): DaemonStatus => ({
@@ -197,7 +138,6 @@ async function boot(
       throw error;
     }
     const changes = await host.refresh(config);
-    applyCoreChanges(changes);
     for (const [name, [from, to]] of changes) log.info(`config/${name}: ${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
     const s = status();
     log.info(`refresh done: ${changes.size} change(s); state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
@@ -207,29 +147,6 @@ async function boot(
       changes: Object.fromEntries([...changes].map(([k, [from, to]]) => [k, { from: from ?? null, to: to ?? null }])),
     };
   };
-  const applyCoreChanges = (changes: Map<string, [ConfigValue | undefined, ConfigValue | undefined]>) => {
-    const level = changes.get("loglevel");
-    if (level) sink.setLevel(level[1] as LevelName);
-    const file = changes.get("logfile");
-    if (file) {
-      const path = paths.under(String(file[1]));
-      try {
-        sink.openMain(path, host.allConfig.loglevel as LevelName);
-        sink.setLevel(host.allConfig.loglevel as LevelName);
-        health.set("core:logfile", undefined);
-      } catch (error) {
-        const reason = `config/logfile: cannot write ${path}: ${errorMessage(error)}; keeping ${sink.mainPath}`;
-        log.error(reason);
-        health.set("core:logfile", reason);
-        host.allConfig.logfile = file[0]!;
-        changes.delete("logfile");
-      }
-    }
-    for (const name of ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"]) {
-      if (changes.has(name)) log.warn(`config/${name} changed; it takes effect when xend restarts`);
-    }
-  };
-
   const app = createControlApi({
     status: async () => {
       await refreshing;
@@ -239,7 +156,7 @@ async function boot(
     config: () => host.allConfig,
     refresh,
     pluginRoutes: (name) => host.routesOf(name),
-    domains: domainRoutes(domains, { logFile: () => sink.mainPath ?? logfile }),
+    domains: domainRoutes(domains, { logFile: () => sink.mainPath ?? paths.under(String(core.logfile)) }),
     version: VERSION,
     log: logger("xend.api"),
   });
@@ -314,6 +231,113 @@ async function boot(
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
   return { paths, host, app, log, status, refresh, stop, done };
+}
+
+/** The core's own values (the `xend` plugin's properties), read before any plugin exists. */
+function coreConfig(running: Readonly<Record<string, ConfigValue>>): Record<string, ConfigValue> {
+  return resolveValues(CORE_PROPERTIES, running, (_, d) => d.default).values;
+}
+
+/**
+ * Opens xend.log and xend-debug.log (a daemon that cannot log refuses to run: LOG_UNWRITABLE,
+ * exit 96), copies stdout/stderr into the debug log when asked, and echoes on stderr when asked.
+ */
+function openLogs(
+  paths: Paths,
+  sink: LogSink,
+  core: Record<string, ConfigValue>,
+  options: DaemonOptions,
+  onCapture: (restore: () => void) => void,
+): { logger: (component: string) => ReturnType<typeof createLogger>; stdio: ReturnType<typeof captureStdio> | undefined } {
+  const logfile = paths.under(String(core.logfile));
+  for (const [path, open] of [
+    [logfile, () => sink.openMain(logfile, core.loglevel as LevelName)],
+    [paths.xendDebugLog, () => sink.openDebug(paths.xendDebugLog)],
+  ] as const) {
+    try {
+      open();
+    } catch (error) {
+      throw new XvmError("LOG_UNWRITABLE", { path, detail: errorMessage(error) });
+    }
+  }
+  sink.setLevel(core.loglevel as LevelName);
+  let stdio: ReturnType<typeof captureStdio> | undefined;
+  if (options.captureStdio) {
+    stdio = captureStdio(() => sink.debugFile, process.env[SERVICE_LOG_ENV] || undefined);
+    onCapture(stdio.restore);
+  }
+  if (options.echo) sink.echoTo(stdio?.rawStderr ?? ((t) => process.stderr.write(t)));
+  return { logger: (component: string) => createLogger(sink, component), stdio };
+}
+
+/** The degraded reasons; a cleared one is logged with the state that follows. */
+function watchHealth(log: Logger): Health {
+  const health = new Health();
+  health.onChange((key, reason) => {
+    if (reason === undefined) log.info(`cleared: ${key}; state ${health.state}`);
+  });
+  return health;
+}
+
+/** The configured driver, or one that refuses everything and says why (the daemon is degraded). */
+async function startHypervisor(core: Record<string, ConfigValue>, paths: Paths, logger: (component: string) => Logger, health: Health): Promise<HypervisorDriver> {
+  const name = String(core.hypervisor);
+  try {
+    return await createDriver(name, { paths, log: logger("xend.hypervisor"), settings: core });
+  } catch (error) {
+    const reason = `hypervisor driver ${name}: ${errorMessage(error)}`;
+    logger("xend").error(reason);
+    health.set("core:hypervisor", reason);
+    return unavailableDriver(name, error);
+  }
+}
+
+/** The core's `xend` plugin first, then the built-ins (or a test's list), in registration order. */
+function registerBuiltins(host: PluginHost, paths: Paths, sink: LogSink, options: DaemonOptions): void {
+  host.register(xendPlugin(paths, sink), "builtin");
+  for (const def of options.builtins ?? BUILTIN_PLUGINS) host.register(def, "builtin");
+}
+
+/**
+ * Imports the plugins of `config/plugin-path` and declares their properties in the repository.
+ * Returns true when a declaration was added (the running snapshot must be read again).
+ */
+async function loadExternalPlugins(host: PluginHost, repo: Repository, pluginPath: string, paths: Paths, log: Logger): Promise<boolean> {
+  const dirs = pluginDirectories(pluginPath, paths);
+  log.debug(`plugin directories: ${dirs.join(", ") || "none"}`);
+  let declared = false;
+  for (const file of discoverPlugins(dirs, (m) => log.warn(m))) {
+    let def: PluginDefinition;
+    try {
+      def = await importPlugin(file);
+    } catch (error) {
+      host.fail(file.name, file.path, error instanceof XvmError ? error : new XvmError("PLUGIN_LOAD_FAILED", { name: file.name, path: file.path, detail: errorMessage(error) }));
+      continue;
+    }
+    if (host.register(def, file.path)) continue;
+    log.info(`loaded plugin ${def.name}${def.version ? ` ${def.version}` : ""} from ${file.path}`);
+    try {
+      const added = repo.declare(def.name, def.properties ?? {});
+      if (added.length) {
+        declared = true;
+        log.info(`plugin ${def.name}: declared ${added.map((p) => `config/${p}`).join(", ")} in the repository`);
+      }
+    } catch (error) {
+      log.warn(`plugin ${def.name}: cannot declare its properties in the repository: ${errorMessage(error)}`);
+    }
+  }
+  return declared;
+}
+
+/** Re-attaches to the guests that outlived the previous daemon; a failure degrades, never stops. */
+async function attachDomains(domains: DomainManagerHandle, log: Logger, health: Health): Promise<void> {
+  try {
+    await domains.attach();
+  } catch (error) {
+    const reason = `domains: cannot re-attach to running guests: ${errorMessage(error)}`;
+    log.error(reason);
+    health.set("core:domains", reason);
+  }
 }
 
 function runtimeLabel(): string {

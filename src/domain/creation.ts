@@ -84,8 +84,6 @@ function checkUnique(m: DomainModel, config: FullConfig, options: { allowManaged
   for (const rec of m.active.values()) {
     if (rec === options.replacing) continue;
     if (rec.config.name === config.name) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: rec.domid });
-    // A migration to this same host: the source copy, renamed migrating-<name>, shares the uuid.
-    if (options.incoming && rec.config.name.startsWith("migrating-")) continue;
     if (rec.config.uuid === config.uuid) throw new XvmError("DOMAIN_UUID_TAKEN", { uuid: config.uuid, name: rec.config.name });
   }
   if (m.claimed.has(config.name)) throw new XvmError("DOMAIN_EXISTS", { name: config.name, domid: "(being created)" });
@@ -179,9 +177,8 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
 
 export async function create(m: DomainModel, config: DomainConfig, options: { paused?: boolean; incoming?: boolean } = {}): Promise<DomainSummary> {
   const full = prepare(config);
-  // A domain migrating in whose uuid has a managed config here is that managed domain coming back.
-  const managed = options.incoming === true && m.managed.has(full.uuid);
-  const rec = await launch(m, full, { managed, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
+  // A domain migrating in is never managed here, and never takes the uuid of one that is (checkUnique).
+  const rec = await launch(m, full, { managed: false, paused: options.paused ?? false, restartCount: 0, incoming: options.incoming });
   return summaryOf(m, rec);
 }
 

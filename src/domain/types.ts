@@ -132,9 +132,9 @@ export interface DomainManager {
   /** Looks a domain up by name, domid or uuid. Throws DOMAIN_NOT_FOUND. */
   get(dom: string | number): Promise<DomainSummary>;
   /**
-   * `incoming`: the domain arrives by migration (relocation plugin): its uuid may equal that of
-   * the local source copy renamed `migrating-<name>`, and a managed config with its uuid makes it
-   * that managed domain again.
+   * `incoming`: the domain arrives by migration (relocation plugin). Like any created domain its
+   * name and uuid must be new here (running, kept after a stop, or managed): a migration never
+   * replaces nor edits a domain it did not create, and the domain is not managed here.
    */
   create(config: DomainConfig, options?: { paused?: boolean; incoming?: boolean }): Promise<DomainSummary>;
   /** Fires the domainMigratedIn / domainMigratedOut hooks for `dom` (the relocation plugin calls it). */

@@ -36,6 +36,30 @@ export interface PropertyDeclOf<T extends PropertyType> {
   /** For astring: the allowed values, or a check returning an error message. */
   values?: readonly string[];
   check?: (value: ValueOf<T>) => string | undefined;
+  /**
+   * Checks a value against the host (a link exists, the CPUs are there, a file can be written),
+   * after the checks above, at start and on every refresh, also when the value did not change
+   * (the host may have). Returns the problem, or undefined. The host acts on a problem the same way
+   * for every plugin: at start the default stands in, on a refresh the value in force is kept; the
+   * plugin never sees the refused value, and the daemon is degraded with
+   * `config/<name>: <problem>; using <default> instead` (or `; keeping <value>`) until a refresh
+   * brings a good value. A validate that throws counts as a problem.
+   */
+  validate?: (value: ValueOf<T>, ctx: ValidationContext) => string | undefined | Promise<string | undefined>;
+  /** How a value reads in those messages (`'eth0'`, `196 MiB`); JSON by default. */
+  show?: (value: ValueOf<T>) => string;
+}
+
+/** What a property's `validate` may consult. */
+export interface ValidationContext {
+  /** The plugin validating. */
+  readonly name: string;
+  readonly paths: Paths;
+  readonly log: Logger;
+  /** Every value in force (all plugins'); during a refresh, the previous ones. */
+  readonly allConfig: Readonly<Record<string, ConfigValue>>;
+  /** The values this start or refresh proposes for the plugin's own properties (declaration-checked). */
+  readonly proposed: Readonly<Record<string, ConfigValue>>;
 }
 
 export type PropertyDecls = Record<string, PropertyDecl>;
@@ -216,6 +240,19 @@ export function definePlugin<const P extends PropertyDecls>(definition: PluginDe
  */
 export function defineProperties<const P extends PropertyDecls>(properties: P): P {
   return properties;
+}
+
+/**
+ * A plugin's declarations with host-side behaviour added (`validate`, `show`): properties.ts stays
+ * declarations only (svcs and svccfg read it), the plugin's index.ts adds what needs its code.
+ */
+export function withValidation<const P extends PropertyDecls>(
+  properties: P,
+  extra: { [K in keyof P]?: Pick<PropertyDeclOf<P[K]["type"]>, "validate" | "show"> },
+): P {
+  const out: Record<string, PropertyDecl> = { ...properties };
+  for (const [name, more] of Object.entries(extra)) out[name] = { ...properties[name]!, ...(more as object) } as PropertyDecl;
+  return out as P;
 }
 
 export function isPluginDefinition(value: unknown): value is PluginDefinition {

@@ -14,7 +14,8 @@ import type { Paths } from "../paths.ts";
 import { serve as defaultServe, type FetchHandler } from "../runtime/serve.ts";
 import { VERSION } from "../version.ts";
 import type {
-  ConfigChanges, ConfigValue, Hooks, LegacyHttpRegistry, Logger, PluginContext, PluginDefinition, PluginInstance, PropertyDecls, ServeOptions, ServerHandle,
+  ConfigChanges, ConfigValue, Hooks, LegacyHttpRegistry, Logger, PluginContext, PluginDefinition, PluginInstance, PropertyDecl, PropertyDecls,
+  ServeOptions, ServerHandle, ValidationContext,
 } from "./contract.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { declaredName } from "./loader.ts";
@@ -47,9 +48,6 @@ export interface PluginHostOptions {
   /** A logger whose lines show `(component)`. */
   logger: (component: string) => Logger;
   health: HealthSink;
-  /** Properties of the daemon itself, owned by {@link coreOwner}. */
-  coreProperties?: PropertyDecls;
-  coreOwner?: string;
   serve?: (options: ServeOptions, fetch: FetchHandler) => Promise<ServerHandle>;
   /** A setup slower than this is logged as a warning. */
   slowSetupMs?: number;
@@ -76,21 +74,16 @@ interface PluginRecord {
 
 export class PluginHost {
   private readonly records: PluginRecord[] = [];
-  /** property -> owning plugin (the core included). */
+  /** property -> owning plugin (the core's `xend` plugin included). */
   private readonly owners = new Map<string, string>();
   /** Every effective config value, updated in place on refresh (plugins see it as allConfig). */
   readonly allConfig: Record<string, ConfigValue> = {};
-  private readonly coreProperties: PropertyDecls;
-  private readonly coreOwner: string;
   private services: PluginServices | undefined;
   /** One per daemon, shared by every plugin's context. */
   readonly legacyHttp: LegacyHttpRegistry = createLegacyHttpRegistry();
   private readonly log: Logger;
 
   constructor(private readonly options: PluginHostOptions) {
-    this.coreProperties = options.coreProperties ?? {};
-    this.coreOwner = options.coreOwner ?? "xend";
-    for (const name of Object.keys(this.coreProperties)) this.owners.set(name, this.coreOwner);
     this.log = options.logger("xend.plugins");
   }
 
@@ -103,7 +96,7 @@ export class PluginHost {
     const problem = checkDefinition(definition);
     if (problem) return this.fail(name, source, new XvmError("PLUGIN_INVALID", { name, path: source, detail: problem }));
     const def = definition as PluginDefinition;
-    const same = this.records.find((r) => r.name === def.name && r.definition) ?? (def.name === this.coreOwner ? { source: "the core" } : undefined);
+    const same = this.records.find((r) => r.name === def.name && r.definition);
     if (same) return this.fail(def.name, source, new XvmError("PLUGIN_NAME_CONFLICT", { name: def.name, path: source, other: same.source }));
     const properties = def.properties ?? {};
     for (const property of Object.keys(properties)) {
@@ -141,10 +134,9 @@ export class PluginHost {
   /** Sets every registered plugin up, in registration order. */
   async start(running: Readonly<Record<string, ConfigValue>>, services: PluginServices): Promise<void> {
     this.services = services;
-    this.applyCore(running);
     for (const rec of this.records) {
       if (!rec.definition) continue;
-      const { values } = this.resolve(rec.properties, running, (name, decl) => decl.default, "using the default");
+      const values = await this.resolve(rec, running, "start");
       Object.assign(rec.config, values);
       Object.assign(this.allConfig, values);
       await this.setup(rec);
@@ -156,15 +148,14 @@ export class PluginHost {
    * properties (possibly none: a refresh is also the administrator asking to re-check). A refresh
    * that throws puts that plugin's previous values back. Plugins whose setup failed are set up
    * again, so fixing a value and refreshing brings them back without a restart.
-   * Returns every change that took effect, the core's included.
+   * Returns every change that took effect.
    */
   async refresh(running: Readonly<Record<string, ConfigValue>>): Promise<Map<string, [ConfigValue | undefined, ConfigValue | undefined]>> {
     const applied = new Map<string, [ConfigValue | undefined, ConfigValue | undefined]>();
-    for (const [k, change] of this.applyCore(running)) applied.set(k, change);
     for (const rec of this.records) {
       if (!rec.definition) continue;
       const before = { ...rec.config };
-      const { values } = this.resolve(rec.properties, running, (name) => before[name]!, "keeping the value in force");
+      const values = await this.resolve(rec, running, "refresh");
       const changes = new Map<string, readonly [ConfigValue | undefined, ConfigValue | undefined]>();
       for (const [k, value] of Object.entries(values)) if (before[k] !== value) changes.set(k, [before[k], value]);
       Object.assign(rec.config, values);
@@ -249,44 +240,55 @@ export class PluginHost {
     }));
   }
 
+  /** What a plugin's setup returned (tests and the plugin harness drive hooks and refresh through the host). */
+  instanceOf(name: string): PluginInstance | undefined {
+    return this.records.find((r) => r.name === name && r.definition)?.instance;
+  }
+
   /** The sub-app of a running plugin (for the control API's `/plugins/<name>/`). */
   routesOf(name: string): { routes: Hono; state: PluginState; error?: string } | undefined {
     const rec = this.records.find((r) => r.name === name && r.definition);
     return rec && { routes: rec.routes, state: rec.state, ...(rec.error !== undefined ? { error: rec.error } : {}) };
   }
 
-  private applyCore(running: Readonly<Record<string, ConfigValue>>): Map<string, [ConfigValue | undefined, ConfigValue | undefined]> {
-    const before = Object.fromEntries(Object.keys(this.coreProperties).map((k) => [k, this.allConfig[k]]));
-    const started = Object.keys(this.coreProperties).some((k) => Object.hasOwn(this.allConfig, k));
-    const { values } = this.resolve(
-      this.coreProperties, running,
-      (name, decl) => (started ? before[name]! : decl.default),
-      started ? "keeping the value in force" : "using the default",
-    );
-    const changes = new Map<string, [ConfigValue | undefined, ConfigValue | undefined]>();
-    for (const [k, v] of Object.entries(values)) if (started && before[k] !== v) changes.set(k, [before[k], v]);
-    Object.assign(this.allConfig, values);
-    return changes;
-  }
-
-  private resolve(
-    decls: PropertyDecls,
-    running: Readonly<Record<string, ConfigValue>>,
-    fallback: Parameters<typeof resolveValues>[2],
-    what: string,
-  ): { values: Record<string, ConfigValue> } {
-    const { values, problems } = resolveValues(decls, running, fallback);
-    for (const name of Object.keys(decls)) {
+  /**
+   * The values a start or refresh gives `rec`'s properties, checked once here for every plugin:
+   * the declaration (type, bounds, values, check), then the property's own `validate` against the
+   * host. A refused or missing value falls back (the default at start, the value in force on a
+   * refresh); each refusal is logged and degrades the daemon under `config:<name>` until a start
+   * or refresh finds the property good again.
+   */
+  private async resolve(rec: PluginRecord, running: Readonly<Record<string, ConfigValue>>, phase: "start" | "refresh"): Promise<Record<string, ConfigValue>> {
+    const inForce = rec.config;
+    const fallback = (name: string, decl: PropertyDecl): ConfigValue => (phase === "start" ? decl.default : inForce[name]!);
+    const { values, problems } = resolveValues(rec.properties, running, fallback);
+    const ctx: ValidationContext = { name: rec.name, paths: this.options.paths, log: rec.log, allConfig: this.allConfig, proposed: { ...values } };
+    for (const [name, decl] of Object.entries(rec.properties)) {
+      if (problems.has(name) || !decl.validate) continue;
+      let problem: string | undefined;
+      try {
+        problem = await (decl.validate as (value: ConfigValue, c: ValidationContext) => string | undefined | Promise<string | undefined>)(values[name]!, ctx);
+      } catch (error) {
+        problem = `cannot check the value: ${errorMessage(error)}`;
+      }
+      if (problem) {
+        problems.set(name, problem);
+        values[name] = fallback(name, decl);
+      }
+    }
+    for (const [name, decl] of Object.entries(rec.properties)) {
       const problem = problems.get(name);
       if (problem) {
-        const message = `${new XvmError("CONFIG_INVALID", { property: name, detail: problem }).message}; ${what} ${JSON.stringify(values[name])}`;
+        const show = (decl.show as ((value: ConfigValue) => string) | undefined) ?? ((value: ConfigValue) => JSON.stringify(value));
+        const tail = phase === "start" ? `using ${show(values[name]!)} instead` : `keeping ${show(values[name]!)}`;
+        const message = `${new XvmError("CONFIG_INVALID", { property: name, detail: problem }).message}; ${tail}`;
         this.log.error(message);
         this.options.health.set(`config:${name}`, message);
       } else {
         this.options.health.set(`config:${name}`, undefined);
       }
     }
-    return { values };
+    return values;
   }
 
   private async setup(rec: PluginRecord): Promise<void> {

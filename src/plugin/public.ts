@@ -16,6 +16,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
+import { checkDomainConfig } from "../domain/config-spec.ts";
 import { XvmError, errorMessage, formatError } from "../errors.ts";
 import * as sxp from "../formats/sxp.ts";
 import {
@@ -25,23 +26,26 @@ import { readHostLinks } from "../host/host-links.ts";
 import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
 import { VERSION } from "../version.ts";
-import { defineProperties, definePlugin, isPluginDefinition } from "./contract.ts";
+import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
+import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
 import { escapeText } from "../security/log-escape.ts";
 import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
-  definePlugin, defineProperties, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  startPluginHarness, HARNESS_PHYSINFO,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
+export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
 export type { ErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
 export type {
@@ -54,16 +58,18 @@ export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";
 export type { NicChoice } from "../host/link-choice.ts";
 export type { Paths } from "../paths.ts";
+export type { ConfigProblem } from "../domain/config-spec.ts";
 export type { PeerAuthFailure, PeerAuthOptions } from "../security/peer-auth.ts";
 export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
-  definePlugin, defineProperties, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile,
+  startPluginHarness, HARNESS_PHYSINFO,
+  escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
 } as const;
 
 /** The specifier plugins import. */

@@ -80,6 +80,8 @@ const declSchema = v.pipe(
     max: v.optional(v.number("max must be a number")),
     values: v.optional(v.array(v.string(), "values must be an array of strings")),
     check: v.optional(v.function("check must be a function")),
+    validate: v.optional(v.function("validate must be a function")),
+    show: v.optional(v.function("show must be a function")),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;

@@ -74,8 +74,8 @@ export default definePlugin({
     const x = await startXend(root);
     started.push(x);
     const plugins = await x.api<PluginRow[]>("GET", "/plugins");
-    expect(plugins.slice(0, 6).every((p) => p.source === "builtin" && p.state === "running")).toBe(true);
-    expect(plugins.slice(6)).toEqual([
+    expect(plugins.slice(0, 7).every((p) => p.source === "builtin" && p.state === "running")).toBe(true);
+    expect(plugins.slice(7)).toEqual([
       { name: "broken", version: "", source: join(main, "broken.js"), state: "failed", error: expect.stringMatching(new RegExp(`^plugin broken \\(${join(main, "broken.js")}\\) failed to load: `)), properties: [] },
       { name: "conflict", version: "", source: join(main, "conflict.ts"), state: "failed", error: `plugin conflict (${join(main, "conflict.ts")}) declares config/dom0-cpus, already owned by plugin dom0-cpus`, properties: [] },
       { name: "jsplug", version: "0.2.0", source: join(main, "jsplug.js"), state: "running", properties: ["jsplug-count"] },

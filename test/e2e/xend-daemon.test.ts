@@ -47,6 +47,7 @@ describe("xvm xend", () => {
 
     const plugins = await x.api<Array<{ name: string; source: string; state: string }>>("GET", "/plugins");
     expect(plugins.map((p) => `${p.name} ${p.source} ${p.state}`)).toEqual([
+      "xend builtin running",
       "default-nic builtin running",
       "dom0-cpus builtin running",
       "dom0-min-mem builtin running",
@@ -84,7 +85,7 @@ describe("xvm xend", () => {
     expect(stripStamp(logLines(xendLog).at(-1)!)).toBe("INFO (xend) xend stopped (exit 0)");
     // Plugins stop in reverse registration order (DEBUG lines: xend-debug.log).
     const stops = logLines(debugLog).map(stripStamp).filter((l) => / stopped in \d+ ms$/.test(l)).map((l) => l.replace(/^DEBUG \(([^)]+)\).*/, "$1"));
-    expect(stops).toEqual(["unix-server", "relocation", "enable-dump", "dom0-min-mem", "dom0-cpus", "default-nic"]);
+    expect(stops).toEqual(["unix-server", "relocation", "enable-dump", "dom0-min-mem", "dom0-cpus", "default-nic", "xend"]);
     // What the daemon wrote on stdout is in xend-debug.log too.
     expect(x.stdout()).toBe(`xend: running (pid ${x.pid}); control API on ${x.socket}\n`);
     expect(readFileSync(debugLog, "utf8")).toContain(`xend: running (pid ${x.pid}); control API on ${x.socket}\n`);

@@ -6,7 +6,7 @@ import { Health } from "../../src/daemon/health.ts";
 import type { DomainManager } from "../../src/domain/types.ts";
 import type { HypervisorDriver } from "../../src/hypervisor/driver.ts";
 import { Paths } from "../../src/paths.ts";
-import type { Logger, PropertyDecls } from "../../src/plugin/contract.ts";
+import type { Logger } from "../../src/plugin/contract.ts";
 import { PluginHost, type PluginHostOptions } from "../../src/plugin/host.ts";
 
 export interface TestHost {
@@ -28,7 +28,7 @@ export function captureLogger(lines: string[]): (component: string) => Logger {
   return make;
 }
 
-export function testHost(options: Partial<PluginHostOptions> & { coreProperties?: PropertyDecls } = {}): TestHost {
+export function testHost(options: Partial<PluginHostOptions> = {}): TestHost {
   const lines: string[] = [];
   const health = new Health();
   const host = new PluginHost({

@@ -37,7 +37,7 @@ describe("start-up loads only the command area run", () => {
       const heavy = graph.filter(
         (f) =>
           /^pkg:(hono|@hono\/|valibot)/.test(f) ||
-          (f.startsWith("plugins/") && !f.endsWith("/properties.ts") && !f.endsWith("/hosts-allow.ts")) ||
+          (f.startsWith("plugins/") && !/\/(properties|hosts-allow|key-property)\.ts$/.test(f)) ||
           /^src\/(domain|hypervisor|host)\//.test(f) ||
           f.startsWith("src/daemon/"),
       );

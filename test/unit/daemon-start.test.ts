@@ -77,7 +77,7 @@ describe("the daemon in process", () => {
     expect(status.runtime).toMatch(/^(node|bun|deno) \d+\.\d+/);
     expect(status.reasons).toContain("plugin broken (builtin) failed in setup: no luck");
     const plugins = await unixJson<Array<{ name: string; state: string }>>(paths.controlSocket, "GET", "/plugins");
-    expect(plugins.map((p) => `${p.name}:${p.state}`)).toEqual(["t:running", "broken:failed", "last:running"]);
+    expect(plugins.map((p) => `${p.name}:${p.state}`)).toEqual(["xend:running", "t:running", "broken:failed", "last:running"]);
     expect((await unixJson<Record<string, unknown>>(paths.controlSocket, "GET", "/config"))["t-port"]).toBe(1000);
 
     publish(paths, "t-port", "integer", "2000");

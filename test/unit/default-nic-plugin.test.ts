@@ -1,11 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import defaultNic from "../../plugins/default-nic/index.ts";
 import { fillVifDefaults, uniqueXenMac } from "../../plugins/default-nic/vifs.ts";
-import type { PluginDefinition } from "../../src/plugin/contract.ts";
-import type { DomainCreateRequest } from "../../src/domain/types.ts";
-import { XvmError } from "../../src/errors.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPluginHarness, type ConfigValue, type DomainCreateRequest, type DomainSummary, type PluginDefinition, type PluginHarness } from "xvm/plugin";
 import { FakeSysfs } from "./host-sysfs-fixture.ts";
-import { fakeContext, guestConfig, setUp, summary, type FakeContext } from "./host-plugin-context.ts";
+import { guestConfig, summary } from "./host-plugin-context.ts";
 
 const plugin = defaultNic as PluginDefinition;
 
@@ -52,7 +53,9 @@ describe("vif defaults", () => {
 
 describe("the default-nic plugin", () => {
   let sysfs: FakeSysfs;
-  let fake: FakeContext | undefined;
+  let root: string | undefined;
+  let h: PluginHarness | undefined;
+  let domains: DomainSummary[] = [];
   const saved = process.env.XVM_SYSFS_NET;
 
   beforeEach(() => {
@@ -68,75 +71,74 @@ describe("the default-nic plugin", () => {
     if (saved === undefined) delete process.env.XVM_SYSFS_NET;
     else process.env.XVM_SYSFS_NET = saved;
     sysfs.remove();
-    fake?.cleanup();
-    fake = undefined;
+    if (root) rmSync(root, { recursive: true, force: true });
+    root = undefined;
+    h = undefined;
+    domains = [];
   });
 
-  const create = async (instance: Awaited<ReturnType<typeof setUp>>, name: string, vif: DomainCreateRequest["config"]["vif"]) => {
+  /** The plugin through the real plugin host (xvm/plugin's harness). */
+  const start = async (config: Record<string, ConfigValue> = {}): Promise<PluginHarness> => {
+    root = mkdtempSync(join(tmpdir(), "xvm-default-nic-"));
+    h = await startPluginHarness(plugin, { root, config, domains: { list: async () => domains } });
+    return h;
+  };
+
+  const create = async (harness: PluginHarness, name: string, vif: DomainCreateRequest["config"]["vif"]) => {
     const request: DomainCreateRequest = { config: guestConfig(name, { vif }), needKiB: 256 * 1024 };
-    await instance.hooks!.domainPreCreate!(request);
+    await harness.fire("domainPreCreate", request);
     return request.config.vif;
   };
 
   it("attaches vifs without bridge= to the first eligible link that is up, and logs the choice", async () => {
-    fake = fakeContext(plugin);
-    const instance = await setUp(plugin, fake);
-    expect(fake.lines).toContain("INFO (default-nic) default-nic: guest vifs without bridge= attach to eth1 (phys, up): first eligible link that is up in dladm show-link order");
+    const instance = await start();
+    expect(instance.lines).toContain("INFO (default-nic) default-nic: guest vifs without bridge= attach to eth1 (phys, up): first eligible link that is up in dladm show-link order");
     const vifs = await create(instance, "web1", [{}, { bridge: "veth0" }]);
     expect(vifs[0]!.bridge).toBe("eth1");
     expect(vifs[1]!.bridge).toBe("veth0");
     expect(vifs.every((v) => /^00:16:3e:[0-7]/.test(v.mac!))).toBe(true);
-    expect(fake.degraded).toEqual([]);
+    expect(instance.reasons).toEqual([]);
   });
 
   it("never reuses a MAC another domain has, nor one handed out moments ago", async () => {
-    fake = fakeContext(plugin);
-    const instance = await setUp(plugin, fake);
-    fake.domains = [summary(1, guestConfig("old", { vif: [{ mac: "00:16:3e:00:00:07" }] }))];
+    const instance = await start();
+    domains = [summary(1, guestConfig("old", { vif: [{ mac: "00:16:3e:00:00:07" }] }))];
     const macs = new Set<string>();
     for (let i = 0; i < 50; i++) for (const v of await create(instance, `g${i}`, [{}, {}])) macs.add(v.mac!);
     expect(macs.size).toBe(100);
     expect(macs.has("00:16:3e:00:00:07")).toBe(false);
     await create(instance, "dup", [{ mac: "00:16:3E:00:00:07" }]);
-    expect(fake.lines).toContain("WARNING (default-nic) default-nic: vif 0 of dup has MAC 00:16:3E:00:00:07, already used by domain old");
+    expect(instance.lines).toContain("WARNING (default-nic) default-nic: vif 0 of dup has MAC 00:16:3E:00:00:07, already used by domain old");
   });
 
   it("uses a configured link, and refuses a refresh naming no link while keeping the previous value", async () => {
-    fake = fakeContext(plugin, { "default-nic": "eth0" });
-    const instance = await setUp(plugin, fake);
+    const instance = await start({ "default-nic": "eth0" });
     expect((await create(instance, "a", [{}]))[0]!.bridge).toBe("eth0");
 
-    fake.config["default-nic"] = "nosuch0";
-    let thrown: unknown;
-    try {
-      await instance.refresh!(new Map([["default-nic", ["eth0", "nosuch0"]]]));
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(XvmError);
-    expect((thrown as XvmError).code).toBe("CONFIG_INVALID");
-    expect((thrown as XvmError).message).toBe(
+    // The host refuses it (the property's validate): the plugin never sees it.
+    expect([...(await instance.refresh({ "default-nic": "nosuch0" }))]).toEqual([]);
+    expect(instance.reasons).toEqual([
       "config/default-nic: no link named 'nosuch0' on this host (dladm show-link lists: lo, veth0, veth1, eth0, eth1); keeping 'eth0'",
-    );
+    ]);
+    expect(instance.config["default-nic"]).toBe("eth0");
     expect((await create(instance, "b", [{}]))[0]!.bridge).toBe("eth0");
 
-    // Back to empty: the automatic choice again.
-    fake.config["default-nic"] = "";
-    await instance.refresh!(new Map([["default-nic", ["eth0", ""]]]));
+    // Back to empty: the automatic choice again, and the reason is gone.
+    await instance.refresh({ "default-nic": "" });
+    expect(instance.reasons).toEqual([]);
     expect((await create(instance, "c", [{}]))[0]!.bridge).toBe("eth1");
   });
 
   it("degrades at start on a link that does not exist, uses the automatic choice, and recovers on refresh", async () => {
-    fake = fakeContext(plugin, { "default-nic": "bge0" });
-    const instance = await setUp(plugin, fake);
-    const reason = "config/default-nic: no link named 'bge0' on this host (dladm show-link lists: lo, veth0, veth1, eth0, eth1); using the automatic choice instead";
-    expect(fake.degraded).toEqual([reason]);
-    expect(fake.lines).toContain(`ERROR (default-nic) ${reason}`);
+    const instance = await start({ "default-nic": "bge0" });
+    const reason = "config/default-nic: no link named 'bge0' on this host (dladm show-link lists: lo, veth0, veth1, eth0, eth1); using the automatic choice (eth1) instead";
+    expect(instance.reasons).toEqual([reason]);
+    expect(instance.lines).toContain(`ERROR (xend.plugins) ${reason}`);
     expect((await create(instance, "a", [{}]))[0]!.bridge).toBe("eth1");
 
     sysfs.add({ name: "bge0", ifindex: 6, device: true });
-    await instance.refresh!(new Map());
-    expect(fake.degraded).toEqual([reason, undefined]);
+    await instance.refresh();
+    expect(instance.reasons).toEqual([]);
     expect((await create(instance, "b", [{}]))[0]!.bridge).toBe("bge0");
   });
 
@@ -144,12 +146,11 @@ describe("the default-nic plugin", () => {
     sysfs.remove();
     sysfs = new FakeSysfs().add({ name: "lo", ifindex: 1, type: 772 }).add({ name: "veth0", ifindex: 2, iflink: 9 });
     process.env.XVM_SYSFS_NET = sysfs.net;
-    fake = fakeContext(plugin);
-    const instance = await setUp(plugin, fake);
+    const instance = await start();
     const vifs = await create(instance, "lonely", [{}]);
     expect(vifs[0]!.bridge).toBeUndefined();
     expect(vifs[0]!.mac).toMatch(/^00:16:3e:/);
-    expect(fake.lines).toContain(
+    expect(instance.lines).toContain(
       "WARNING (default-nic) default-nic: no default NIC (no eligible link for guest networking; links seen: lo (loopback), veth0 (virtual)); lonely's vifs without bridge= are not attached",
     );
   });

@@ -1,5 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startPluginHarness, type ConfigValue, type DomainCreateRequest } from "xvm/plugin";
+import type { HostResources } from "../../src/domain/types.ts";
 import { afterEach, describe, expect, it } from "vitest";
 import dom0MinMem from "../../plugins/dom0-min-mem/index.ts";
 import dom0Cpus from "../../plugins/dom0-cpus/index.ts";
@@ -13,9 +16,12 @@ const minMem = dom0MinMem as PluginDefinition;
 const cpusPlugin = dom0Cpus as PluginDefinition;
 
 let fakes: FakeContext[] = [];
+let roots: string[] = [];
 afterEach(() => {
   for (const f of fakes) f.cleanup();
   fakes = [];
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  roots = [];
 });
 function track(f: FakeContext): FakeContext {
   fakes.push(f);
@@ -173,36 +179,42 @@ describe("the dom0-cpus plugin", () => {
     return onlineCpus().filter((c) => allowed.includes(c));
   };
 
+  /** The plugin through the real plugin host (xvm/plugin's harness), recording what it tells the domain manager. */
+  const start = async (config: Record<string, ConfigValue> = {}) => {
+    const root = mkdtempSync(join(tmpdir(), "xvm-dom0-cpus-"));
+    roots.push(root);
+    const resources: HostResources = {};
+    const h = await startPluginHarness(cpusPlugin, { root, config, domains: { setHostResources: (r) => void Object.assign(resources, r) } });
+    return { h, resources };
+  };
+
   it("with 0 gives Domain-0 one vCPU per CPU, pinned one to one, and leaves guests unplaced", async () => {
-    const fake = track(fakeContext(cpusPlugin));
-    const instance = await setUp(cpusPlugin, fake);
-    expect(fake.resources.dom0Vcpus).toEqual(cpus().map((c) => ({ cpu: c, affinity: [c] })));
+    const { h, resources } = await start();
+    expect(resources.dom0Vcpus).toEqual(cpus().map((c) => ({ cpu: c, affinity: [c] })));
     expect(processAffinity("self")).toEqual(cpus());
-    const request = { config: guestConfig("g"), needKiB: 0 } as Parameters<NonNullable<NonNullable<PluginInstance["hooks"]>["domainPreCreate"]>>[0];
-    await instance.hooks!.domainPreCreate!(request);
+    const request: DomainCreateRequest = { config: guestConfig("g"), needKiB: 0 };
+    await h.fire("domainPreCreate", request);
     expect(request.placement).toBeUndefined();
-    expect(fake.degraded).toEqual([]);
-    await instance.stop!();
+    expect(h.reasons).toEqual([]);
+    await h.stop();
   });
 
   it("refuses more CPUs than the host has: at start (falling back to 0) and on refresh (keeping the value)", async () => {
     const n = cpus().length;
-    const fake = track(fakeContext(cpusPlugin, { "dom0-cpus": n + 1 }));
-    const instance = await setUp(cpusPlugin, fake);
+    const { h, resources } = await start({ "dom0-cpus": n + 1 });
     const list = n === 1 ? `${cpus()[0]}` : `${cpus()[0]}-${cpus()[n - 1]}`;
-    expect(fake.degraded).toEqual([
+    expect(h.reasons).toEqual([
       `config/dom0-cpus: dom0-cpus is ${n + 1} but this host has only ${n} CPU${n === 1 ? "" : "s"} (${list}); using 0 (one vCPU per physical CPU) instead`,
     ]);
-    expect(fake.resources.dom0Vcpus).toHaveLength(n);
+    expect(resources.dom0Vcpus).toHaveLength(n);
 
-    fake.config["dom0-cpus"] = 0;
-    await instance.refresh!(new Map([["dom0-cpus", [n + 1, 0]]]));
-    expect(fake.degraded.at(-1)).toBeUndefined();
+    await h.refresh({ "dom0-cpus": 0 });
+    expect(h.reasons).toEqual([]);
 
-    fake.config["dom0-cpus"] = n + 5;
-    const error = await refused(() => instance.refresh!(new Map([["dom0-cpus", [0, n + 5]]])));
-    expect(error.message).toBe(`config/dom0-cpus: dom0-cpus is ${n + 5} but this host has only ${n} CPU${n === 1 ? "" : "s"} (${list}); keeping 0`);
-    expect(fake.resources.dom0Vcpus).toHaveLength(n);
-    await instance.stop!();
+    await h.refresh({ "dom0-cpus": n + 5 });
+    expect(h.reasons).toEqual([`config/dom0-cpus: dom0-cpus is ${n + 5} but this host has only ${n} CPU${n === 1 ? "" : "s"} (${list}); keeping 0 (one vCPU per physical CPU)`]);
+    expect(h.config["dom0-cpus"]).toBe(0);
+    expect(resources.dom0Vcpus).toHaveLength(n);
+    await h.stop();
   });
 });

@@ -74,12 +74,13 @@ describe("plugin host: broken plugins", () => {
   });
 
   it("refuses a property of the core and a second plugin of the same name", () => {
-    const { host } = testHost({ coreProperties: { loglevel: { type: "astring", default: "DEBUG", description: "d" } }, coreOwner: "xend" });
+    const { host } = testHost();
+    host.register({ name: "xend", properties: { loglevel: { type: "astring", default: "DEBUG", description: "d" } }, setup() {} });
     const core = host.register({ name: "x", properties: { loglevel: { type: "astring", default: "INFO", description: "d" } }, setup() {} }, "/p/x.js");
     expect(core?.message).toBe("plugin x (/p/x.js) declares config/loglevel, already owned by plugin xend");
     expect(host.register({ name: "y", setup() {} }, "/p/y.js")).toBeUndefined();
     expect(host.register({ name: "y", setup() {} }, "/p/y2.js")?.message).toBe("plugin y (/p/y2.js) has the same name as the plugin from /p/y.js");
-    expect(host.register({ name: "xend", setup() {} }, "/p/xend.js")?.message).toBe("plugin xend (/p/xend.js) has the same name as the plugin from the core");
+    expect(host.register({ name: "xend", setup() {} }, "/p/xend.js")?.message).toBe("plugin xend (/p/xend.js) has the same name as the plugin from builtin");
   });
 
   it("says what is wrong with an invalid definition", () => {
@@ -171,7 +172,7 @@ describe("plugin host: configuration and refresh", () => {
     host.register(definePlugin({ name: "p", properties: props, setup(ctx) { seen = { ...ctx.config }; } }) as PluginDefinition);
     await host.start({ "p-port": 70000, "p-name": "ok", other: 1 }, services);
     expect(seen).toEqual({ "p-port": 8000, "p-name": "ok", "p-on": true });
-    expect(health.list()).toEqual(["config/p-port: Expected at most 65535; using the default 8000"]);
+    expect(health.list()).toEqual(["config/p-port: Expected at most 65535; using 8000 instead"]);
     expect(host.allConfig).toEqual({ "p-port": 8000, "p-name": "ok", "p-on": true });
   });
 
@@ -194,7 +195,7 @@ describe("plugin host: configuration and refresh", () => {
     calls.length = 0;
     await host.refresh({ "p-port": 9001, "p-name": "has space", "p-on": false });
     expect(calls[0]).toEqual({ changes: [["p-port", [9000, 9001]], ["p-on", [true, false]]], port: 9001 });
-    expect(health.list()).toEqual(['config/p-name: no spaces; keeping the value in force "x"']);
+    expect(health.list()).toEqual(['config/p-name: no spaces; keeping "x"']);
     expect(host.allConfig["p-name"]).toBe("x");
     // Fixing the value clears the reason.
     await host.refresh({ "p-port": 9001, "p-name": "y", "p-on": false });
@@ -231,8 +232,9 @@ describe("plugin host: configuration and refresh", () => {
     expect(host.list()[0]!.error).toBeUndefined();
   });
 
-  it("reports core property changes too", async () => {
-    const { host, services } = testHost({ coreProperties: { loglevel: { type: "astring", default: "DEBUG", values: ["DEBUG", "INFO"], description: "d" } } });
+  it("reports the changes of every plugin's properties, the core's xend plugin's too", async () => {
+    const { host, services } = testHost();
+    host.register({ name: "xend", properties: { loglevel: { type: "astring", default: "DEBUG", values: ["DEBUG", "INFO"], description: "d" } }, setup() {} });
     await host.start({}, services);
     expect(host.allConfig).toEqual({ loglevel: "DEBUG" });
     expect([...(await host.refresh({ loglevel: "INFO" }))]).toEqual([["loglevel", ["DEBUG", "INFO"]]]);

@@ -6,6 +6,7 @@
 import { ERRORS, XvmError, errorMessage, type ErrorCode } from "../../errors.ts";
 import { REQUEST_TIMEOUT, connectionLost, unixJson } from "../../runtime/http-client.ts";
 import { ExitSignal, XvmCommand } from "../base.ts";
+import { withRestartWait } from "./daemon-wait.ts";
 import type { DomainSummary } from "../../domain/types.ts";
 import { usageText, xmCommandSpecs } from "./front.ts";
 
@@ -45,7 +46,9 @@ export abstract class XmCommand extends XvmCommand {
   }
 
   /**
-   * Calls the control API. No socket (or nobody behind it) is DAEMON_NOT_RUNNING; no answer within
+   * Calls the control API. No socket (or nobody behind it) is DAEMON_NOT_RUNNING, unless the
+   * repository says xend is enabled: then xm waits a few seconds for it (a restart) and, if it
+   * still does not answer, says DAEMON_RESTARTING (src/cli/xm/daemon-wait.ts); no answer within
    * the idle timeout (a stopped or wedged xend) is DAEMON_NOT_ANSWERING; a connection closed before
    * the answer (xend killed meanwhile) is DAEMON_WENT_AWAY, with `ifGone` saying what may have
    * happened to the change asked for.
@@ -54,12 +57,10 @@ export abstract class XmCommand extends XvmCommand {
     const paths = this.statePaths;
     const timeoutMs = opts.timeoutMs ?? xmTimeoutMs();
     try {
-      return await unixJson<T>(paths.controlSocket, method, path, body, timeoutMs);
+      return await withRestartWait(paths, () => unixJson<T>(paths.controlSocket, method, path, body, timeoutMs));
     } catch (error) {
+      if (error instanceof XvmError) throw error;
       const e = error as NodeJS.ErrnoException & { status?: number };
-      if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
-        throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
-      }
       if (e.code === REQUEST_TIMEOUT) {
         throw new XvmError("DAEMON_NOT_ANSWERING", { socket: paths.controlSocket, seconds: Math.round(timeoutMs / 100) / 10 });
       }

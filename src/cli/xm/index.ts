@@ -24,6 +24,7 @@ import { RenameCommand } from "./rename.ts";
 import { ShutdownCommand } from "./shutdown.ts";
 import { StartCommand } from "./start.ts";
 import { SysrqCommand } from "./sysrq.ts";
+import { TopCommand } from "./top.ts";
 import { TriggerCommand } from "./trigger.ts";
 import { UnpauseCommand } from "./unpause.ts";
 import { UptimeCommand } from "./uptime.ts";
@@ -46,6 +47,6 @@ export const commands: CommandClass[] = [
   ListCommand, InfoCommand, CreateCommand, NewCommand, StartCommand, DeleteCommand, DestroyCommand,
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
-  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand,
+  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand,
   ...plugins,
 ];

@@ -18,7 +18,8 @@ import { XvmError, errorMessage } from "../../errors.ts";
 import type { Paths } from "../../paths.ts";
 import { pidAlive } from "../../runtime/process.ts";
 import type {
-  DumpOptions, GuestEvent, GuestInfo, GuestSpec, HypervisorDriver, MemoryDigest, PhysInfo, ShutdownReason, VcpuInfo, VcpuState,
+  DumpOptions, GuestEvent, GuestInfo, GuestSpec, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
+  MigrationEndpoint, MigrationStats, PhysInfo, ShutdownReason, VcpuInfo, VcpuState,
 } from "../driver.ts";
 import { PAGE_SIZE } from "../driver.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
@@ -26,6 +27,7 @@ import { resolveAccel, type Accel } from "./accel.ts";
 import { CONSOLE_LOG, CONSOLE_SOCKET, QMP_SOCKET, buildCommandLine } from "./command-line.ts";
 import { boundConsole, readConsole } from "./console-log.ts";
 import { readGuestState, writeGuestState, type GuestState } from "./guest-state.ts";
+import * as migration from "./migration.ts";
 import { guestRamPath, isQemuOf, threadFacts } from "./procfs.ts";
 import { QmpClient, QmpError, type QmpEvent } from "./qmp.ts";
 import { createTaps, removeTaps } from "./taps.ts";
@@ -102,6 +104,7 @@ export class QemuDriver implements HypervisorDriver {
   private readonly destroying = new Set<number>();
   private readonly creating = new Set<number>();
   private readonly reportedLost = new Set<number>();
+  private readonly eventWatchers = new Map<number, Set<(event: QmpEvent) => void>>();
   private version?: { major: number; minor: number; micro: number };
   private closed = false;
 
@@ -145,7 +148,19 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
+  /** QMP events of one guest as they come (migration watches STOP for its downtime). */
+  watchEvents(domid: number, listener: (event: QmpEvent) => void): () => void {
+    let set = this.eventWatchers.get(domid);
+    if (!set) this.eventWatchers.set(domid, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && this.eventWatchers.get(domid) === set) this.eventWatchers.delete(domid);
+    };
+  }
+
   private onQmpEvent(domid: number, event: QmpEvent): void {
+    for (const l of [...(this.eventWatchers.get(domid) ?? [])]) l(event);
     if (this.destroying.has(domid)) return;
     if (event.event === "SHUTDOWN") {
       const reason = shutdownReason(String(event.data?.reason ?? ""));
@@ -247,11 +262,22 @@ export class QemuDriver implements HypervisorDriver {
     if (state) void removeTaps(state.taps).catch(() => {});
     rmSync(this.dir(domid), { recursive: true, force: true });
     this.children.delete(domid);
+    if (state?.incoming) return state;
     if (!this.reportedLost.has(domid) && !this.creating.has(domid)) {
       this.reportedLost.add(domid);
       this.emit({ type: "lost", domid, detail });
     }
     return state;
+  }
+
+  /** The incoming migration arrived and was committed: the guest is this host's now. */
+  settleIncoming(domid: number): void {
+    this.updateState(domid, (s) => delete s.incoming);
+  }
+
+  /** Any QMP command (other areas of the driver: migration). */
+  command<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    return this.qmp<T>(domid, command, args, timeoutMs);
   }
 
   private async qmp<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T> {
@@ -308,6 +334,13 @@ export class QemuDriver implements HypervisorDriver {
     const dir = this.dir(domid);
     const state = readGuestState(dir);
     if (!state) {
+      rmSync(dir, { recursive: true, force: true });
+      return undefined;
+    }
+    if (state.incoming) {
+      // A migration that was arriving when the previous xend went away: the source kept the guest.
+      if (isQemuOf(state.pid, dir)) process.kill(state.pid, "SIGKILL");
+      await removeTaps(state.taps).catch(() => {});
       rmSync(dir, { recursive: true, force: true });
       return undefined;
     }
@@ -381,54 +414,15 @@ export class QemuDriver implements HypervisorDriver {
       fail(`cannot create its network devices: ${errorMessage(error)}`);
     }
 
-    const log = openSync(this.logFile(spec.domid), "a", 0o600);
-    let child: ChildProcess;
-    try {
-      child = spawn(this.binary, cmd.argv, { detached: true, stdio: ["ignore", log, log], env: process.env });
-    } finally {
-      closeSync(log);
-    }
-    const entry: { child: ChildProcess; exit?: string } = { child };
-    this.children.set(spec.domid, entry);
-    let spawnError: Error | undefined;
-    child.on("error", (error) => (spawnError = error));
-    child.on("exit", (code, signal) => (entry.exit = signal ? `was killed by ${signal}` : `exited with status ${code}`));
-    child.unref();
     const state: GuestState = {
       domid: spec.domid, name: spec.name, uuid: spec.uuid, bootKiB: cmd.bootKiB, maxMemKiB: spec.maxMemKiB, targetKiB: spec.memoryKiB,
-      maxVcpus: spec.maxVcpus, startTime: Date.now() / 1000, pid: child.pid ?? -1, meta: spec.meta ?? {}, taps: cmd.taps,
+      maxVcpus: spec.maxVcpus, startTime: Date.now() / 1000, pid: -1, meta: spec.meta ?? {}, taps: cmd.taps, argv: cmd.argv,
     };
-    writeGuestState(dir, state);
-
-    const deadline = Date.now() + this.startTimeoutMs;
-    let wait = 5;
-    for (;;) {
-      if (spawnError || entry.exit) {
-        await removeTaps(cmd.taps).catch(() => {});
-        fail(spawnError?.message ?? `QEMU ${entry.exit}: ${this.logTail(spec.domid)}`);
-      }
-      if (existsSync(join(dir, QMP_SOCKET))) {
-        try {
-          await this.link(spec.domid);
-          break;
-        } catch {
-          // listening in a moment
-        }
-      }
-      if (Date.now() > deadline) {
-        if (child.pid) process.kill(child.pid, "SIGKILL");
-        await removeTaps(cmd.taps).catch(() => {});
-        fail(`QMP not ready after ${this.startTimeoutMs} ms: ${this.logTail(spec.domid)}`);
-      }
-      await sleep(wait);
-      wait = Math.min(50, wait * 2);
-    }
-    for (const f of [QMP_SOCKET, CONSOLE_SOCKET]) {
-      try {
-        chmodSync(join(dir, f), 0o600);
-      } catch {
-        // the directory is 0700 anyway
-      }
+    try {
+      await this.startQemu(state, cmd.argv);
+    } catch (error) {
+      await removeTaps(cmd.taps).catch(() => {});
+      fail(errorMessage(error));
     }
     try {
       if (spec.memoryKiB < cmd.bootKiB) await this.qmp(spec.domid, "balloon", { value: spec.memoryKiB * 1024 });
@@ -443,6 +437,82 @@ export class QemuDriver implements HypervisorDriver {
       throw new XvmError("QEMU_START", { domid: spec.domid, name: spec.name, detail: errorMessage(error) });
     }
     return this.info(spec.domid);
+  }
+
+  /**
+   * Spawns QEMU for `state` (detached, its own session), records its pid in guest.json and waits
+   * until QMP answers. Throws with the end of QEMU's log when it exits or does not answer.
+   */
+  private async startQemu(state: GuestState, argv: string[]): Promise<void> {
+    const dir = this.dir(state.domid);
+    const log = openSync(this.logFile(state.domid), "a", 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawn(this.binary, argv, { detached: true, stdio: ["ignore", log, log], env: process.env });
+    } finally {
+      closeSync(log);
+    }
+    const entry: { child: ChildProcess; exit?: string } = { child };
+    this.children.set(state.domid, entry);
+    let spawnError: Error | undefined;
+    child.on("error", (error) => (spawnError = error));
+    child.on("exit", (code, signal) => (entry.exit = signal ? `was killed by ${signal}` : `exited with status ${code}`));
+    child.unref();
+    state.pid = child.pid ?? -1;
+    writeGuestState(dir, state);
+    const deadline = Date.now() + this.startTimeoutMs;
+    let wait = 5;
+    for (;;) {
+      if (spawnError || entry.exit) throw new Error(spawnError?.message ?? `QEMU ${entry.exit}: ${this.logTail(state.domid)}`);
+      if (existsSync(join(dir, QMP_SOCKET))) {
+        try {
+          await this.link(state.domid);
+          break;
+        } catch {
+          // listening in a moment
+        }
+      }
+      if (Date.now() > deadline) {
+        if (child.pid) process.kill(child.pid, "SIGKILL");
+        throw new Error(`QMP not ready after ${this.startTimeoutMs} ms: ${this.logTail(state.domid)}`);
+      }
+      await sleep(wait);
+      wait = Math.min(50, wait * 2);
+    }
+    for (const f of [QMP_SOCKET, CONSOLE_SOCKET]) {
+      try {
+        chmodSync(join(dir, f), 0o600);
+      } catch {
+        // the directory is 0700 anyway
+      }
+    }
+  }
+
+  /**
+   * Ends a guest's QEMU that never ran (created paused) and starts the same QEMU again with
+   * `extra` arguments: an incoming migration needs `-incoming defer` from the start.
+   */
+  async respawn(domid: number, extra: string[], incoming = false): Promise<void> {
+    const dir = this.dir(domid);
+    const state = readGuestState(dir);
+    if (!state) throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
+    state.incoming = incoming || undefined;
+    const link = await this.link(domid);
+    link.ending = true;
+    await link.qmp.execute("quit", undefined, 5_000).catch(() => {});
+    const deadline = Date.now() + 5_000;
+    while (pidAlive(state.pid) && Date.now() < deadline) await sleep(10);
+    if (pidAlive(state.pid)) process.kill(state.pid, "SIGKILL");
+    while (pidAlive(state.pid)) await sleep(10);
+    link.console?.destroy();
+    this.attached.delete(domid);
+    rmSync(join(dir, QMP_SOCKET), { force: true });
+    rmSync(join(dir, CONSOLE_SOCKET), { force: true });
+    try {
+      await this.startQemu(state, [...state.argv, ...extra]);
+    } catch (error) {
+      throw new XvmError("QEMU_START", { domid, name: state.name, detail: errorMessage(error) });
+    }
   }
 
   private logTail(domid: number): string {
@@ -692,6 +762,19 @@ export class QemuDriver implements HypervisorDriver {
       throw new XvmError("DUMP_FAILED", { detail: error instanceof QmpError ? error.desc : errorMessage(error) });
     });
     await done;
+  }
+
+  // Live migration (migration.ts).
+  prepareIncoming(domid: number, options: IncomingOptions): Promise<IncomingMigration> {
+    return migration.prepareIncoming(this, domid, options);
+  }
+
+  migrateOut(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {
+    return migration.migrateOut(this, domid, target, options);
+  }
+
+  finishMigrateOut(domid: number, committed: boolean): Promise<void> {
+    return migration.finishMigrateOut(this, domid, committed);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,13 @@ export interface GuestState {
   pid: number;
   meta: Record<string, unknown>;
   taps: Tap[];
+  /** QEMU's arguments (an incoming migration starts the same QEMU again with `-incoming defer`). */
+  argv: string[];
+  /**
+   * Waiting for an incoming migration: if its QEMU dies or xend restarts meanwhile, the guest
+   * never existed here (it still runs on the source), so it is dropped without a crash report.
+   */
+  incoming?: boolean;
   /** Set when xend saw the guest stop (the SHUTDOWN event), so a later xend knows why. */
   stopped?: ShutdownReason;
 }

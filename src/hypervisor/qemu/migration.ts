@@ -1,0 +1,347 @@
+/**
+ * Live migration of a QEMU guest between two xend hosts, QEMU-style: the destination's QEMU waits
+ * with `-incoming defer` and listens only on a Unix socket in its 0700 run directory; the source's
+ * QEMU migrates to a Unix socket of its own. xend relays the stream between the two over one TCP
+ * connection that the destination accepts once, from the source's address only, and only after
+ * the 16-byte one-time token it handed out through the (authenticated) relocation connection.
+ * No QEMU port is ever open to the network. QEMU checks the stream itself (section markers,
+ * device state); the destination stays paused until xend commits.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { chmodSync, rmSync } from "node:fs";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { join } from "node:path";
+import { XvmError, errorMessage } from "../../errors.ts";
+import type {
+  IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationProgress, MigrationStats,
+} from "../driver.ts";
+import type { QmpEvent } from "./qmp.ts";
+
+export const TOKEN_BYTES = 16;
+const INCOMING_SOCKET = "incoming.sock";
+const OUTGOING_SOCKET = "outgoing.sock";
+/** QEMU's default max-bandwidth is 128 MiB/s; "unlimited" here is far above any link it meets. */
+const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
+
+export interface MigrationHost {
+  dir(domid: number): string;
+  command<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  respawn(domid: number, extra: string[], incoming?: boolean): Promise<void>;
+  settleIncoming(domid: number): void;
+  watchEvents(domid: number, listener: (event: QmpEvent) => void): () => void;
+}
+
+interface QueryMigrate {
+  status?: string;
+  "total-time"?: number;
+  downtime?: number;
+  "setup-time"?: number;
+  "expected-downtime"?: number;
+  "error-desc"?: string;
+  "cpu-throttle-percentage"?: number;
+  ram?: {
+    transferred?: number;
+    remaining?: number;
+    total?: number;
+    duplicate?: number;
+    normal?: number;
+    "dirty-sync-count"?: number;
+    mbps?: number;
+    "dirty-pages-rate"?: number;
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function plainAddress(address: string | undefined): string {
+  return (address ?? "").replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "");
+}
+
+/** Pipes two sockets both ways; resolves when both are closed, with the bytes a → b. */
+function relay(a: Socket, b: Socket): Promise<number> {
+  let bytes = 0;
+  a.on("data", (d: Buffer) => (bytes += d.length));
+  a.pipe(b);
+  b.pipe(a);
+  return new Promise((resolve) => {
+    let open = 2;
+    const done = () => {
+      if (--open === 0) resolve(bytes);
+    };
+    for (const s of [a, b]) {
+      s.on("error", () => {
+        a.destroy();
+        b.destroy();
+      });
+      s.once("close", () => {
+        (s === a ? b : a).end();
+        done();
+      });
+    }
+  });
+}
+
+function toStats(q: QueryMigrate, status: MigrationStats["status"]): MigrationStats {
+  const ram = q.ram ?? {};
+  return {
+    status,
+    totalTimeMs: q["total-time"] ?? 0,
+    downtimeMs: q.downtime ?? 0,
+    setupTimeMs: q["setup-time"] ?? 0,
+    transferredBytes: ram.transferred ?? 0,
+    remainingBytes: ram.remaining ?? 0,
+    totalBytes: ram.total ?? 0,
+    zeroPages: ram.duplicate ?? 0,
+    normalPages: ram.normal ?? 0,
+    rounds: ram["dirty-sync-count"] ?? 0,
+    throughputMbps: ram.mbps ?? 0,
+    dirtyPagesRate: ram["dirty-pages-rate"] ?? 0,
+    throttlePercent: q["cpu-throttle-percentage"] ?? 0,
+    ...(q["error-desc"] ? { errorDesc: q["error-desc"] } : {}),
+  };
+}
+
+/** Destination: QEMU again with `-incoming defer`, a Unix socket for it, a one-time TCP endpoint for the source. */
+export async function prepareIncoming(host: MigrationHost, domid: number, options: IncomingOptions): Promise<IncomingMigration> {
+  const dir = host.dir(domid);
+  await host.respawn(domid, ["-incoming", "defer"], true);
+  const qemuSocket = join(dir, INCOMING_SOCKET);
+  rmSync(qemuSocket, { force: true });
+  await host.command(domid, "migrate-incoming", { uri: `unix:${qemuSocket}` });
+  try {
+    chmodSync(qemuSocket, 0o600);
+  } catch {
+    // in a 0700 directory anyway
+  }
+  const token = randomBytes(TOKEN_BYTES);
+  let stream: Socket | undefined;
+  let upstream: Socket | undefined;
+  let bytes = 0;
+  let failed: Error | undefined;
+  let fail!: (error: Error) => void;
+  const failure = new Promise<never>((_, reject) => (fail = (error) => {
+    failed ??= error;
+    reject(failed);
+  }));
+  failure.catch(() => {});
+  const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
+    // One source, from the address the relocation connection came from, with the token.
+    if (stream || (options.allowFrom && plainAddress(socket.remoteAddress) !== plainAddress(options.allowFrom))) {
+      socket.destroy();
+      return;
+    }
+    stream = socket;
+    server.close();
+    socket.setTimeout(options.timeoutMs ?? 30_000, () => {
+      fail(new Error("the migration stream stalled"));
+      socket.destroy();
+    });
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      if (head.length < TOKEN_BYTES) return;
+      socket.off("data", onData);
+      socket.pause();
+      if (!timingSafeEqual(head.subarray(0, TOKEN_BYTES), token)) {
+        fail(new Error(`wrong migration token from ${plainAddress(socket.remoteAddress)}`));
+        socket.destroy();
+        return;
+      }
+      const rest = head.subarray(TOKEN_BYTES);
+      upstream = createConnection({ path: qemuSocket }, () => {
+        if (rest.length) upstream!.write(rest);
+        bytes += rest.length;
+        void relay(socket, upstream!).then((n) => (bytes += n));
+        socket.resume();
+      });
+      upstream.on("error", (error) => fail(new Error(`QEMU's incoming socket: ${error.message}`)));
+    };
+    socket.on("data", onData);
+    socket.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.bindAddress, port: 0 }, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  const connectTimer = setTimeout(() => {
+    if (!stream) fail(new Error(`the source did not connect within ${options.timeoutMs ?? 30_000} ms`));
+  }, options.timeoutMs ?? 30_000);
+  const started = Date.now();
+
+  const verified = (async (): Promise<MigrationStats> => {
+    // The destination QEMU leaves `inmigrate` for `paused` once everything arrived and loaded
+    // (-S keeps it stopped); a stream it cannot load makes it exit.
+    for (;;) {
+      if (failed) throw failed;
+      let status: string;
+      try {
+        status = (await Promise.race([host.command<{ status: string }>(domid, "query-status"), failure])).status;
+      } catch (error) {
+        throw failed ?? new Error(`the destination QEMU failed to load the migration stream: ${errorMessage(error)}`);
+      }
+      if (status === "paused" || status === "running") break;
+      if (status !== "inmigrate") throw new Error(`the destination QEMU is ${status}`);
+      await Promise.race([sleep(25), failure]);
+    }
+    clearTimeout(connectTimer);
+    const q = await host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
+    return { ...toStats(q, "completed"), transferredBytes: bytes, totalTimeMs: Date.now() - started };
+  })();
+  verified.catch(() => {});
+
+  const close = () => {
+    clearTimeout(connectTimer);
+    server.close();
+    stream?.destroy();
+    upstream?.destroy();
+  };
+  return {
+    endpoint: { host: options.bindAddress, port, token: token.toString("hex") },
+    verified,
+    async commit(start: boolean) {
+      close();
+      host.settleIncoming(domid);
+      if (start) await host.command(domid, "cont");
+    },
+    async abort(reason: string) {
+      fail(new Error(reason));
+      close();
+    },
+  };
+}
+
+interface Outgoing {
+  wasRunning: boolean;
+  server: Server;
+}
+
+const outgoing = new Map<string, Outgoing>();
+
+/** Source: QEMU migrates to a Unix socket xend relays to the destination's endpoint. */
+export async function migrateOut(host: MigrationHost, domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {
+  const dir = host.dir(domid);
+  const key = dir;
+  if (outgoing.has(key)) throw new XvmError("DOMAIN_BAD_STATE", { dom: domid, state: "being migrated", action: "migrate" });
+  const token = Buffer.from(target.token, "hex");
+  if (token.length !== TOKEN_BYTES) throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: `the migration token must be ${TOKEN_BYTES} bytes` });
+  const status = await host.command<{ status: string; running: boolean }>(domid, "query-status");
+  const qemuSocket = join(dir, OUTGOING_SOCKET);
+  rmSync(qemuSocket, { force: true });
+  let relayError: Error | undefined;
+  let tcp: Socket | undefined;
+  const server = createServer((qemu) => {
+    server.close();
+    tcp = createConnection({ host: target.host, port: target.port }, () => {
+      tcp!.write(token);
+      void relay(qemu, tcp!);
+    });
+    tcp.on("error", (error) => {
+      relayError ??= new Error(`the destination's stream endpoint ${target.host}:${target.port}: ${error.message}`);
+      qemu.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(qemuSocket, () => resolve());
+  });
+  chmodSync(qemuSocket, 0o600);
+  outgoing.set(key, { wasRunning: status.running, server });
+  let stoppedAt: number | undefined;
+  const unwatch = host.watchEvents(domid, (e) => {
+    if (e.event === "STOP" && e.timestamp && stoppedAt === undefined) stoppedAt = e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000;
+  });
+  const cleanup = () => {
+    unwatch();
+    server.close();
+    tcp?.destroy();
+    rmSync(qemuSocket, { force: true });
+  };
+  try {
+    await host.command(domid, "migrate-set-capabilities", { capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }] });
+    await host.command(domid, "migrate-set-parameters", {
+      "downtime-limit": Math.max(1, Math.round(options.maxDowntimeMs)),
+      "max-bandwidth": options.maxBandwidth && options.maxBandwidth > 0 ? Math.round(options.maxBandwidth) : UNLIMITED_BYTES_PER_S,
+    });
+    // Not live: the guest stops first and its memory is copied once (xm migrate without --live).
+    if (!options.live && status.running) await host.command(domid, "stop");
+    await host.command(domid, "migrate", { uri: `unix:${qemuSocket}` });
+    let cancelled = false;
+    const onAbort = () => {
+      cancelled = true;
+      void host.command(domid, "migrate_cancel").catch(() => {});
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      let q: QueryMigrate;
+      for (;;) {
+        q = await host.command<QueryMigrate>(domid, "query-migrate");
+        const s = q.status ?? "none";
+        if (s === "completed") {
+          // query-migrate may say completed before it fills in total-time and downtime.
+          for (let i = 0; i < 20 && (q["total-time"] === undefined || q.downtime === undefined); i++) {
+            await sleep(10);
+            q = await host.command<QueryMigrate>(domid, "query-migrate");
+          }
+          break;
+        }
+        if (s === "failed" || s === "cancelled") {
+          const why = cancelled ? String(options.signal?.reason ?? "cancelled") : relayError?.message ?? q["error-desc"] ?? s;
+          throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: why });
+        }
+        if (options.onProgress && q.ram) options.onProgress(progressOf(q));
+        await sleep(s === "setup" ? 20 : 100);
+      }
+      const stats = toStats(q, "completed");
+      if (stoppedAt !== undefined) stats.stoppedAtEpochMs = stoppedAt;
+      stats.switchover = "converged";
+      options.onProgress?.({ ...progressOf(q), status: "completed", percent: 100, phase: "stop-and-copy" });
+      return stats;
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
+  } catch (error) {
+    // QEMU resumes a live guest itself when a migration fails; one stopped for a non-live
+    // migration is resumed here.
+    const out = outgoing.get(key);
+    outgoing.delete(key);
+    cleanup();
+    if (out?.wasRunning) {
+      const now = await host.command<{ status: string; running: boolean }>(domid, "query-status").catch(() => undefined);
+      if (now && !now.running) await host.command(domid, "cont").catch(() => {});
+    }
+    throw error instanceof XvmError ? error : new XvmError("MIGRATE_FAILED", { dom: domid, detail: errorMessage(error) });
+  } finally {
+    if (!outgoing.has(key)) cleanup();
+    else unwatch();
+  }
+}
+
+function progressOf(q: QueryMigrate): MigrationProgress {
+  const ram = q.ram ?? {};
+  const total = ram.total ?? 0;
+  const remaining = ram.remaining ?? 0;
+  return {
+    ...toStats(q, (q.status === "setup" ? "setup" : "active") as MigrationStats["status"]),
+    round: Math.max(1, ram["dirty-sync-count"] ?? 1),
+    remainingPages: Math.ceil(remaining / 4096),
+    percent: total > 0 ? Math.min(99, Math.round((100 * (total - remaining)) / total)) : 0,
+    phase: q.status === "setup" ? "setup" : q.status === "device" ? "stop-and-copy" : "precopy",
+    expectedDowntimeMs: q["expected-downtime"] ?? 0,
+  };
+}
+
+/** After migrateOut: committed = the destination runs the guest; otherwise it runs here again. */
+export async function finishMigrateOut(host: MigrationHost, domid: number, committed: boolean): Promise<void> {
+  const key = host.dir(domid);
+  const out = outgoing.get(key);
+  outgoing.delete(key);
+  out?.server.close();
+  rmSync(join(key, OUTGOING_SOCKET), { force: true });
+  if (committed || !out) return;
+  const now = await host.command<{ status: string; running: boolean }>(domid, "query-status");
+  // After a completed migration QEMU waits in postmigrate; `cont` runs the guest here again.
+  if (out.wasRunning && !now.running) await host.command(domid, "cont");
+}

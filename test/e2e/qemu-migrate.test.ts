@@ -1,0 +1,83 @@
+/**
+ * Live migration of a real QEMU guest (TCG) between two xend hosts of the compiled binary on one
+ * machine, through the relocation plugin: the guest's memory arrives (a file written in its
+ * RAM-backed root before is read back after), nothing is left on the source, and a destination
+ * killed mid-stream leaves the guest running on the source under its own name and nothing on the
+ * destination once its xend is back.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { cleanupRoot, pidAlive, waitFor } from "../helpers/cli.ts";
+import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
+import { background, consoleText, createGuest, domains, ok, restartHost, startHost, uuidOf, type Host } from "./relocation-helpers.ts";
+
+const skip = qemuSkipReason();
+if (skip) console.warn(`qemu migration e2e tests skipped: ${skip}`);
+
+const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false" };
+
+describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let a: Host;
+  let b: Host;
+
+  const shell = async (h: Host, dom: string, command: string, marker: string) => {
+    await h.api("POST", `/domains/${dom}/console`, { data: `${command}\n` });
+    await waitFor(async () => (await consoleText(h, dom)).includes(marker), `${marker} on ${dom}'s console`, 30_000, 100);
+  };
+  const qemuDirs = (h: Host) => {
+    const dir = join(h.root, "var/run/xend/qemu");
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
+
+  beforeAll(async () => {
+    ensureGuest();
+    [a, b] = await Promise.all([startHost("qa", QEMU_PROPS), startHost("qb", QEMU_PROPS)]);
+  });
+
+  afterAll(async () => {
+    for (const h of [a, b]) if (h) await cleanupRoot(h.root, [h.xend.pid]);
+  });
+
+  test("xm migrate --live moves a running guest: its memory arrives, it runs there, nothing stays here", async () => {
+    createGuest(a, "m1", guestConfig("m1", ["memory = 128"]).replace(/^name = .*\n/, ""));
+    await waitFor(async () => (await consoleText(a, "m1")).includes(INIT_READY), "m1 to boot", 90_000, 200);
+    await shell(a, "m1", "echo carried-$((40+2)) > /tmp/mark; echo written", "written");
+    const uuid = await uuidOf(a, "m1");
+    const r = a.x("xm", "migrate", "--live", "-p", String(b.port), "m1", "127.0.0.1");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Migration of m1 to 127\.0\.0\.1:\d+ completed \(live\): it is domain \d+ there\.$/m);
+    expect(r.stdout).toMatch(/^Migration status: completed$/m);
+    // QEMU counts every RAM block (guest RAM plus firmware and option ROMs).
+    expect(Number(/^total ram: (\d+) kbytes$/m.exec(r.stdout)?.[1])).toBeGreaterThanOrEqual(131072);
+    expect(r.stdout).toMatch(/^Migrating m1: round \d+, \d+%/m);
+
+    expect(domains(a).has("m1")).toBe(false);
+    expect([...domains(a).keys()]).toEqual(["Domain-0"]);
+    expect(qemuDirs(a)).toEqual([]);
+    expect(domains(b).get("m1")?.state).toMatch(/^(r-|-b)----$/);
+    expect(await uuidOf(b, "m1")).toBe(uuid);
+    await shell(b, "m1", "cat /tmp/mark", "carried-42");
+  }, 180_000);
+
+  test("the destination's xend killed mid-stream: the guest runs on at the source, nothing is left at the destination", async () => {
+    // -r 16 (Mbit/s) keeps the stream going for seconds.
+    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
+    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const aPid = a.xend.pid;
+    process.kill(aPid, "SIGKILL");
+    await waitFor(() => !pidAlive(aPid), "a's xend to die", 10_000);
+    const res = await m.done;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/migration of m1 failed|Migration of m1/i);
+    await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 running again on b", 30_000, 100);
+    expect([...domains(b).keys()]).toEqual(["Domain-0", "m1"]);
+    await shell(b, "m1", "echo still-$((6*7))", "still-42");
+
+    await restartHost(a);
+    expect([...domains(a).keys()]).toEqual(["Domain-0"]);
+    await waitFor(() => qemuDirs(a).length === 0, "a's incoming QEMU folder to go", 10_000);
+    ok(b.x("xm", "destroy", "m1"));
+  }, 180_000);
+});
