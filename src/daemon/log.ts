@@ -2,10 +2,10 @@
  * xend's logging: `xend.log` at the configured level and `xend-debug.log` at debug level, both in
  * xend's line format `[YYYY-MM-DD HH:MM:SS pid] LEVEL (module:lineno) message` (local time, as
  * Python's asctime), both rotated at 1 MiB keeping 5. As Python's `%(module)s:%(lineno)d`, the
- * location is where the line was logged: the source file's name without its extension (a
- * plugin's `index.ts` by its folder's name) and the line in it, read from the call stack (the
- * compiled binary embeds a source map for that). Where no location can be read, the logger's
- * component stands in (`xend`, `xend.api`, a plugin's name).
+ * location is where the line was logged: the source file (its folder and name, see moduleName)
+ * and the line in it, read from the call stack (the compiled binary embeds a source map for
+ * that): `[2026-12-07 06:00:00 1234] INFO (daemon/daemon:141) config/loglevel: …`. Where no
+ * location can be read, the logger's component stands in (`xend`, `xend.api`, a plugin's name).
  *
  * Hand-written rather than LogTape (library-notes §1): LogTape's rotating sink buffers unless
  * each write fsyncs, and xend's layout is 60 lines of code.
@@ -35,6 +35,19 @@ export function formatLine(date: Date, pid: number, level: LevelName, location: 
 const FRAME = /^\s*at (?:.*? \()?(?:file:\/\/)?([^\s()]+?):(\d+):\d+\)?$/;
 
 /**
+ * A source file as a module name: its folder and name without extension (`relocation/server`,
+ * `daemon/daemon`, `sim/runner`), enough to tell a plugin's files from the core's; a folder's
+ * `index` is the folder (`relocation`, an external plugin's `motd`).
+ */
+export function moduleName(file: string): string {
+  const parts = file.split("/").filter(Boolean);
+  const base = parts.at(-1)!.replace(/\.(ts|js|mjs)$/, "");
+  const dir = parts.at(-2);
+  if (base === "index") return dir ?? base;
+  return dir ? `${dir}/${base}` : base;
+}
+
+/**
  * `module:lineno` of the first frame outside this file: the code that logged. Frames are told
  * apart by file, not counted (the compiled binary inlines small functions such as the logger's
  * methods). A frame in a bundle without its source map (`xvm.mjs`, `/$bunfs/…`): undefined.
@@ -46,10 +59,7 @@ export function callerLocation(stack = new Error().stack): string | undefined {
     const file = m[1]!;
     if (/(^|\/)daemon\/log\.ts$/.test(file)) continue;
     if (!/\.(ts|js|mjs)$/.test(file) || file.includes("$bunfs") || /(^|\/)xvm\.mjs$/.test(file)) return undefined;
-    const parts = file.split("/");
-    let base = parts.at(-1)!.replace(/\.(ts|js|mjs)$/, "");
-    if (base === "index" && parts.length > 1) base = parts.at(-2)!;
-    return `${base}:${m[2]}`;
+    return `${moduleName(file)}:${m[2]}`;
   }
   return undefined;
 }
