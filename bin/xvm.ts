@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The single entry point, for the compiled binary, the esbuild bundle and `tsx bin/xvm.ts`.
 // It loads nothing it does not need (docs/architecture.md, "Start-up"): `xvm --version` answers
-// before anything else is loaded, and main.ts loads only the command area named, which the build
+// before anything else is loaded, and start.ts loads only the command area named, which the build
 // puts in a chunk of its own.
 import { linkCommand } from "../src/cli/link-names.ts";
 import { VERSION } from "../src/version.ts";
@@ -13,10 +13,8 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v") && !linkC
   // (so a closed stdout ends this one quietly with status 0, not 141 as the commands do).
   console.log(VERSION);
 } else {
-  const { endOnClosedStdout } = await import("../src/cli/closed-stdout.ts");
-  const { main } = await import("../src/cli/main.ts");
-  endOnClosedStdout();
+  const { start } = await import("../src/cli/start.ts");
   // Commands that leave servers running (xend, the restarter, guest runners) never return here.
-  process.exitCode = await main(process.argv0, argv);
+  process.exitCode = await start(process.argv0, argv);
 }
 

@@ -18,7 +18,7 @@ export function endOnClosedStdout(stdout: NodeJS.WritableStream = process.stdout
   });
 }
 
-function dieOfSigpipe(): never {
+export function dieOfSigpipe(): never {
   const listener = () => undefined;
   process.on("SIGPIPE", listener);
   process.off("SIGPIPE", listener);

@@ -2,7 +2,10 @@
  * A small HTTP client over a Unix socket (node:http works the same on Node, Bun and Deno), used by
  * xm and the SMF commands to talk to the daemon's control API.
  */
-import { request as httpRequest } from "node:http";
+import type { request as HttpRequest } from "node:http";
+
+/** node:http, loaded on the first request: svccfg and svcadm carry this client and rarely call. */
+const httpRequest = ((...args: unknown[]) => (process.getBuiltinModule("node:http").request as (...a: unknown[]) => unknown)(...args)) as typeof HttpRequest;
 
 /** The `code` of the error a request rejects with when the server did not answer in time. */
 export const REQUEST_TIMEOUT = "XVM_REQUEST_TIMEOUT";

@@ -3,7 +3,6 @@
  * place that knows how each runtime does it.
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
-import { createConnection } from "node:net";
 import { dirname } from "node:path";
 import type { ServeOptions, ServerHandle } from "../plugin/contract.ts";
 import { runtimeName } from "./self.ts";
@@ -13,7 +12,8 @@ export type FetchHandler = (request: Request) => Response | Promise<Response>;
 /** Resolves true if something accepts connections on the Unix socket `path`. */
 export function socketAnswers(path: string, timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ path });
+    // node:net on first use: svccfg and svcadm carry this check and rarely call it.
+    const s = process.getBuiltinModule("node:net").createConnection({ path });
     const done = (v: boolean) => {
       s.destroy();
       resolve(v);

@@ -5,7 +5,6 @@
  * one on demand (svcadm), detached in its own session, exactly once per root even when several
  * commands race: the spawn and the pid file are done under the repository's write lock.
  */
-import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { XvmError } from "../errors.ts";
@@ -80,7 +79,8 @@ export async function ensureRestarter(paths: Paths, fmri = "svc:/system/xvm/xend
     const [cmd, ...args] = selfCommand();
     let child;
     try {
-      child = spawn(cmd!, [...args, MARKER], {
+      // node:child_process only now: loading it costs svccfg more than a listprop (Start-up).
+      child = process.getBuiltinModule("node:child_process").spawn(cmd!, [...args, MARKER], {
         detached: true,
         stdio: ["ignore", log, log],
         env: { ...process.env, XVM_ROOT: paths.root },

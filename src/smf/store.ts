@@ -4,20 +4,20 @@
  * `repository.db.1` … `.3`. A reader never sees half a write; a crash (even kill -9 mid-write) leaves
  * the old or the new file; a damaged file is reported with its path and how to restore it, never reset.
  */
-import { createHash } from "node:crypto";
 import {
   closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { XvmError } from "../errors.ts";
 import { pidAlive } from "../runtime/process.ts";
+import { sha256Hex } from "../runtime/sha256.ts";
 import type { RepoData } from "./model.ts";
 
 export const BACKUPS = 3;
 const LOCK_TIMEOUT_MS = 30_000;
 
 function checksum(body: string): string {
-  return createHash("sha256").update(body).digest("hex");
+  return sha256Hex(body);
 }
 
 /** Serialised form: a header line with the checksum, then the data. */

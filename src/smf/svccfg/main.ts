@@ -7,7 +7,11 @@
  * 2 for a bad command line.
  */
 import { readFileSync, statSync } from "node:fs";
-import { createInterface } from "node:readline";
+import type { createInterface as CreateInterface } from "node:readline";
+
+/** node:readline, loaded only for commands from a file, stdin or the prompt (not `svccfg -s x cmd`). */
+const createInterface: typeof CreateInterface = ((...args: Parameters<typeof CreateInterface>) =>
+  process.getBuiltinModule("node:readline").createInterface(...args)) as typeof CreateInterface;
 import type { Readable, Writable } from "node:stream";
 import { getopt } from "../../cli/getopt.ts";
 import { XvmError } from "../../errors.ts";
