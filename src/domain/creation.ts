@@ -150,6 +150,7 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
         domid, name: final.name, uuid: final.uuid, memoryKiB: final.memory * 1024, maxMemKiB: (final.maxmem ?? final.memory) * 1024,
         vcpus: final.vcpus, maxVcpus: final.maxvcpus ?? final.vcpus, kernel: final.kernel, extra: final.extra ?? "",
         affinity, paused: options.paused, meta: metaOf(rec) as unknown as Record<string, unknown>,
+        ...(options.incoming ? { incoming: true } : {}),
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {
