@@ -81,7 +81,7 @@ async function startHost(name: string): Promise<Host> {
   const port = nextPort++;
   const env = { ...process.env, XVM_ROOT: root };
   const set = (k: string, v: string) => spawnSync(bin, ["svccfg", "-s", "xend", "setprop", `config/${k}`, "=", v], { env });
-  for (const [k, v] of Object.entries({ hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-port": String(port) })) set(k, v);
+  for (const [k, v] of Object.entries({ hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-port": String(port), "xend-relocation-paths-allow": guestDir })) set(k, v);
   spawnSync(bin, ["svccfg", "-s", "xend:default", "refresh"], { env });
   const xend = spawn(bin, ["xend"], { env, stdio: "ignore" });
   pids.push(xend.pid!);

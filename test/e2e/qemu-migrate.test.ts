@@ -6,17 +6,18 @@
  * destination once its xend is back.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanupRoot, pidAlive, waitFor } from "../helpers/cli.ts";
-import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
+import { GUEST_DIR, INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
 import { background, consoleText, createGuest, domains, ok, restartHost, startHost, uuidOf, type Host } from "./relocation-helpers.ts";
 
 const skip = qemuSkipReason();
 if (skip) console.warn(`qemu migration e2e tests skipped: ${skip}`);
 
-const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false" };
+/** The guest's kernel and ramdisk are host paths: the destination must allow their folder. */
+const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-paths-allow": GUEST_DIR };
 /** Host b runs its QEMUs as nobody (config/qemu-user) where xend runs as root. */
 const asRoot = process.getuid?.() === 0;
 const NOBODY = asRoot ? Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim()) : NaN;
@@ -37,6 +38,8 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
   beforeAll(async () => {
     ensureGuest();
     [a, b] = await Promise.all([startHost("qa", QEMU_PROPS), startHost("qb", { ...QEMU_PROPS, ...(asRoot ? { "qemu-user": "nobody" } : {}) })]);
+    // QEMU as nobody must pass through b's state root (a private temporary folder) to its run folder.
+    if (asRoot) chmodSync(b.root, 0o711);
   });
 
   afterAll(async () => {

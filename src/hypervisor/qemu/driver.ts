@@ -409,6 +409,8 @@ export class QemuDriver implements HypervisorDriver {
     await this.qemuVersion();
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
+    // QEMU as config/qemu-user must pass through to its own folder (search, not list).
+    if (this.user) chmodSync(this.guestsDir, 0o711);
     mkdirSync(dir, { mode: 0o700 });
     // QEMU running as config/qemu-user makes its sockets and console log here (xend made the folder).
     if (this.user) chownSync(dir, this.user.uid, this.user.gid);
