@@ -25,6 +25,20 @@ export interface MemoryFigures {
 
 export class HostAccount {
   private resources: HostResources = {};
+  /**
+   * `xm vcpu-set 0 N`: how many of Domain-0's vCPUs are online (the first N of the layout), or
+   * undefined for all of them. A later, smaller layout (dom0-cpus refreshed) caps it.
+   */
+  private dom0Online: number | undefined;
+
+  /** The most vCPUs Domain-0 may have online: its layout (dom0-cpus's plan, else one per CPU). */
+  dom0MaxVcpus(phys: PhysInfo): number {
+    return (this.resources.dom0Vcpus ?? []).length || phys.nrCpus;
+  }
+
+  setDom0Online(count: number): void {
+    this.dom0Online = count;
+  }
 
   set(update: HostResources): void {
     this.resources = { ...this.resources, ...stripUndefined(update) };
@@ -52,13 +66,14 @@ export class HostAccount {
   dom0Vcpus(phys: PhysInfo): VcpuInfo[] {
     const busy = cpuBusyNs();
     const layout = this.resources.dom0Vcpus ?? Array.from({ length: phys.nrCpus }, (_, i) => ({ cpu: i, affinity: [] as number[] }));
+    const online = Math.min(this.dom0Online ?? layout.length, layout.length);
     return layout.map((v, number) => ({
       number,
-      online: true,
-      running: true,
+      online: number < online,
+      running: number < online,
       blocked: false,
-      cpuTimeNs: busy[v.cpu] ?? 0,
-      cpu: v.cpu,
+      cpuTimeNs: number < online ? busy[v.cpu] ?? 0 : 0,
+      cpu: number < online ? v.cpu : -1,
       affinity: [...v.affinity],
     }));
   }

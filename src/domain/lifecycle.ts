@@ -15,7 +15,11 @@ export async function destroy(m: DomainModel, dom: string | number): Promise<voi
 export async function pause(m: DomainModel, dom: string | number): Promise<void> {
   await m.withDomain(dom, "pause", async (rec) => {
     const info = await m.requireLive(rec, "pause");
-    if (info.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: rec.config.name, state: "already paused", action: "pause" });
+    // As xend 3.4 (XendDomain.domain_pause): pausing a paused domain succeeds and changes nothing.
+    if (info.paused) {
+      m.log.info(`Domain ${rec.config.name} (${rec.domid}) paused (it already was)`);
+      return;
+    }
     await m.driver.pause(rec.domid);
     m.log.info(`Domain ${rec.config.name} (${rec.domid}) paused`);
   });
@@ -24,7 +28,11 @@ export async function pause(m: DomainModel, dom: string | number): Promise<void>
 export async function unpause(m: DomainModel, dom: string | number): Promise<void> {
   await m.withDomain(dom, "unpause", async (rec) => {
     const info = await m.requireLive(rec, "unpause");
-    if (!info.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: rec.config.name, state: "not paused", action: "unpause" });
+    // As xend 3.4: unpausing a running domain succeeds (xc.domain_unpause had nothing to undo).
+    if (!info.paused) {
+      m.log.info(`Domain ${rec.config.name} (${rec.domid}) unpaused (it was not paused)`);
+      return;
+    }
     await m.driver.unpause(rec.domid);
     m.log.info(`Domain ${rec.config.name} (${rec.domid}) unpaused`);
   });

@@ -87,7 +87,17 @@ export async function setMaxMemory(m: DomainModel, dom: string | number, maxmem:
 
 export async function setVcpus(m: DomainModel, dom: string | number, count: number): Promise<void> {
   const found = m.resolve(dom);
-  if (found.kind === "dom0") throw new XvmError("DOMAIN_PRIVILEGED", { action: "set the vCPUs of (config/dom0-cpus decides them)", dom: 0 });
+  if (found.kind === "dom0") {
+    // As xend 3.4 (setVCpuCount on dom0): the first `count` of Domain-0's vCPUs stay online, up to
+    // the vCPUs config/dom0-cpus gives it.
+    const max = m.host.dom0MaxVcpus(await m.physInfo());
+    if (!Number.isInteger(count) || count < 1 || count > max) {
+      throw new XvmError("NO_VCPUS", { detail: `Domain 'Domain-0' can have 1 to ${max} vCPUs (config/dom0-cpus), not ${count}.` });
+    }
+    m.host.setDom0Online(count);
+    m.log.info(`Domain Domain-0 (0) now has ${count} vCPU(s) online`);
+    return;
+  }
   const check = (name: string, max: number) => {
     if (!Number.isInteger(count) || count < 1 || count > max) {
       throw new XvmError("NO_VCPUS", { detail: `Domain '${name}' can have 1 to ${max} vCPUs (maxvcpus), not ${count}.` });

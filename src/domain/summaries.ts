@@ -56,13 +56,14 @@ export async function dom0Summary(m: DomainModel): Promise<DomainSummary> {
   const phys = await m.physInfo();
   const figures = m.host.memory(phys, m.guestsKiB());
   const vcpus = m.host.dom0Vcpus(phys);
+  const online = vcpus.filter((v) => v.online).length;
   const flags = { ...NO_FLAGS, running: true };
   return {
-    domid: 0, name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: vcpus.length, maxvcpus: phys.nrCpus,
+    domid: 0, name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: online, maxvcpus: phys.nrCpus,
     state: stateString(flags), flags, cpuTime: vcpus.reduce((s, v) => s + v.cpuTimeNs, 0) / 1e9 || cpuBusyNs().reduce((a, b) => a + b, 0) / 1e9,
     startTime: hostBootTime(), managed: false,
     config: {
-      name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: vcpus.length, maxvcpus: phys.nrCpus, kernel: "",
+      name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: online, maxvcpus: phys.nrCpus, kernel: "",
       on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [],
     },
     vcpuInfo: vcpus, pid: process.pid, restartCount: 0,

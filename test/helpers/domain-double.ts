@@ -180,7 +180,8 @@ export class DomainManagerDouble implements DomainManager {
     const d = this.find(dom);
     this.unprivileged(d, "pause");
     this.active(d, "pause");
-    if (d.flags.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: d.name, state: "paused", action: "pause" });
+    // As the manager (and xend 3.4): pausing a paused domain changes nothing.
+    if (d.flags.paused) return;
     this.setFlags(d, { paused: true });
   }
 
@@ -188,7 +189,7 @@ export class DomainManagerDouble implements DomainManager {
     this.record("unpause", [dom]);
     const d = this.find(dom);
     this.active(d, "unpause");
-    if (!d.flags.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: d.name, state: "not paused", action: "unpause" });
+    if (!d.flags.paused) return;
     this.setFlags(d, { blocked: true });
   }
 

@@ -7,19 +7,39 @@ import { readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { Option } from "clipanion";
 import { ConfigFileError, nameFromFile, parseDomainConfig } from "../../domain/config-parser.ts";
+import { configToSxp } from "../../domain/sxp-convert.ts";
 import type { DomainConfig } from "../../domain/types.ts";
 import { XvmError } from "../../errors.ts";
 import { findConfigFile } from "./args.ts";
 import { XmCommand } from "./base.ts";
+import { prettySxp } from "./long.ts";
+
+/** The config `xm create` reads when none is named, looked up like any other (`.`, then /etc/xen). */
+export const DEFAULT_CONFIG = "xmdefconfig";
+
+/** `xm create -n`: the config as the `(vm …)` SXP xend would be sent, pretty-printed as 3.4 did. */
+export function dryRunText(config: DomainConfig): string {
+  return `${prettySxp(configToSxp(config))}\n`;
+}
 
 export abstract class ConfigFileCommand extends XmCommand {
-  file = Option.String({ required: true, name: "ConfigFile" });
-  vars = Option.Rest({ name: "var=value" });
-  dryrun = Option.Boolean("-n,--dryrun", false, { description: "parse and check the config, print it as JSON, create nothing" });
+  /** `[ConfigFile] [var=value…]`: clipanion cannot put an optional positional before a rest, so they are split here. */
+  args = Option.Rest({ name: "ConfigFile] [var=value" });
+  private file: string | undefined;
+  private vars: string[] = [];
+  dryrun = Option.Boolean("-n,--dryrun", false, { description: "parse and check the config, print the domain's SXP as xm 3.4 did, create nothing" });
 
   /** The checked config, or undefined after printing why it cannot be used. */
   protected loadConfig(): { config: DomainConfig; shown: string } {
-    const path = findConfigFile(this.file, this.statePaths);
+    // As create.py: with no file named (or only var=value arguments) the default is xmdefconfig.
+    const [first, ...rest] = this.args;
+    if (first !== undefined && (!first.includes("=") || first.includes("/"))) {
+      this.file = first;
+      this.vars = rest;
+    } else {
+      this.vars = [...this.args];
+    }
+    const path = findConfigFile(this.file ?? DEFAULT_CONFIG, this.statePaths);
     const rel = relative(process.cwd(), path);
     const shown = rel && !rel.startsWith("..") ? (rel.startsWith(".") ? rel : `./${rel}`) : path;
     const text = readFileSync(path, "utf8");

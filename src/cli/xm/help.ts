@@ -5,6 +5,13 @@
  */
 import { Command, Option } from "clipanion";
 import { XmCommand } from "./base.ts";
+import { XM34_HELP, wrap } from "./xm34.ts";
+
+/** 3.4's `common_commands`, what `xm` alone listed. */
+const COMMON = [
+  "console", "create", "new", "delete", "destroy", "dump-core", "help", "list", "mem-set", "migrate", "pause", "reboot",
+  "restore", "resume", "save", "shell", "shutdown", "start", "suspend", "top", "unpause", "uptime", "vcpu-set",
+];
 
 /** xm 3.4's order (domain, host, device commands); commands it did not have follow, sorted. */
 const ORDER = [
@@ -28,6 +35,35 @@ export class XmHelpCommand extends XmCommand {
     examples: [["Every subcommand", "$0 xm help"], ["How to use xm create", "$0 xm help create"]],
   });
   args = Option.Proxy();
+
+  /**
+   * `xm` with no subcommand: 3.4's shortHelp() (USAGE_HELP, the common commands as ' %-20s %-50s',
+   * USAGE_FOOTER) with exit status 1. Only commands this xm has are listed.
+   */
+  private shortHelp(): string {
+    const have = new Set<string>();
+    for (const def of this.cli.definitions()) {
+      const m = /^\S+ xm ([a-z][a-z0-9-]*)(?:\s|$)/.exec(def.path);
+      if (m) have.add(m[1]!);
+    }
+    have.add("help");
+    const lines = ["Usage: xm <subcommand> [args]", "", "Control, list, and manipulate Xen guest instances.", "", "Common 'xm' commands:", ""];
+    for (const command of COMMON) {
+      const help = XM34_HELP[command];
+      if (!help || !have.has(command)) continue;
+      const [first = "", ...more] = wrap(help[1], 50);
+      lines.push(` ${command.padEnd(20)} ${first.padEnd(50)}`, ...more.map((l) => `${" ".repeat(22)}${l}`));
+    }
+    lines.push(
+      "",
+      "<Domain> can either be the Domain Name or Id.",
+      "For more help on 'xm' see the xm(1) man page.",
+      "For more help on 'xm create' see the xmdomain.cfg(5)  man page.",
+      "",
+      "For a complete list of subcommands run 'xm help'.",
+    );
+    return lines.map((l) => `${l}\n`).join("");
+  }
 
   private listing(): string {
     const entries = new Map<string, string>();
@@ -71,7 +107,11 @@ export class XmHelpCommand extends XmCommand {
       this.context.stderr.write(this.listing());
       return 1;
     }
+    if (path.length === 1 && first === undefined) {
+      this.out(this.shortHelp());
+      return 1;
+    }
     this.out(this.listing());
-    return path.length === 1 && first === undefined ? 1 : 0;
+    return 0;
   }
 }

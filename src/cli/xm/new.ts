@@ -1,7 +1,7 @@
 /** `xm new <ConfigFile> [var=value…]`: add a domain to xend's management without starting it. */
 import { Command } from "clipanion";
 import type { DomainSummary } from "../../domain/types.ts";
-import { ConfigFileCommand } from "./config-command.ts";
+import { ConfigFileCommand, dryRunText } from "./config-command.ts";
 
 export class NewCommand extends ConfigFileCommand {
   static override paths = [["xm", "new"]];
@@ -22,7 +22,7 @@ export class NewCommand extends ConfigFileCommand {
     const { config, shown } = this.loadConfig();
     this.out(`Using config file "${shown}".\n`);
     if (this.dryrun) {
-      this.out(`${JSON.stringify(config, null, 2)}\n`);
+      this.out(dryRunText(config));
       return 0;
     }
     await this.api<DomainSummary>("POST", "/domains/define", { config });

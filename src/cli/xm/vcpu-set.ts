@@ -7,8 +7,8 @@ export class VcpuSetCommand extends XmCommand {
   static override paths = [["xm", "vcpu-set"]];
   static override usage = Command.Usage({
     description: "set the number of active VCPUs allowed for the domain",
-    details: "Between 1 and the domain's maxvcpus; vCPUs above the count are taken offline, below it brought online.",
-    examples: [["Give web1 two vCPUs", "$0 xm vcpu-set web1 2"]],
+    details: "Between 1 and the domain's maxvcpus; vCPUs above the count are taken offline, below it brought online. For Domain-0 (`xm vcpu-set 0 N`): between 1 and the vCPUs config/dom0-cpus gives it (one per host CPU when 0).",
+    examples: [["Give web1 two vCPUs", "$0 xm vcpu-set web1 2"], ["Leave Domain-0 one vCPU online", "$0 xm vcpu-set 0 1"]],
   });
   domain = Option.String({ required: true, name: "Domain" });
   vcpus = Option.String({ required: true, name: "vCPUs" });
