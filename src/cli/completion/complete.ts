@@ -132,12 +132,16 @@ export async function complete(defs: readonly CommandDef[], words: readonly stri
   return [];
 }
 
+const CONFIG_FILE_COMMANDS = new Set(["create", "new"]);
+
 /**
  * What the operand being typed is, from the usage line (`<Domain> [Filename]`, `<ConfigFile> ...`):
  * a bare `...` is a list of domains (xm list, shutdown); a `...` after other operands repeats
  * the kind before it (xm create's variables after the file are not domains).
  */
 function operandAt(command: CommandDef, rest: readonly string[]): "domain" | undefined {
+  // xm create and xm new read their own operands (a config file, then name=value settings).
+  if (command.path[0] === "xm" && CONFIG_FILE_COMMANDS.has(command.path[1] ?? "")) return undefined;
   const tokens = command.usage.split(" ").slice(command.path.length + 1);
   const valued = new Set(command.options.filter((o) => o.takesValue).flatMap((o) => o.names));
   let index = 0;
