@@ -47,18 +47,23 @@ console.log(`\n$ ${x("svcs -l xend")}`);
 step("svcs -l", bin, ["svcs", "-l", "-p", "xend"]);
 
 const examples = existsSync(join(repo, "examples")) ? "examples/" : "";
+// Absolute, so that the line works from any folder of the shell it is pasted into.
+const dist = join(repo, "dist");
 console.log(`
-xend is online. Try (the same binary answers to every command; \`xvm install-links DIR\` makes links):
+xend is online. To use \`xvm\` (dist/xvm) on this state root in your shell, as the README's tour does:
 
-  export XVM_ROOT=${shown}
-  dist/xvm svcs -a                                   # the services and their states
-  dist/xvm svccfg -s xend listprop config            # xend's configuration
-  dist/xvm svccfg -s xend setprop config/dom0-cpus = 1
-  dist/xvm svcadm refresh xend                       # the daemon rereads it (SIGHUP)
-  dist/xvm xm list                                   # domains
-  dist/xvm xm create ${(examples + "idle.cfg").padEnd(31)}# start a guest
-  dist/xvm svcadm restart xend                       # guests keep running across it
-  dist/xvm svcs -xv                                  # why something is not running
+  export PATH="${dist}:$PATH" XVM_ROOT="${root}"
+
+Then try:
+
+  xvm svcs -a                                        # the services and their states
+  xvm svccfg -s xend listprop config                 # xend's configuration
+  xvm svccfg -s xend setprop config/dom0-cpus = 1
+  xvm svcadm refresh xend                            # the daemon rereads it (SIGHUP)
+  xvm xm list                                        # domains
+  xvm xm create ${(examples + "idle.cfg").padEnd(37)}# start a guest
+  xvm svcadm restart xend                            # guests keep running across it
+  xvm svcs -xv                                       # why something is not running
   tail -f ${join(shown, "var/svc/log/system-xvm-xend:default.log")}
 
 When done:

@@ -11,11 +11,14 @@
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
-import { domainRoutes } from "../domain/routes.ts";
+import { domainRoutes } from "./domain-routes.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
 import { Paths } from "../paths.ts";
-import type { ConfigValue, Logger, PluginDefinition, ServerHandle } from "../plugin/contract.ts";
+import type { PluginDefinition } from "../plugin/contract.ts";
+import type { ConfigValue } from "../config-value.ts";
+import type { Logger } from "../logger.ts";
+import type { ServerHandle } from "../server-handle.ts";
 import { CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import { PluginHost } from "../plugin/host.ts";
 import { discoverPlugins, importPlugin, pluginDirectories } from "../plugin/loader.ts";

@@ -8,7 +8,7 @@
  * each write fsyncs, and xend's layout is 60 lines of code.
  */
 import { format } from "node:util";
-import type { Logger } from "../plugin/contract.ts";
+import type { Logger } from "../logger.ts";
 import { RotatingFile, type RotationOptions } from "./rotating-file.ts";
 
 export const LEVELS = { TRACE: 5, DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40, CRITICAL: 50 } as const;

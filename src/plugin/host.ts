@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
-import { errorResponse, notFoundResponse } from "../daemon/http-errors.ts";
+import { errorResponse, notFoundResponse } from "../runtime/http-errors.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import type { DomainManager } from "../domain/types.ts";

@@ -12,19 +12,16 @@ import { unixJson } from "../../runtime/http-client.ts";
 import { RESTARTER_SERVICE, type InstanceData, type RepoData } from "../model.ts";
 import type { Repository } from "../repository.ts";
 import { newMachine, step, type Effect, type Event, type Machine, type Methods } from "./machine.ts";
-import { isProcessOf, pidAlive, readPidFile, signalNumber } from "./proc.ts";
+import { signalNumber } from "./proc.ts";
+import { isProcessOf, pidAlive, readPidFile } from "../../runtime/process.ts";
 import { DEFAULT_RATE_RULE, type RateRule } from "./rate.ts";
 import {
   enabledOf, locate, methodTimeoutMs, methodsOf, rateRuleOf, readStatus, takeActions, writeStatus,
 } from "./record.ts";
 import { appendServiceLog } from "./svclog.ts";
+import type { DaemonStatus } from "../../daemon-status.ts";
 
-export interface DaemonStatus {
-  pid: number;
-  root?: string;
-  state: "online" | "degraded";
-  reasons?: string[];
-}
+export type { DaemonStatus };
 
 export interface SupervisorOptions {
   paths: Paths;
