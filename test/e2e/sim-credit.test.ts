@@ -59,8 +59,9 @@ describe("sim credit scheduler", () => {
     await driver.create(spec(2, { affinity: [[0]], sched: { weight: 256, cap: 0 } }));
     expect([await driver.schedLimits(1), await driver.schedLimits(2)]).toEqual([[67], [33]]);
     const { ran } = await window([1, 2], 1, 1_500_000);
+    // 2 when the host keeps up; a loaded host drops late timeslices, more of the busier guest's.
     const ratio = ran[0]! / ran[1]!;
-    expect(ratio).toBeGreaterThan(1.4);
+    expect(ratio).toBeGreaterThan(1.2);
     expect(ratio).toBeLessThan(2.9);
   });
 
