@@ -70,7 +70,9 @@ if (!args.has("--no-compile")) {
   // src/cli/registry.ts) in its own chunk inside the executable, evaluated only when that command
   // runs; --bytecode stores them precompiled, so a chunk that is loaded is not parsed either
   // (bytecode needs ESM output to keep top-level await).
-  const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace"];
+  // --sourcemap: embedded, so that xend.log can name the source file and line of each record
+  // ((module:lineno), as xend wrote it; src/daemon/log.ts) and stack traces name real files.
+  const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace", "--sourcemap"];
   execFileSync(bun, ["build", ...flags, join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],

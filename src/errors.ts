@@ -20,6 +20,7 @@ export const ERRORS = {
   PLUGIN_LOAD_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed to load: {detail}" },
   PLUGIN_SETUP_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in setup: {detail}" },
   PLUGIN_PROPERTY_CONFLICT: { status: 500, exit: 1, message: "plugin {name} ({path}) declares config/{property}, already owned by plugin {owner}" },
+  PLUGIN_UNTRUSTED: { status: 500, exit: 1, message: "plugin {name} ({path}) was not loaded: {detail}; a root daemon runs only code that root or its own user alone can change (chown root, chmod go-w)" },
   PLUGIN_INVALID: { status: 500, exit: 1, message: "plugin {name} ({path}) is not a valid plugin: {detail}" },
   PLUGIN_NAME_CONFLICT: { status: 500, exit: 1, message: "plugin {name} ({path}) has the same name as the plugin from {other}" },
   PLUGIN_REFRESH_FAILED: { status: 500, exit: 1, message: "plugin {name} ({path}) failed in refresh: {detail}; its previous configuration stays in force" },

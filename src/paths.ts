@@ -16,6 +16,13 @@ export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
   return xdg ? join(resolve(xdg), "xvm") : join(homedir(), ".local", "state", "xvm");
 }
 
+/**
+ * The default of config/logfile, as the seed names it (under the root): the property declaration
+ * (src/plugin/core-properties.ts) and {@link Paths.xendLog} both read it. (The dump directory's
+ * default belongs to the enable-dump plugin's declaration.)
+ */
+export const DEFAULT_XEND_LOG = "/var/log/xen/xend.log";
+
 export class Paths {
   readonly root: string;
 
@@ -38,9 +45,9 @@ export class Paths {
   }
   get restarterLog(): string { return join(this.svcLogDir, "svc.startd.log"); }
   get xenLogDir(): string { return this.under("/var/log/xen"); }
-  get xendLog(): string { return join(this.xenLogDir, "xend.log"); }
+  /** xend.log where `config/logfile` has its default (the running value may differ). */
+  get xendLog(): string { return this.under(DEFAULT_XEND_LOG); }
   get xendDebugLog(): string { return join(this.xenLogDir, "xend-debug.log"); }
-  get dumpDir(): string { return this.under("/var/xen/dump"); }
   get xendLibDir(): string { return this.under("/var/lib/xend"); }
   get domainsDir(): string { return this.under("/var/lib/xend/domains"); }
   get runDir(): string { return this.under("/var/run/xend"); }

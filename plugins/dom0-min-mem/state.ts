@@ -2,8 +2,8 @@
  * Domain-0's allocation survives a restart of xend, as a real Domain-0's memory does: it is kept
  * in xend's state folder (var/lib/xend/state/dom0-memory.json), written atomically.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "xvm/plugin";
 
 export interface SavedMemory {
   totalKiB: number;
@@ -23,8 +23,5 @@ export function loadSavedMemory(path: string): SavedMemory | undefined {
 }
 
 export function saveMemory(path: string, saved: SavedMemory): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(saved)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomic(path, `${JSON.stringify(saved)}\n`, { mode: 0o644 });
 }

@@ -5,7 +5,7 @@
  * vif_limit_set, configure, reset) are left out and answer 501; dump and migrate are added by their
  * plugins through the legacyHttp registry.
  */
-import { vcpuInfoToSxp, type DomainManager, type DomainSummary, type Sxp } from "xvm/plugin";
+import { parseCpuList as parseCpus, vcpuInfoToSxp, type CpuListError, type DomainManager, type DomainSummary, type Sxp } from "xvm/plugin";
 import { ArgError, type FormArgs } from "./request.ts";
 
 export interface OpDeps {
@@ -36,17 +36,13 @@ function ref(d: DomainSummary): string | number {
 export function parseCpuList(text: string): number[] | "all" {
   const s = text.replace(/[[\]\s]/g, "");
   if (s === "all" || s === "any" || s === "-1") return "all";
-  const include = new Set<number>();
-  const exclude = new Set<number>();
-  for (const item of s.split(",")) {
-    const m = /^(\^)?(\d{1,4})(?:-(\d{1,4}))?$/.exec(item);
-    if (!m) throw new ArgError(`invalid cpumap '${text}': expected CPU numbers such as 0,2-3`);
-    const first = Number(m[2]);
-    const last = m[3] === undefined ? first : Number(m[3]);
-    if (last < first) throw new ArgError(`invalid cpumap '${text}': range ${item} is backwards`);
-    for (let c = first; c <= last; c++) (m[1] ? exclude : include).add(c);
+  let cpus: number[];
+  try {
+    cpus = parseCpus(s, { maxRange: 10_000 });
+  } catch (error) {
+    const e = error as CpuListError;
+    throw new ArgError(e.problem === "backwards" ? `invalid cpumap '${text}': range ${e.part} is backwards` : `invalid cpumap '${text}': expected CPU numbers such as 0,2-3`);
   }
-  const cpus = [...include].filter((c) => !exclude.has(c)).sort((a, b) => a - b);
   if (cpus.length === 0) throw new ArgError(`invalid cpumap '${text}': no CPU left`);
   return cpus;
 }

@@ -17,7 +17,7 @@ export default definePlugin({
     // A host that predates the registry still gets the built-in ops; others' ops need the shared one.
     const ops = ctx.legacyHttp ?? createLegacyHttpRegistry();
     if (!ctx.legacyHttp) ctx.log.warn("no legacyHttp registry in the plugin context: ops of other plugins (dump, migrate) are not served");
-    const logFile = () => ctx.paths.under(String(ctx.allConfig.logfile ?? "/var/log/xen/xend.log"));
+    const logFile = () => (ctx.allConfig.logfile === undefined ? ctx.paths.xendLog : ctx.paths.under(String(ctx.allConfig.logfile)));
     const app = createXendApp({
       domains: ctx.domains,
       physInfo: () => ctx.hypervisor.physInfo(),

@@ -33,7 +33,7 @@ export abstract class XvmCommand extends Command {
 
 /**
  * An SMF command that reads its command line itself, with the Solaris getopt semantics and
- * messages (src/cli/getopt.ts), so clipanion only hands it the raw arguments; `--help` or `-h`
+ * messages (src/getopt.ts), so clipanion only hands it the raw arguments; `--help` or `-h`
  * print the clipanion usage instead.
  */
 export abstract class RawArgsCommand extends XvmCommand {

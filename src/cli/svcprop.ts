@@ -13,7 +13,7 @@ import { type PgMap, type RepoData, composePgs } from "../smf/model.ts";
 import { Repository, entitiesOf } from "../smf/repository.ts";
 import { XvmError } from "../errors.ts";
 import { RawArgsCommand } from "./base.ts";
-import { getopt } from "./getopt.ts";
+import { getopt } from "../getopt.ts";
 
 const USAGE =
   "Usage: svcprop [-fqtv] [-C | -c | -s snapshot] [-p [name/]name]... \n" +

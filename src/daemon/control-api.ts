@@ -7,12 +7,14 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError } from "../errors.ts";
-import type { ConfigValue, Logger } from "../plugin/contract.ts";
+import type { ConfigValue } from "../config-value.ts";
+import type { DaemonStatus } from "../daemon-status.ts";
+import type { Logger } from "../logger.ts";
 import type { PluginState, PluginStatus } from "../plugin/host.ts";
 import { PROPERTY_NAME } from "../plugin/schema.ts";
 import { ApiRouter, docsOf, openApiDocument } from "./api-router.ts";
+import { errorResponse, notFoundResponse } from "../runtime/http-errors.ts";
 import { eventStream, type EventBus } from "./events.ts";
-import { errorResponse, notFoundResponse } from "./http-errors.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 const ConfigValueSchema = v.union([v.boolean(), v.number(), v.string()]);
@@ -26,7 +28,10 @@ export const StatusSchema = v.object({
   version: v.string(),
   runtime: v.pipe(v.string(), v.description("JavaScript runtime and its version, e.g. `bun 1.4.5`")),
 });
-export type DaemonStatus = v.InferOutput<typeof StatusSchema>;
+export type { DaemonStatus };
+// The schema and the one DaemonStatus (src/daemon-status.ts) must describe the same object.
+const _statusMatches: [v.InferOutput<typeof StatusSchema>, DaemonStatus] extends [DaemonStatus, v.InferOutput<typeof StatusSchema>] ? true : never = true;
+void _statusMatches;
 
 const PluginSchema = v.object({
   name: v.string(),

@@ -11,11 +11,14 @@
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
-import { domainRoutes } from "../domain/routes.ts";
+import { domainRoutes } from "./domain-routes.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
 import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
 import { Paths } from "../paths.ts";
-import type { ConfigValue, Logger, PluginDefinition, ServerHandle } from "../plugin/contract.ts";
+import type { PluginDefinition } from "../plugin/contract.ts";
+import type { ConfigValue } from "../config-value.ts";
+import type { Logger } from "../logger.ts";
+import type { ServerHandle } from "../server-handle.ts";
 import { CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import { PluginHost } from "../plugin/host.ts";
 import { discoverPlugins, importPlugin, pluginDirectories } from "../plugin/loader.ts";
@@ -32,8 +35,9 @@ import { Health } from "./health.ts";
 import { renderMetrics } from "./metrics.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
-import type { RotationOptions } from "./rotating-file.ts";
+import type { RotationOptions } from "../runtime/rotating-file.ts";
 import { watchRestarter } from "./restarter-watch.ts";
+import { SERVICE_LOG_ENV, SUPERVISED_ENV } from "../smf/restarter/env.ts";
 
 export interface DaemonOptions {
   paths?: Paths;
@@ -251,7 +255,7 @@ async function boot(
   }
 
   // Started by a restarter: keep one running (src/daemon/restarter-watch.ts).
-  if (process.env.XVM_SUPERVISED === "1") unwatchRestarter = watchRestarter(paths, log);
+  if (process.env[SUPERVISED_ENV] === "1") unwatchRestarter = watchRestarter(paths, log);
 
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
@@ -288,7 +292,7 @@ function openLogs(
   sink.setLevel(core.loglevel as LevelName);
   let stdio: ReturnType<typeof captureStdio> | undefined;
   if (options.captureStdio) {
-    stdio = captureStdio(() => sink.debugFile);
+    stdio = captureStdio(() => sink.debugFile, process.env[SERVICE_LOG_ENV] || undefined);
     onCapture(stdio.restore);
   }
   if (options.echo) sink.echoTo(stdio?.rawStderr ?? ((t) => process.stderr.write(t)));

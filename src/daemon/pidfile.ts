@@ -5,8 +5,8 @@
  * gone (a crash, kill -9) is taken over; so is one whose pid now belongs to something that is not
  * xend (pid reuse), when /proc can tell.
  */
-import { pidAlive } from "../runtime/process.ts";
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { isProcessOf, readPidFile } from "../runtime/process.ts";
+import { mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { XvmError, errorMessage } from "../errors.ts";
 import type { Paths } from "../paths.ts";
 
@@ -18,8 +18,8 @@ export interface DaemonLock {
 /** The pid of the daemon holding `paths.root`, if one is alive. */
 export function runningDaemonPid(paths: Paths): number | undefined {
   for (const file of [paths.daemonLock, paths.pidFile]) {
-    const pid = readPid(file);
-    if (pid !== undefined && pid !== process.pid && isXend(pid)) return pid;
+    const pid = readPidFile(file);
+    if (pid !== undefined && pid !== process.pid && isProcessOf(pid, "xend")) return pid;
   }
   return undefined;
 }
@@ -45,7 +45,7 @@ export function acquireDaemonLock(paths: Paths, serialize: <T>(fn: () => T) => T
     pid,
     release() {
       for (const file of [paths.pidFile, paths.daemonLock]) {
-        if (readPid(file) === pid) {
+        if (readPidFile(file) === pid) {
           try {
             unlinkSync(file);
           } catch {
@@ -55,25 +55,4 @@ export function acquireDaemonLock(paths: Paths, serialize: <T>(fn: () => T) => T
       }
     },
   };
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    if (!existsSync(file)) return undefined;
-    const pid = Number.parseInt(readFileSync(file, "utf8"), 10);
-    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isXend(pid: number): boolean {
-  if (!pidAlive(pid)) return false;
-  try {
-    // argv is NUL-separated; the daemon is `xvm xend`, or the binary reached as `xend`.
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.some((a) => a === "xend" || a.endsWith("/xend"));
-  } catch {
-    return true; // no /proc: trust the pid
-  }
 }

@@ -8,8 +8,8 @@
 import { existsSync } from "node:fs";
 import { errorMessage } from "../errors.ts";
 import type { Paths } from "../paths.ts";
-import type { Logger } from "../plugin/contract.ts";
-import { readPidFile } from "../smf/restarter/proc.ts";
+import type { Logger } from "../logger.ts";
+import { readPidFile } from "../runtime/process.ts";
 import { ensureRestarter, restarterPid } from "../smf/restarter-client.ts";
 
 export const RESTARTER_WATCH_MS = 1_000;

@@ -14,7 +14,7 @@ import { CORE_OWNER, CORE_PROPERTIES, parseMetricsAddress } from "../plugin/core
 import type { ServerHandle } from "../plugin/contract.ts";
 import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { LevelName, LogSink } from "./log.ts";
-import { RotatingFile } from "./rotating-file.ts";
+import { RotatingFile } from "../runtime/rotating-file.ts";
 
 /** Properties that only a restart of xend applies. */
 const AT_RESTART = ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"] as const;

@@ -8,7 +8,8 @@
 import { errorMessage, XvmError } from "../errors.ts";
 import type { GuestEvent, GuestInfo, HypervisorDriver, PhysInfo } from "../hypervisor/driver.ts";
 import type { Paths } from "../paths.ts";
-import type { Hooks, Logger } from "../plugin/contract.ts";
+import type { Hooks } from "./hooks.ts";
+import type { Logger } from "../logger.ts";
 import { isUuid } from "./config-spec.ts";
 import { HostAccount } from "./host.ts";
 import { Queues } from "./queues.ts";

@@ -4,42 +4,16 @@
  * of {@link DomainConfig} exactly). Files are replaced atomically: temp file, fsync, rename, fsync
  * of the folder, so a crash leaves the old config or the new one, never half of one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Logger } from "../plugin/contract.ts";
+import type { Logger } from "../logger.ts";
+import { fsyncDir, writeFileAtomic } from "../runtime/atomic-write.ts";
 import { isUuid } from "./config-spec.ts";
 import type { DomainConfig } from "./types.ts";
 
+/** The one atomic write (src/runtime/atomic-write.ts), under the name the domain code used. */
 export function writeFileAtomicSync(path: string, data: string, mode = 0o600): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = openSync(tmp, "w", mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-  fsyncDir(dir);
-}
-
-function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-    // some file systems cannot fsync a directory; the rename is still atomic
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  writeFileAtomic(path, data, { mode });
 }
 
 const CONFIG_FILE = "config.json";

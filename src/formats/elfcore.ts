@@ -40,7 +40,7 @@
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { XvmError, errorMessage } from "../errors.ts";
-import type { VcpuState } from "../hypervisor/driver.ts";
+import type { VcpuState } from "./vcpu-state.ts";
 
 export interface CoreImage {
   domid: number;

@@ -5,35 +5,21 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { readFileSync } from "node:fs";
+import { CpuListError, formatCpuRanges, parseCpuList } from "../formats/cpu-list.ts";
 
-/** Parses a kernel CPU list (`0-3,8,10-11`) into sorted numbers. Throws on anything else. */
+/** Parses a kernel CPU list (`0-3,8,10-11`; empty is none) into sorted numbers. Throws on anything else. */
 export function parseKernelCpuList(text: string): number[] {
-  const set = new Set<number>();
-  const body = text.trim();
-  if (body === "") return [];
-  for (const part of body.split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) throw new Error(`'${part}' is not a CPU or CPU range`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi < lo) throw new Error(`CPU range '${part}' runs backwards`);
-    for (let c = lo; c <= hi; c++) set.add(c);
+  if (text.trim() === "") return [];
+  try {
+    return parseCpuList(text, { exclusions: false, maxRange: Number.MAX_SAFE_INTEGER });
+  } catch (error) {
+    if (!(error instanceof CpuListError)) throw error;
+    throw new Error(error.problem === "backwards" ? `CPU range '${error.part}' runs backwards` : `'${error.part}' is not a CPU or CPU range`);
   }
-  return [...set].sort((a, b) => a - b);
 }
 
 /** `[0,1,2,5]` -> `0-2,5`, the kernel's (and taskset's) CPU list syntax. */
-export function formatKernelCpuList(cpus: readonly number[]): string {
-  const sorted = [...new Set(cpus)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(",");
-}
+export const formatKernelCpuList = formatCpuRanges;
 
 /** CPUs the kernel has online (`/sys/devices/system/cpu/online`), else 0..n-1. */
 export function onlineCpus(sysCpuDir = "/sys/devices/system/cpu"): number[] {

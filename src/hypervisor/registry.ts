@@ -5,7 +5,7 @@
  */
 import { XvmError, errorMessage } from "../errors.ts";
 import type { Paths } from "../paths.ts";
-import type { Logger } from "../plugin/contract.ts";
+import type { Logger } from "../logger.ts";
 import type { HypervisorDriver } from "./driver.ts";
 
 export interface DriverOptions {

@@ -2,6 +2,7 @@
  * Properties of the daemon itself (not of a plugin), declared like a plugin's so they appear in
  * the repository, `svccfg describe` and `svccfg export` the same way.
  */
+import { DEFAULT_XEND_LOG } from "../paths.ts";
 import type { PropertyDecls } from "./contract.ts";
 
 export const CORE_OWNER = "xend";
@@ -9,7 +10,7 @@ export const CORE_OWNER = "xend";
 export const CORE_PROPERTIES = {
   logfile: {
     type: "astring",
-    default: "/var/log/xen/xend.log",
+    default: DEFAULT_XEND_LOG,
     description: "xend's log file (under the state root), rotated at 1 MiB keeping 5.",
   },
   loglevel: {

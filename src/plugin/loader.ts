@@ -13,6 +13,7 @@ import type { Paths } from "../paths.ts";
 import { isPluginDefinition, type PluginDefinition } from "./contract.ts";
 import { checkDefinition } from "./schema.ts";
 import { installPluginApiModule } from "./virtual-module.ts";
+import { untrustedReason } from "../security/trusted-path.ts";
 
 const FILE = /\.(js|mjs|ts)$/;
 const INDEX_NAMES = ["index.js", "index.mjs", "index.ts"];
@@ -22,6 +23,8 @@ export interface PluginFile {
   name: string;
   /** The file imported. */
   path: string;
+  /** What the plugin is in its directory: the file, or the folder of a folder plugin. */
+  root?: string;
 }
 
 /** The directories of a colon-separated `plugin-path`, each under the state root. */
@@ -52,9 +55,9 @@ export function discoverPlugins(dirs: readonly string[], warn: (message: string)
       }
       if (isDir) {
         const index = INDEX_NAMES.map((i) => join(full, i)).find((p) => existsSync(p));
-        if (index) out.push({ name, path: index });
+        if (index) out.push({ name, path: index, root: full });
       } else if (FILE.test(name)) {
-        out.push({ name: name.replace(FILE, ""), path: full });
+        out.push({ name: name.replace(FILE, ""), path: full, root: full });
       }
     }
   }
@@ -62,10 +65,14 @@ export function discoverPlugins(dirs: readonly string[], warn: (message: string)
 }
 
 /**
- * Imports a plugin file and checks its default export. Throws PLUGIN_LOAD_FAILED (syntax error,
- * missing import, a throw at top level) or PLUGIN_INVALID (not a plugin definition).
+ * Imports a plugin file and checks its default export. Throws PLUGIN_UNTRUSTED before importing
+ * a plugin that someone other than root or the daemon's user could have changed (the file, a
+ * file of its folder, or a folder above it: src/security/trusted-path.ts), PLUGIN_LOAD_FAILED
+ * (syntax error, missing import, a throw at top level) or PLUGIN_INVALID (not a plugin definition).
  */
 export async function importPlugin(file: PluginFile): Promise<PluginDefinition> {
+  const untrusted = untrustedReason(file.root ?? file.path);
+  if (untrusted) throw new XvmError("PLUGIN_UNTRUSTED", { name: file.name, path: file.root ?? file.path, detail: untrusted });
   installPluginApiModule();
   let mod: { default?: unknown };
   try {

@@ -18,6 +18,7 @@ import * as v from "valibot";
 import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
 import { checkDomainConfig } from "../domain/config-spec.ts";
 import { XvmError, errorMessage, formatError } from "../errors.ts";
+import { formatCpuRanges, parseCpuList } from "../formats/cpu-list.ts";
 import * as sxp from "../formats/sxp.ts";
 import {
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -25,6 +26,7 @@ import {
 import { readHostLinks } from "../host/host-links.ts";
 import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
+import { writeFileAtomic } from "../runtime/atomic-write.ts";
 import { VERSION } from "../version.ts";
 import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
@@ -32,6 +34,7 @@ import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
 import { escapeText } from "../security/log-escape.ts";
+import { confinedPath, isInside } from "../security/confined-path.ts";
 import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
@@ -40,14 +43,17 @@ export {
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  startPluginHarness, HARNESS_PHYSINFO,
+  startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
+  // issue 13 §2 (i13-reloc): confined paths
+  confinedPath, isInside,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
 export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
 export type { ErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
+export type { CpuListError, CpuListOptions, CpuListProblem } from "../formats/cpu-list.ts";
 export type {
   DomainConfig, DomainCreateRequest, DomainManager, DomainSummary, VifConfig,
 } from "../domain/types.ts";
@@ -68,8 +74,10 @@ export const PLUGIN_API = {
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
-  startPluginHarness, HARNESS_PHYSINFO,
+  startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
+  // issue 13 §2 (i13-reloc): confined paths
+  confinedPath, isInside,
 } as const;
 
 /** The specifier plugins import. */

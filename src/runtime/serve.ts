@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ServeOptions, ServerHandle } from "../plugin/contract.ts";
+import type { ServeOptions, ServerHandle } from "../server-handle.ts";
 import { runtimeName } from "./self.ts";
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;

@@ -6,7 +6,8 @@
  */
 import { XvmError } from "../errors.ts";
 import { Paths } from "../paths.ts";
-import type { ConfigValue, PropertyDecls } from "../plugin/contract.ts";
+import type { PropertyDecls } from "../plugin/contract.ts";
+import type { ConfigValue } from "../config-value.ts";
 import type { Entity } from "./fmri.ts";
 import { importDeclarations, seedRepository } from "./manifest.ts";
 import { XEND_INSTANCE, XEND_SERVICE, clone, composePgs, type PgMap, type RepoData } from "./model.ts";

@@ -5,10 +5,11 @@
  * one on demand (svcadm), detached in its own session, exactly once per root even when several
  * commands race: the spawn and the pid file are done under the repository's write lock.
  */
-import { closeSync, mkdirSync, openSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { XvmError } from "../errors.ts";
 import type { Paths } from "../paths.ts";
+import { writeFileAtomic } from "../runtime/atomic-write.ts";
 import { unixJson } from "../runtime/http-client.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { socketAnswers } from "../runtime/serve.ts";
@@ -16,7 +17,7 @@ import { parseFullFmri } from "./fmri.ts";
 import { Repository } from "./repository.ts";
 import { ADMIN_ACTIONS, type AdminAction } from "./restarter/machine.ts";
 import { locate, requestAction } from "./restarter/record.ts";
-import { isProcessOf, pidAlive, readPidFile } from "./restarter/proc.ts";
+import { isProcessOf, pidAlive, readPidFile } from "../runtime/process.ts";
 import type { RestarterInfo } from "./restarter/server.ts";
 
 const MARKER = "__restarter";
@@ -91,9 +92,7 @@ export async function ensureRestarter(paths: Paths, fmri = "svc:/system/xvm/xend
     child.unref();
     if (!child.pid) throw new XvmError("RESTARTER_UNAVAILABLE", { fmri, detail: `cannot run ${cmd}` });
     // Written before the lock is released, so a racing command sees this restarter and starts none.
-    const tmp = `${paths.restarterPidFile}.tmp.${process.pid}`;
-    writeFileSync(tmp, `${child.pid}\n`);
-    renameSync(tmp, paths.restarterPidFile);
+    writeFileAtomic(paths.restarterPidFile, `${child.pid}\n`, { mode: 0o644 });
     return child.pid;
   });
   const deadline = Date.now() + START_TIMEOUT_MS;

@@ -3,11 +3,13 @@
  * directories of config/plugin-path, the motd example, and broken plugins reported with their name
  * and path while the others load.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
+import { createTestUser } from "../helpers/users.ts";
 import { startXend, type XendProcess } from "../helpers/xend.ts";
 
 const repoRoot = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
@@ -113,14 +115,51 @@ export default definePlugin({
 
     process.kill(x.pid, "SIGTERM");
     expect(await x.exited).toEqual([0, null]);
-    const log = readFileSync(join(root, "var/log/xen/xend.log"), "utf8");
+    const log = logWithoutLineNos(readFileSync(join(root, "var/log/xen/xend.log"), "utf8"));
     for (const line of [
-      `INFO (xend) loaded plugin motd 1.0.0 from ${join(main, "motd/index.ts")}`,
+      `INFO (daemon/daemon) loaded plugin motd 1.0.0 from ${join(main, "motd/index.ts")}`,
       "INFO (motd) serving \"Welcome to xvm\"",
       'INFO (motd) message changed from "Welcome to xvm" to "Hello, world"',
       "INFO (motd) stopping after 0 domain(s) created",
-      "INFO (jsplug) jsplug stopping",
-      `ERROR (thrower) plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
+      "INFO (plugins/jsplug) jsplug stopping",
+      `ERROR (plugin/host) plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
     ]) expect(log).toContain(line);
+  });
+
+  it("does not load a plugin that another user could change: owned by them, world-writable, or in a group-writable folder", async () => {
+    const user = createTestUser("xvmpl");
+    if (typeof user === "string") {
+      console.warn(`plugin-external: untrusted owner case skipped: ${user}`);
+      return;
+    }
+    try {
+      const root = tempRoot("xvm-plugins-trust-");
+      roots.push(root);
+      const dir = join(root, "usr/lib/xvm/plugins");
+      const shared = join(root, "opt/shared-plugins");
+      // Each plugin leaves a mark if its code ever runs.
+      const body = (name: string, mark: string) => `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(mark)}, "ran");\nexport default { name: "${name}", setup() {} };\n`;
+      for (const name of ["good", "theirs", "open"]) write(join(dir, `${name}.js`), body(name, join(root, `${name}.ran`)));
+      write(join(shared, "inshared.js"), body("inshared", join(root, "inshared.ran")));
+      chownSync(join(dir, "theirs.js"), user.uid, user.gid); // as if the user had written it
+      chmodSync(join(dir, "open.js"), 0o666);
+      chmodSync(shared, 0o775);
+      prepareRoot(root, { relocation: false, props: { "plugin-path": "/usr/lib/xvm/plugins:/opt/shared-plugins" } });
+      const x = await startXend(root);
+      started.push(x);
+      const external = (await x.api<PluginRow[]>("GET", "/plugins")).filter((p) => p.source !== "builtin");
+      const hint = "a root daemon runs only code that root or its own user alone can change (chown root, chmod go-w)";
+      expect(external).toEqual([
+        { name: "good", version: "", source: join(dir, "good.js"), state: "running", properties: [] },
+        { name: "open", version: "", source: join(dir, "open.js"), state: "failed", error: `plugin open (${join(dir, "open.js")}) was not loaded: ${join(dir, "open.js")} is writable by everyone (mode 0666); ${hint}`, properties: [] },
+        { name: "theirs", version: "", source: join(dir, "theirs.js"), state: "failed", error: `plugin theirs (${join(dir, "theirs.js")}) was not loaded: ${join(dir, "theirs.js")} is owned by uid ${user.uid}, not by root or the daemon's user (uid 0); ${hint}`, properties: [] },
+        { name: "inshared", version: "", source: join(shared, "inshared.js"), state: "failed", error: `plugin inshared (${join(shared, "inshared.js")}) was not loaded: ${shared} is writable by its group (mode 0775); ${hint}`, properties: [] },
+      ]);
+      expect(existsSync(join(root, "good.ran"))).toBe(true);
+      for (const name of ["theirs", "open", "inshared"]) expect(existsSync(join(root, `${name}.ran`)), name).toBe(false);
+      expect((await x.api<{ state: string }>("GET", "/status")).state).toBe("degraded");
+    } finally {
+      user.remove();
+    }
   });
 });

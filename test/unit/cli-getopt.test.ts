@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getopt } from "../../src/cli/getopt.ts";
+import { getopt } from "../../src/getopt.ts";
 
 describe("getopt (POSIX, as the SMF commands read their command lines)", () => {
   it("reads options clustered or apart, in order, and the operands after them", () => {

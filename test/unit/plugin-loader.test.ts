@@ -29,12 +29,12 @@ describe("plugin discovery", () => {
     write(join(d2, "a.js"), "");
     const found = discoverPlugins([d1, join(root, "missing"), d2]);
     expect(found).toEqual([
-      { name: "a", path: join(d1, "a.ts") },
-      { name: "b", path: join(d1, "b.js") },
-      { name: "c", path: join(d1, "c.mjs") },
-      { name: "y", path: join(d1, "y/index.ts") },
-      { name: "z", path: join(d1, "z/index.js") },
-      { name: "a", path: join(d2, "a.js") },
+      { name: "a", path: join(d1, "a.ts"), root: join(d1, "a.ts") },
+      { name: "b", path: join(d1, "b.js"), root: join(d1, "b.js") },
+      { name: "c", path: join(d1, "c.mjs"), root: join(d1, "c.mjs") },
+      { name: "y", path: join(d1, "y/index.ts"), root: join(d1, "y") },
+      { name: "z", path: join(d1, "z/index.js"), root: join(d1, "z") },
+      { name: "a", path: join(d2, "a.js"), root: join(d2, "a.js") },
     ]);
   });
 });

@@ -96,7 +96,6 @@ export class MigrateCommand extends XmCommand {
       if (!/^\d+(\.\d+)?$/.test(this.resource) || Number(this.resource) <= 0) throw new XmUsageError(`invalid bandwidth '${this.resource}': give Mbit/s as a positive number`);
       body.resource = Number(this.resource);
     }
-    if (process.env.XVM_RELOCATION_FAULT) body.fault = process.env.XVM_RELOCATION_FAULT;
     const { stdout } = this.context;
     // On a terminal one line kept up to date; elsewhere a line per round or phase, at most every 0.5 s.
     const view = new ProgressLine(stdout);

@@ -4,8 +4,9 @@
  * the domain id, the memory target or the manager's meta, and events sent while no client was
  * connected to QMP are lost.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../runtime/atomic-write.ts";
 import type { ShutdownReason } from "../driver.ts";
 import { GUEST_STATE, type Tap } from "./command-line.ts";
 
@@ -44,7 +45,5 @@ export function readGuestState(dir: string): GuestState | undefined {
 
 export function writeGuestState(dir: string, state: GuestState): void {
   const path = join(dir, GUEST_STATE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(state, null, 2));
 }

@@ -1,15 +1,14 @@
 /** QEMU's vCPU threads as /proc shows them: CPU time, the CPU last run on, affinity, run state. */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { parseCpuList } from "../../formats/cpu-list.ts";
 
-/** The kernel's list format (`0-3,6`) to numbers. */
-export function parseKernelCpuList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.split(",")) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
-    if (!m) continue;
-    for (let c = Number(m[1]); c <= Number(m[2] ?? m[1]); c++) out.push(c);
+/** The kernel's list format (`0-3,6`) to numbers; what does not parse is no CPU. */
+function kernelCpus(text: string): number[] {
+  try {
+    return parseCpuList(text, { exclusions: false, maxRange: Number.MAX_SAFE_INTEGER });
+  } catch {
+    return [];
   }
-  return out;
 }
 
 export interface ThreadFacts {
@@ -32,7 +31,7 @@ export function threadFacts(pid: number, tid: number): ThreadFacts | undefined {
       cpuTimeNs: Number(schedstat[0] ?? 0),
       // stat field 39 (processor) is the 37th after "pid (comm) ".
       cpu: Number(fields[36] ?? 0),
-      affinity: allowed ? parseKernelCpuList(allowed) : [],
+      affinity: allowed ? kernelCpus(allowed) : [],
       state: fields[0] ?? "S",
     };
   } catch {

@@ -1,8 +1,2 @@
-import { renameSync, writeFileSync } from "node:fs";
-
-/** Writes a file atomically (temp + rename), so a reader never sees half of it. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
-}
+/** The sim driver's name for the one atomic write (src/runtime/atomic-write.ts). */
+export { writeFileAtomic } from "../../runtime/atomic-write.ts";

@@ -12,16 +12,17 @@
  * the instance is brought up from its persistent settings. A restarter that starts while the
  * daemon still runs (the previous restarter was killed) keeps everything and adopts the daemon.
  */
-import { statSync, writeFileSync, renameSync, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { statSync, rmSync } from "node:fs";
+import { appendRotating } from "../../runtime/rotating-file.ts";
 import type { Paths } from "../../paths.ts";
-import type { ServerHandle } from "../../plugin/contract.ts";
+import type { ServerHandle } from "../../server-handle.ts";
+import { writeFileAtomic } from "../../runtime/atomic-write.ts";
 import { serve } from "../../runtime/serve.ts";
 import { selfCommand } from "../../runtime/self.ts";
 import { VERSION } from "../../version.ts";
 import { RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, firstValue, setProp } from "../model.ts";
 import { Repository } from "../repository.ts";
-import { bootId, isProcessOf, readPidFile } from "./proc.ts";
+import { bootId, isProcessOf, readPidFile } from "../../runtime/process.ts";
 import { ACTIONS_PG, enabledOf, forgetNonpersistent, locate, readStatus } from "./record.ts";
 import { Supervisor, markRestarter } from "./supervisor.ts";
 import { clockTime, MONTHS } from "./svclog.ts";
@@ -40,30 +41,29 @@ export interface RestarterInfo {
   instances: Record<string, { state: string; next_state: string; pid?: number }>;
 }
 
+/** Where say() writes: svc.startd.log through the rotating writer (set by runRestarter). */
+let ownLog: string | undefined;
+
 /** svc.startd.log style: "Sep  4 10:12:01/1: message". */
 function say(message: string): void {
   const d = new Date();
-  process.stderr.write(`${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${clockTime(d)}/${process.pid}: ${message}\n`);
+  const line = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${clockTime(d)}/${process.pid}: ${message}\n`;
+  if (!ownLog || !appendRotating(ownLog, line, { who: "svc.startd" })) process.stderr.write(line);
 }
 
-function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp.${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** Claims the restarter pid file; false if another live restarter holds it. */
 export function claimPidFile(repo: Repository, paths: Paths): boolean {
   return repo.file.withLock(() => {
     const holder = readPidFile(paths.restarterPidFile);
     if (holder && holder !== process.pid && isProcessOf(holder, RESTARTER_MARKER)) return false;
-    writeAtomic(paths.restarterPidFile, `${process.pid}\n`);
+    writeFileAtomic(paths.restarterPidFile, `${process.pid}\n`, { mode: 0o644 });
     return true;
   });
 }
 
 export async function runRestarter(paths: Paths): Promise<number> {
+  ownLog = paths.restarterLog;
   const repo = new Repository(paths);
   repo.read();
   if (!claimPidFile(repo, paths)) {

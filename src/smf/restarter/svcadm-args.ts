@@ -4,7 +4,7 @@
  * restart, refresh and clear take no options, so a word starting with '-' there is a pattern.
  * A bad option makes getopt print "svcadm: illegal option -- x" before the usage.
  */
-import { getopt as posixGetopt } from "../../cli/getopt.ts";
+import { getopt as posixGetopt } from "../../getopt.ts";
 
 export const SVCADM_USAGE = `Usage: svcadm [-v] [cmd [args ... ]]
 

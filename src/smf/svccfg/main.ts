@@ -13,7 +13,7 @@ import type { createInterface as CreateInterface } from "node:readline";
 const createInterface: typeof CreateInterface = ((...args: Parameters<typeof CreateInterface>) =>
   process.getBuiltinModule("node:readline").createInterface(...args)) as typeof CreateInterface;
 import type { Readable, Writable } from "node:stream";
-import { getopt } from "../../cli/getopt.ts";
+import { getopt } from "../../getopt.ts";
 import { XvmError } from "../../errors.ts";
 import type { Repository } from "../repository.ts";
 import { Engine } from "./engine.ts";

@@ -4,7 +4,7 @@
  */
 import { escapeText } from "../../../security/log-escape.ts";
 import type { RepoData } from "../../model.ts";
-import { processArgs, processName, processStartMs, pidAlive } from "../proc.ts";
+import { processArgs, processName, processStartMs, pidAlive } from "../../../runtime/process.ts";
 import type { InstanceView } from "./instances.ts";
 import { ctimeText, stimeText } from "./time.ts";
 

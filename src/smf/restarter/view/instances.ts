@@ -13,7 +13,7 @@
 import { instanceFmri } from "../../fmri.ts";
 import { RESTARTER_FMRI, composePgs, firstValue, getProp, type PgMap, type RepoData } from "../../model.ts";
 import { escapeText } from "../../../security/log-escape.ts";
-import { isProcessOf } from "../proc.ts";
+import { isProcessOf } from "../../../runtime/process.ts";
 import { timeMs } from "../record.ts";
 
 export const MASTER_RESTARTER = RESTARTER_FMRI;

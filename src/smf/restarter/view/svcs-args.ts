@@ -4,7 +4,7 @@
  * pass that checks each option against the mode. Anything wrong prints the usage on stderr and
  * exits 2; an unknown sort column is fatal (exit 1), as uu_die makes it.
  */
-import { getopt } from "../../../cli/getopt.ts";
+import { getopt } from "../../../getopt.ts";
 import { COLUMNS } from "./columns.ts";
 
 export function svcsUsage(prog = "svcs"): string {

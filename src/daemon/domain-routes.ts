@@ -16,15 +16,15 @@
 import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import * as v from "valibot";
-import { ApiRouter } from "../daemon/api-router.ts";
+import { ApiRouter } from "./api-router.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import { Paths } from "../paths.ts";
 import {
   DomainConfigSchema, DomainListSchema, DomainSummarySchema, NodeInfoSchema, OkSchema, VcpuInfoSchema,
-} from "./api-schemas.ts";
-import { parseCpuList } from "./cpus.ts";
-import { powerState, type PowerState } from "./state.ts";
-import type { DomainConfig, DomainManager, DomainSummary } from "./types.ts";
+} from "../domain/api-schemas.ts";
+import { parseCpuList } from "../domain/cpus.ts";
+import { powerState, type PowerState } from "../domain/state.ts";
+import type { DomainConfig, DomainManager, DomainSummary } from "../domain/types.ts";
 
 export interface DomainRoutesOptions {
   /** xend's log file (`xm log`); default var/log/xen/xend.log under the state root. */

@@ -4,7 +4,7 @@
  */
 import { HTTPException } from "hono/http-exception";
 import { ERRORS, XvmError, type ErrorCode } from "../errors.ts";
-import type { Logger } from "../plugin/contract.ts";
+import type { Logger } from "../logger.ts";
 
 export function errorResponse(error: unknown, log: Logger): Response {
   if (error instanceof XvmError) return json(error.status, error.code, error.message);
