@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
+import { cleanupRoot, run, runAsync, tempRoot } from "../helpers/cli.ts";
 import { newRepository } from "../helpers/daemon.ts";
 
 let root: string;
@@ -144,5 +144,30 @@ describe("svccfg apply, validate, revert, delete", () => {
   it("delete refuses the master restarter and unknown names", () => {
     expect(svccfg("delete", "svc:/system/svc/restarter:default")).toEqual({ code: 1, stdout: "", stderr: "svccfg: svc:/system/svc/restarter is the master restarter and cannot be deleted.\n" });
     expect(svccfg("delete", "nosuch")).toEqual({ code: 1, stdout: "", stderr: "svccfg: Pattern 'nosuch' doesn't match any instances or services\n" });
+  });
+});
+
+describe("svcprop -w", () => {
+  it("waits for a refresh to change the value, then prints the new one", async () => {
+    expect(svcprop("-p", "config/dom0-cpus", "xend").stdout).toBe("0\n");
+    const watcher = runAsync(["svcprop", "-w", "-p", "config/dom0-cpus", "xend"], { root });
+    let exited = false;
+    void watcher.then(() => (exited = true));
+    // The watcher takes its baseline some time after it starts: keep changing the value until it reports.
+    const deadline = Date.now() + 30_000;
+    for (let n = 1; !exited && Date.now() < deadline; n++) {
+      ok("-s", "xend:default", "setprop", "config/dom0-cpus", "=", "integer:", String(n));
+      ok("-s", "xend:default", "refresh");
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const r = await watcher;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^[1-9][0-9]*\n$/);
+  });
+
+  it("refuses -w with several operands or with -c, and fails at once on a missing property", () => {
+    expect(svcprop("-w", "-c", "xend").code).toBe(2);
+    expect(svcprop("-w", "xend", "xend").code).toBe(2);
+    expect(svcprop("-w", "-p", "config/nosuch", "xend")).toEqual({ code: 1, stdout: "", stderr: "svcprop: Couldn't find property `config/nosuch' for instance `svc:/system/xvm/xend:default'.\n" });
   });
 });
