@@ -1,7 +1,7 @@
 /**
  * The daemon's control API (HTTP+JSON on `var/run/xend/control.sock`): status, plugins, effective
- * config, refresh, the OpenAPI document, the domain routes at `/domains`, and each plugin's
- * sub-app at `/plugins/<name>/`. The restarter polls `GET /status` to tell online from degraded;
+ * config, refresh, the OpenAPI document, the domain routes at `/domains`, each plugin's
+ * sub-app at `/plugins/<name>/`, `GET /metrics` (Prometheus text) and `GET /events` (NDJSON). The restarter polls `GET /status` to tell online from degraded;
  * xm and the SMF commands are clients of this API only.
  */
 import { bodyLimit } from "hono/body-limit";
@@ -15,6 +15,8 @@ import type { PluginState, PluginStatus } from "../plugin/host.ts";
 import { PROPERTY_NAME } from "../plugin/schema.ts";
 import { ApiRouter, docsOf, openApiDocument } from "./api-router.ts";
 import { errorResponse, notFoundResponse } from "../runtime/http-errors.ts";
+import { eventStream, type EventBus } from "./events.ts";
+import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 const ConfigValueSchema = v.union([v.boolean(), v.number(), v.string()]);
 
@@ -59,6 +61,12 @@ export interface ControlApiOptions {
   pluginRoutes(name: string): { routes: Hono; state: PluginState; error?: string } | undefined;
   /** Mounted at `/domains`. */
   domains?: Hono;
+  /** `GET /metrics`: the Prometheus text (src/daemon/metrics.ts). */
+  metrics?: () => Promise<string>;
+  /** `GET /events`: the NDJSON event stream (src/daemon/events.ts). */
+  events?: EventBus;
+  /** Keep-alive interval of the event stream, ms (default 5000). */
+  eventPingMs?: number;
   version: string;
   log: Logger;
 }
@@ -130,6 +138,10 @@ export function createControlApi(o: ControlApiOptions): Hono {
   );
   app.route("/", api.app);
   if (o.domains) app.route("/domains", o.domains);
+  const metrics = o.metrics;
+  if (metrics) app.get("/metrics", async (c) => c.body(await metrics(), 200, { "content-type": METRICS_CONTENT_TYPE }));
+  const bus = o.events;
+  if (bus) app.get("/events", (c) => eventStream(bus, o.eventPingMs ?? 5000, c.req.raw.signal));
 
   const toPlugin = async (c: { req: { param(name: string): string; raw: Request } }): Promise<Response> => {
     const name = c.req.param("name");

@@ -35,11 +35,13 @@ import { VcpuSetCommand } from "./vcpu-set.ts";
 import { dumpCoreCommand } from "./dump-core.ts";
 import { migrateCommand } from "./migrate.ts";
 import { relocationKeyCommand } from "./relocation-key.ts";
+import { eventsCommand } from "./events.ts";
 
 const plugins: CommandClass[] = [
   dumpCoreCommand,
   migrateCommand,
   relocationKeyCommand,
+  eventsCommand,
 ];
 
 export const commands: CommandClass[] = [
