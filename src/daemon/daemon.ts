@@ -8,6 +8,7 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
+import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
@@ -72,6 +73,7 @@ export function startExitCode(error: unknown): number {
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  setDaemonUmask();
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
