@@ -28,9 +28,9 @@ class XvmCli extends Cli {
   }
 }
 
-export async function buildCli(first?: string): Promise<XvmCli> {
+export async function buildCli(first?: string, second?: string): Promise<XvmCli> {
   const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
-  for (const command of await registry(first)) cli.register(command);
+  for (const command of await registry(first, second)) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;
@@ -38,7 +38,7 @@ export async function buildCli(first?: string): Promise<XvmCli> {
 
 export async function main(argv0: string | undefined, argv: readonly string[]): Promise<number> {
   let args = takeRoot(commandArgs(argv0, argv));
-  const cli = await buildCli(args[0]);
+  const cli = await buildCli(args[0], args[1]);
   if (args[0] === "xm") {
     // xm's own argument handling (aliases, prefixes, 3.4's usage errors): src/cli/xm/front.ts.
     const front = await import("./xm/front.ts");
