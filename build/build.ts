@@ -2,6 +2,7 @@
  * Builds the two artefacts from the same sources:
  *   dist/xvm.mjs  an esbuild bundle for Node (`node dist/xvm.mjs …`)
  *   dist/xvm      the single self-contained executable (`bun build --compile`)
+ *   dist/man/     the manual pages, generated from the command definitions (`xvm man --dir`)
  * Worker entry points (`src/**\/*.worker.ts`) are passed to bun as extra entry points, as
  * `bun build --compile` requires for worker_threads. The executable is split into lazily loaded
  * chunks and carries bytecode (see the flags below).
@@ -70,10 +71,19 @@ if (!args.has("--no-compile")) {
   // src/cli/registry.ts) in its own chunk inside the executable, evaluated only when that command
   // runs; --bytecode stores them precompiled, so a chunk that is loaded is not parsed either
   // (bytecode needs ESM output to keep top-level await).
-  const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace"];
+  // --sourcemap: embedded, so that xend.log can name the source file and line of each record
+  // ((module:lineno), as xend wrote it; src/daemon/log.ts) and stack traces name real files.
+  const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace", "--sourcemap"];
   execFileSync(bun, ["build", ...flags, join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
   });
   console.log(`build: dist/xvm (bun --compile, ${(statSync(binary).size / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - t1)} ms`);
+}
+
+// The manual pages, generated from the command definitions by the program just built (`xvm man`).
+{
+  const run = args.has("--no-compile") ? [process.execPath, join(dist, "xvm.mjs")] : [binary];
+  execFileSync(run[0]!, [...run.slice(1), "man", "--dir", join(dist, "man")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  console.log(`build: dist/man (${readdirSync(join(dist, "man")).length} pages)`);
 }

@@ -3,9 +3,10 @@
  * per domain at a time, what happens after (--crash / --reset), the dump-limit rule, and log lines
  * an administrator can act on.
  */
-import { dirname, join, resolve } from "node:path";
-import { errorMessage, XvmError, type DomainSummary, type PluginContext } from "xvm/plugin";
-import { type DumpResult, dumpFileName, dumpToFile, partialName, pruneDumps, recoverPartials } from "./dump-file.ts";
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, normalize } from "node:path";
+import { confinedPath, errorMessage, escapeText, isInside, XvmError, type DomainSummary, type PluginContext } from "xvm/plugin";
+import { type DumpResult, dumpFileName, dumpToFile, ensureDumpDir, partialName, pruneDumps, recoverPartials } from "./dump-file.ts";
 
 export interface EnableDumpConfig {
   readonly "enable-dump": boolean;
@@ -15,8 +16,13 @@ export interface EnableDumpConfig {
 
 export interface DumpRequest {
   domain: string | number;
-  /** Absolute path; default: `<dump-directory>/<xend name>`. A relative path is taken under the dump directory. */
+  /**
+   * Default: `<dump-directory>/<xend name>`. A relative name is taken inside the dump directory
+   * and may not leave it (`..`, symbolic links). An absolute path only with `trusted`.
+   */
   file?: string;
+  /** The administrator on the control socket (`xm dump-core`): an absolute `file` is accepted. */
+  trusted?: boolean;
   live?: boolean;
   /** Destroy the domain after the dump (xm dump-core -C). */
   crash?: boolean;
@@ -64,7 +70,7 @@ export class Dumper {
     const domain = await domains.get(request.domain);
     if (domain.domid === 0) throw new XvmError("DOMAIN_PRIVILEGED", { action: "dump core of", dom: domain.name });
     if (domain.domid === null) throw new XvmError("DOMAIN_BAD_STATE", { dom: domain.name, state: "not running", action: "dump core" });
-    const file = request.file ? resolve(this.dumpDir, request.file) : join(this.dumpDir, dumpFileName(domain.name, domain.domid));
+    const file = request.file !== undefined ? this.chosenFile(request.file, request.trusted === true) : join(this.dumpDir, dumpFileName(domain.name, domain.domid));
     if (this.busy.has(domain.domid)) throw new XvmError("DOMAIN_BAD_STATE", { dom: domain.name, state: "being dumped", action: "dump core" });
     log.info(`dumping core of domain ${domain.name} (${domain.domid}) to ${file}${request.live ? " (live)" : ""}`);
     let result: DumpResult;
@@ -87,6 +93,30 @@ export class Dumper {
       else await domains.create(domain.config);
     }
     return result;
+  }
+
+  /**
+   * Where a dump named by a client goes. Relative: inside the dump directory, never out of it.
+   * Absolute: only from the administrator (control socket), and folders are created only under
+   * the state root — a missing folder elsewhere is an error, not something to make.
+   */
+  private chosenFile(name: string, trusted: boolean): string {
+    const bad = (detail: string): never => {
+      throw new XvmError("DUMP_BAD_FILE", { path: escapeText(name, 200), detail });
+    };
+    if (isAbsolute(name)) {
+      if (!trusted) bad("an absolute path is accepted only from xm dump-core on the control socket; give a name inside the dump directory");
+      const file = normalize(name);
+      const parent = dirname(file);
+      if (!existsSync(parent) && !isInside(parent, this.ctx.paths.root)) bad(`the folder ${parent} does not exist (xend creates folders only under its state root ${this.ctx.paths.root})`);
+      return file;
+    }
+    ensureDumpDir(this.dumpDir);
+    try {
+      return confinedPath(this.dumpDir, name);
+    } catch (error) {
+      return bad(errorMessage(error));
+    }
   }
 
   /**

@@ -2,7 +2,9 @@
  * `op=dump` on the legacy xend HTTP interface (served by the unix-server plugin), as xend's
  * SrvDomain.op_dump: `POST /xend/domain/<dom>` with `op=dump`, optional `file`, and `live`, `crash`,
  * `reset` as integers (libvirt sends `live=0|1`, `crash=0|1`). The answer is empty on success.
- * A relative `file` lands in the dump directory (xend would have used its own working directory, `/`).
+ * A relative `file` lands in the dump directory and may not leave it (`..`, symbolic links); an
+ * absolute one is refused (xend wrote wherever it was told, as root): only `xm dump-core` on the
+ * control socket may name a file elsewhere.
  */
 import { XvmError, type LegacyDomainOp } from "xvm/plugin";
 import type { Dumper } from "./dumper.ts";

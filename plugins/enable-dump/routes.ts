@@ -32,10 +32,12 @@ export function dumpRoutes(app: Hono, dumper: Dumper): void {
   app.post("/dump", async (c) => {
     try {
       const body = await jsonBody(c, DumpBody);
-      if (!body.progress) return c.json(await dumper.dump(body));
+      // The control socket is the administrator's (0600): an absolute file is theirs to choose.
+      const request = { ...body, trusted: true };
+      if (!body.progress) return c.json(await dumper.dump(request));
       // A dump once started runs to its end (or -incomplete) even if the client goes away.
       return progressStream<{ done: number; total: number }, unknown>(
-        (report) => dumper.dump(body, (done, total) => report({ done, total })),
+        (report) => dumper.dump(request, (done, total) => report({ done, total })),
         { toError: asXvmError, urgent: (p) => p.done >= p.total },
       );
     } catch (error) {

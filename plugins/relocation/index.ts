@@ -93,7 +93,7 @@ export default definePlugin({
     });
     await listen();
 
-    relocationRoutes(ctx.routes, { ...deps, migrate, faultsAllowed: process.env.XVM_TEST_FAULTS === "1", listener: () => listener.status() });
+    relocationRoutes(ctx.routes, { ...deps, migrate, listener: () => listener.status() });
     const unregisterLegacy = ctx.legacyHttp?.registerDomainOp("migrate", legacyMigrateOp((r) => migrate(r)));
 
     return {

@@ -27,7 +27,6 @@ export const MigrateBody = v.strictObject({
   maxDowntimeMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(2_000_000))),
   resource: v.optional(v.pipe(v.number(), v.minValue(0))),
   progress: v.optional(v.boolean(), false),
-  fault: v.optional(v.string()),
 });
 
 export interface RouteDeps {
@@ -35,8 +34,6 @@ export interface RouteDeps {
   hypervisor: HypervisorDriver;
   records: MigrationRecords;
   migrate(request: MigrateRequest, onProgress?: (p: MigrationProgress) => void): Promise<MigrateResult>;
-  /** Fault injection is honoured only when xend runs with XVM_TEST_FAULTS=1. */
-  faultsAllowed: boolean;
   listener(): { enabled: boolean; listening: string | null; error?: string };
 }
 
@@ -48,13 +45,9 @@ export function relocationRoutes(app: Hono, deps: RouteDeps): void {
   app.post("/migrate", async (c) => {
     try {
       const body = await jsonBody(c, MigrateBody);
-      if (body.fault !== undefined && !deps.faultsAllowed) {
-        throw new XvmError("XVM_BAD_REQUEST", { detail: "fault injection is for tests: start xend with XVM_TEST_FAULTS=1" });
-      }
       const request: MigrateRequest = { domain: body.domain, host: body.host, port: body.port, live: body.live };
       if (body.maxDowntimeMs !== undefined) request.maxDowntimeMs = body.maxDowntimeMs;
       if (body.resource !== undefined) request.resource = body.resource;
-      if (body.fault !== undefined) request.fault = body.fault;
       if (!body.progress) return c.json(await deps.migrate(request));
       return progressStream<MigrationProgress, MigrateResult>((report) => deps.migrate(request, report), {
         toError: asXvmError,

@@ -29,8 +29,6 @@ export interface MigrateRequest {
   maxDowntimeMs?: number;
   /** Bandwidth limit in Mbit/s (xm migrate -r); 0 = none. */
   resource?: number;
-  /** Test-only fault injected into the stream (needs XVM_TEST_FAULTS=1 in xend's environment). */
-  fault?: string;
 }
 
 export interface MigrateResult {
@@ -189,7 +187,6 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
         maxBandwidth: request.resource ? (request.resource * 1e6) / 8 : 0,
         restore: { name },
         signal: abort.signal,
-        fault: request.fault,
         onProgress: (p) => {
           deps.records.progress(rec, p);
           onProgress?.(p);

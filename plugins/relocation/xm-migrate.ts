@@ -62,7 +62,6 @@ const run: CommandRun = async ({ options, args }, ctx) => {
     if (!/^\d+(\.\d+)?$/.test(resource) || Number(resource) <= 0) throw ctx.usageError(`invalid bandwidth '${resource}': give Mbit/s as a positive number`);
     body.resource = Number(resource);
   }
-  if (process.env.XVM_RELOCATION_FAULT) body.fault = process.env.XVM_RELOCATION_FAULT;
   // On a terminal one line kept up to date; elsewhere a line per round or phase, at most every 0.5 s.
   const view = ctx.progressLine(ctx.stdout);
   let answer: MigrateResult;

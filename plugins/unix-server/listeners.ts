@@ -3,8 +3,8 @@
  * while `xend-http-server` is true. `apply()` brings them in line with the config, so a refresh
  * starts, stops or moves them without a daemon restart; calls are serialised.
  */
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import { errorMessage, type PluginContext, type ServerHandle } from "xvm/plugin";
 
 export interface ListenerConfig {
@@ -30,6 +30,8 @@ export class Listeners {
   constructor(
     private readonly ctx: PluginContext<ListenerConfig>,
     private readonly fetch: Fetch,
+    /** What TCP serves (index.ts: read-only); the Unix socket serves `fetch`. */
+    private readonly tcpFetch: Fetch = fetch,
   ) {}
 
   /** The socket path the config asks for, under the state root. */
@@ -81,7 +83,7 @@ export class Listeners {
     if (this.tcp && this.tcp.key !== wantTcp) await this.stopTcp();
     if (wantTcp && !this.tcp) {
       try {
-        const handle = await this.ctx.serve({ hostname: address || undefined, port: cfg["xend-port"] }, this.fetch);
+        const handle = await this.ctx.serve({ hostname: address || undefined, port: cfg["xend-port"] }, this.tcpFetch);
         this.tcp = { key: wantTcp, handle };
         this.ctx.log.info(`legacy HTTP interface listening on TCP ${handle.address}`);
       } catch (error) {
@@ -93,10 +95,18 @@ export class Listeners {
   }
 
   private async startUnix(path: string): Promise<ServerHandle> {
-    // xend made the socket's folder 0700: only root (here: the daemon's user) may connect.
+    // xend made the socket's folder 0700. Here: a folder that does not exist is created as the
+    // socket's own private folder (0700, its parents 0755); an existing one is never chmodded
+    // (it may be /var/run or anything the administrator named), only refused when someone else
+    // could replace the socket in it.
     const dir = dirname(path);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (resolve(dir) !== resolve(this.ctx.paths.root)) chmodSync(dir, 0o700);
+    if (!existsSync(dir)) {
+      mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+      mkdirSync(dir, { mode: 0o700 });
+    } else {
+      const problem = socketFolderProblem(dir);
+      if (problem) throw new Error(`${problem}; xend does not change the mode of a folder it did not create: fix it or choose another config/xend-unix-path`);
+    }
     return this.ctx.serve({ unix: path, mode: 0o600 }, this.fetch);
   }
 
@@ -117,4 +127,17 @@ export class Listeners {
     await handle.close();
     this.ctx.log.info(`legacy HTTP interface no longer listening on TCP ${handle.address}`);
   }
+}
+
+/**
+ * Why the folder of the socket is unsafe, or undefined: it must be owned by root or the daemon's
+ * user and writable by nobody else (mode 0755 or stricter), or another user could remove the
+ * socket and put their own in its place.
+ */
+export function socketFolderProblem(dir: string, uid = typeof process.getuid === "function" ? process.getuid() : -1): string | undefined {
+  const st = statSync(dir);
+  if (!st.isDirectory()) return `${dir} is not a folder`;
+  if (uid >= 0 && st.uid !== 0 && st.uid !== uid) return `the socket's folder ${dir} is owned by uid ${st.uid}, not by root or xend's user`;
+  if ((st.mode & 0o022) !== 0) return `the socket's folder ${dir} has mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")}; it must be 0755 or stricter`;
+  return undefined;
 }

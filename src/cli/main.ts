@@ -4,18 +4,29 @@
  */
 import { Builtins, Cli } from "clipanion";
 import { ExitSignal } from "./base.ts";
-import { commandArgs, takeRoot } from "./command-line.ts";
-import { registry } from "./registry.ts";
+import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
+import { isArea, publicAreas, registry } from "./registry.ts";
+import { namePlaceholders } from "./usage-text.ts";
+import { ERRORS } from "../errors.ts";
 import { VERSION } from "../version.ts";
 
 export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
 
 /**
- * A command's `catch` reports an error itself and throws ExitSignal to set the exit status; clipanion
- * would print that signal as an "Internal Error" on stdout and exit 1. Keep it silent and its status.
+ * clipanion's Cli with xvm's conventions:
+ *  - a command's `catch` reports an error itself and throws ExitSignal to set the exit status;
+ *    clipanion would print that signal as an "Internal Error" on stdout and exit 1. Kept silent.
+ *  - usage errors (unknown option, missing argument, no such subcommand) go to stderr and exit 2,
+ *    XVM_USAGE in src/errors.ts (xm keeps xm's own: src/cli/xm/front.ts);
+ *  - internal commands (`__runner`…) are never offered as "did you mean";
+ *  - usage lines name their placeholders (`--port PORT`, not `--port #0`: usage-text.ts).
  */
 class XvmCli extends Cli {
   exitSignal: ExitSignal | undefined;
+  /** Set when the command line did not parse: the run exits XVM_USAGE's status. */
+  usageFailure = false;
+  /** Where usage errors go. */
+  stderr: { write(text: string): unknown } = { write: (text: string) => process.stderr.write(text) };
   /** Reports a syntax error clipanion found its own way (xm's `Error: …`); returns stdout's part. */
   syntaxError: ((error: unknown) => string | undefined) | undefined;
 
@@ -24,8 +35,27 @@ class XvmCli extends Cli {
       this.exitSignal = error;
       return "";
     }
-    return this.syntaxError?.(error) ?? super.error(error as Error, opts);
+    const own = this.syntaxError?.(error);
+    if (own !== undefined) return own;
+    const meta = (error as { clipanion?: { type?: string } } | null)?.clipanion;
+    const text = namePlaceholders(super.error(withoutInternal(error) as Error, opts));
+    if (!meta) return text;
+    this.usageFailure = true;
+    this.stderr.write(text);
+    return "";
   }
+
+  override usage(...args: Parameters<Cli["usage"]>): string {
+    return namePlaceholders(super.usage(...args));
+  }
+}
+
+/** A "did you mean" error without the internal commands among its candidates. */
+function withoutInternal(error: unknown): unknown {
+  const e = error as { name?: string; input?: string[]; candidates?: Array<{ usage: string }>; constructor: new (input: string[], candidates: unknown[]) => unknown };
+  if (e?.name !== "UnknownSyntaxError" || !Array.isArray(e.candidates)) return error;
+  const kept = e.candidates.filter((c) => !/^\S+ __/.test(c.usage));
+  return kept.length === e.candidates.length ? error : new e.constructor(e.input ?? [], kept);
 }
 
 export async function buildCli(first?: string, second?: string): Promise<XvmCli> {
@@ -36,10 +66,35 @@ export async function buildCli(first?: string, second?: string): Promise<XvmCli>
   return cli;
 }
 
+/** `xvm foo`: no such command. Says so on stderr with the near misses, exit 2 (XVM_USAGE). */
+function unknownCommand(word: string): number {
+  const near = [...publicAreas(), "help", "version"].filter((name) => name.startsWith(word) || word.startsWith(name) || editDistance(name, word) <= 2);
+  const hint = near.length > 0 ? `Did you mean ${near.map((n) => `'xvm ${n}'`).join(" or ")}?\n` : "";
+  process.stderr.write(`xvm: unknown command '${word}'\n${hint}Run 'xvm --help' for the list of commands.\n`);
+  return ERRORS.XVM_USAGE.exit;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 export async function main(argv0: string | undefined, argv: readonly string[]): Promise<number> {
-  let args = takeRoot(commandArgs(argv0, argv));
-  const cli = await buildCli(args[0], args[1]);
-  if (args[0] === "xm") {
+  return runCli(builtinWords(takeRoot(commandArgs(argv0, argv))));
+}
+
+/** Runs a command line already read by src/cli/command-line.ts. */
+export async function runCli(input: readonly string[]): Promise<number> {
+  let args = [...input];
+  const first = args[0];
+  if (first !== undefined && !first.startsWith("-") && !isArea(first)) return unknownCommand(first);
+  const cli = await buildCli(first, args[1]);
+  if (first === "xm") {
     // xm's own argument handling (aliases, prefixes, 3.4's usage errors): src/cli/xm/front.ts.
     const front = await import("./xm/front.ts");
     const specs = front.xmCommandSpecs(cli);
@@ -60,7 +115,8 @@ export async function main(argv0: string | undefined, argv: readonly string[]): 
   }
   try {
     const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
-    return cli.exitSignal?.exitCode ?? code;
+    if (cli.exitSignal) return cli.exitSignal.exitCode;
+    return cli.usageFailure && first !== "xm" ? ERRORS.XVM_USAGE.exit : code;
   } catch (error) {
     if (error instanceof ExitSignal) return error.exitCode;
     process.stderr.write(`xvm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

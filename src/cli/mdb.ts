@@ -83,8 +83,18 @@ interface Dcmd {
 function status(core: XenCoreFile): string {
   const h = core.header;
   const d = core.domain;
-  const who = d.name !== undefined ? `${d.name} (domid ${d.domid ?? "?"}${d.uuid ? `, uuid ${d.uuid}` : ""})` : "unknown (no .note.xvm)";
-  const xen = h.xenVersion ? `Xen ${h.xenVersion.major}.${h.xenVersion.minor}${h.xenVersion.extra}` : "unknown";
+  const who = d.name !== undefined ? `${d.name} (domid ${d.domid ?? "?"}${d.uuid ? `, uuid ${d.uuid}` : ""})` : h.format === "qemu" ? "unknown (QEMU's dump names no domain; see the file name)" : "unknown (no .note.xvm)";
+  const xen = h.xenVersion ? `Xen ${h.xenVersion.major}.${h.xenVersion.minor}${h.xenVersion.extra}` : h.format === "qemu" ? "QEMU" : "unknown";
+  if (h.format === "qemu") {
+    return [
+      `debugging core file: ${core.path}`,
+      `domain:      ${who}`,
+      `format:      QEMU dump-guest-memory, ELF64 ET_CORE (program headers, NT_PRSTATUS notes)`,
+      `hypervisor:  ${xen}`,
+      `vCPUs:       ${h.nrVcpus}`,
+      `pages:       ${h.nrPages} of ${h.pageSize} bytes (${formatBytes(h.nrPages * h.pageSize)})`,
+    ].join("\n") + "\n";
+  }
   return [
     `debugging core file: ${core.path}`,
     `domain:      ${who}`,

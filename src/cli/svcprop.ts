@@ -17,7 +17,11 @@ import { getopt } from "../getopt.ts";
 
 const USAGE =
   "Usage: svcprop [-fqtv] [-C | -c | -s snapshot] [-p [name/]name]... \n" +
-  "         {FMRI | pattern}...\n";
+  "         {FMRI | pattern}...\n" +
+  "       svcprop -w [-fqtv] [-p [name/]name] {FMRI | pattern}\n";
+
+/** How often `svcprop -w` looks at the repository for a change. */
+const WATCH_INTERVAL_MS = 100;
 
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.-]*(,[A-Za-z][A-Za-z0-9_.-]*)?$/;
 
@@ -31,6 +35,8 @@ interface Opts {
   sflag: boolean;
   cflag: boolean;
   Cflag: boolean;
+  /** -w: wait for the values to change, then print them. */
+  wait: boolean;
   props: Array<{ pg: string; prop?: string }>;
   operands: string[];
 }
@@ -51,7 +57,7 @@ class Exit extends Error {
 
 function parseArgs(args: readonly string[]): Opts {
   const o: Opts = {
-    quiet: false, types: false, verbose: false, fmris: false, snapshot: "running", sflag: false, cflag: false, Cflag: false,
+    quiet: false, types: false, verbose: false, fmris: false, snapshot: "running", sflag: false, cflag: false, Cflag: false, wait: false,
     props: [], operands: [],
   };
   // -C, -c and -s exclude each other; svcprop checks that before it reads -s's argument.
@@ -60,7 +66,7 @@ function parseArgs(args: readonly string[]): Opts {
       throw new Usage();
     }
   };
-  const g = getopt(args, "Ccfp:qs:tv", "svcprop");
+  const g = getopt(args, "Ccfp:qs:tvw", "svcprop");
   for (const { c, arg } of g.opts) {
     exclusive(c);
     switch (c) {
@@ -92,6 +98,9 @@ function parseArgs(args: readonly string[]): Opts {
       case "v":
         o.verbose = true;
         break;
+      case "w":
+        o.wait = true;
+        break;
     }
   }
   if (g.error) {
@@ -100,6 +109,8 @@ function parseArgs(args: readonly string[]): Opts {
   }
   o.operands = g.operands;
   if (o.operands.length === 0) throw new Usage();
+  // -w watches one entity's running values (svcprop.c: one operand, no -c/-C/-s, at most one -p).
+  if (o.wait && (o.operands.length > 1 || o.cflag || o.Cflag || o.sflag || o.props.length > 1)) throw new Usage();
   return o;
 }
 
@@ -277,18 +288,51 @@ export class SvcpropCommand extends RawArgsCommand {
       ["Every property, with types", "$0 svcprop svc:/system/xvm/xend:default"],
       ["The edited value, before a refresh", "$0 svcprop -c -p config/dom0-cpus xend"],
       ["Test that a property exists", "$0 svcprop -q -p config/xend-relocation-port xend"],
+      ["Wait for the next refresh to change a value, then print it", "$0 svcprop -w -p config/dom0-cpus xend"],
     ],
   });
 
   protected override readonly helpStandsAlone = false;
 
-  protected run(args: string[]): number {
+  /**
+   * `-w`: what svcprop would print now is the baseline; the repository is read again every
+   * WATCH_INTERVAL_MS until that text changes, and the new values are printed. A property that
+   * does not exist fails at once, as without -w.
+   */
+  private async watch(opts: Opts, repo: Repository, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+    const render = (): { text: string; code: number } => {
+      let text = "";
+      const svcprop = new Svcprop({ ...opts, quiet: false, props: opts.props.map((p) => ({ ...p })) }, (s) => (text += s), err);
+      svcprop.processOperand(repo.existing(), opts.operands[0]!);
+      return { text, code: svcprop.code };
+    };
+    const first = render();
+    if (first.code !== 0) return first.code;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+      let now: { text: string; code: number };
+      try {
+        now = render();
+      } catch (error) {
+        // The repository is being rewritten (or was deleted): look again.
+        if (error instanceof XvmError) continue;
+        throw error;
+      }
+      if (now.text === first.text && now.code === 0) continue;
+      if (!opts.quiet) out(now.text);
+      return now.code;
+    }
+  }
+
+  protected async run(args: string[]): Promise<number> {
     const out = (s: string) => void this.context.stdout.write(s);
     const err = (s: string) => void this.context.stderr.write(s);
     try {
       const opts = parseArgs(args);
+      const repo = new Repository(this.statePaths);
+      if (opts.wait) return await this.watch(opts, repo, out, err);
       const svcprop = new Svcprop(opts, out, err);
-      const data = new Repository(this.statePaths).existing();
+      const data = repo.existing();
       for (const operand of opts.operands) svcprop.processOperand(data, operand);
       return svcprop.code;
     } catch (error) {

@@ -33,8 +33,9 @@ import { createControlApi, type DaemonStatus, type RefreshResult } from "./contr
 import { Health } from "./health.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
-import type { RotationOptions } from "./rotating-file.ts";
+import type { RotationOptions } from "../runtime/rotating-file.ts";
 import { watchRestarter } from "./restarter-watch.ts";
+import { SERVICE_LOG_ENV, SUPERVISED_ENV } from "../smf/restarter/env.ts";
 
 export interface DaemonOptions {
   paths?: Paths;
@@ -228,7 +229,7 @@ async function boot(
   }
 
   // Started by a restarter: keep one running (src/daemon/restarter-watch.ts).
-  if (process.env.XVM_SUPERVISED === "1") unwatchRestarter = watchRestarter(paths, log);
+  if (process.env[SUPERVISED_ENV] === "1") unwatchRestarter = watchRestarter(paths, log);
 
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
@@ -265,7 +266,7 @@ function openLogs(
   sink.setLevel(core.loglevel as LevelName);
   let stdio: ReturnType<typeof captureStdio> | undefined;
   if (options.captureStdio) {
-    stdio = captureStdio(() => sink.debugFile);
+    stdio = captureStdio(() => sink.debugFile, process.env[SERVICE_LOG_ENV] || undefined);
     onCapture(stdio.restore);
   }
   if (options.echo) sink.echoTo(stdio?.rawStderr ?? ((t) => process.stderr.write(t)));

@@ -12,7 +12,7 @@ import type { Paths } from "../paths.ts";
 import { definePlugin, withValidation, type PluginDefinition } from "../plugin/contract.ts";
 import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import type { LevelName, LogSink } from "./log.ts";
-import { RotatingFile } from "./rotating-file.ts";
+import { RotatingFile } from "../runtime/rotating-file.ts";
 
 /** Properties that only a restart of xend applies. */
 const AT_RESTART = ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"] as const;

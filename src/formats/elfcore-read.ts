@@ -49,6 +49,8 @@ export interface CoreVcpu {
 }
 
 export interface CoreHeader {
+  /** `xen`: Xen's dump-core layout (sections); `qemu`: QEMU's dump-guest-memory ELF (program headers). */
+  format: "xen" | "qemu";
   magic: number;
   hvm: boolean;
   nrVcpus: number;
@@ -96,6 +98,8 @@ export class XenCoreFile {
   readonly pfns: number[];
   private readonly fd: number;
   private readonly pagesOffset: number;
+  /** File offset of each page (QEMU's layout, where pages are in PT_LOAD segments); else computed. */
+  private readonly pageOffsets?: number[];
   private readonly indexOfPfn = new Map<number, number>();
 
   private constructor(path: string, fd: number) {
@@ -139,6 +143,19 @@ export class XenCoreFile {
     const strtab = this.read(strSec.offset, strSec.size, "section .shstrtab");
     this.sections = raw.map((s) => ({ index: s.index, name: cStr(strtab, s.nameOff, strtab.length), type: s.type, offset: s.offset, size: s.size, entsize: s.entsize }));
 
+    if (!this.sections.some((x) => x.name === SEC_NOTE_XEN) && (ehdr.readUInt16LE(56) > 0)) {
+      // QEMU's dump-guest-memory ELF: no Xen sections; notes and RAM in program headers.
+      const q = this.readQemuLayout(ehdr);
+      this.notes = q.notes;
+      this.header = q.header;
+      this.domain = {};
+      this.pfns = q.pfns;
+      this.pageOffsets = q.offsets;
+      this.pagesOffset = 0;
+      this.vcpus = q.vcpus;
+      this.pfns.forEach((pfn, i) => this.indexOfPfn.set(pfn, i));
+      return;
+    }
     const noteSec = this.section(SEC_NOTE_XEN);
     this.notes = this.parseNotes(noteSec);
     const xvmSec = this.sections.find((s) => s.name === SEC_NOTE_XVM);
@@ -156,6 +173,7 @@ export class XenCoreFile {
     const version = fv.desc.readBigUInt64LE(0);
     const xv = xen(XEN_ELFNOTE_DUMPCORE_XEN_VERSION);
     this.header = {
+      format: "xen",
       magic,
       hvm: magic === XEN_DUMPCORE_MAGIC_HVM,
       nrVcpus: toNumber(hdr.desc.readBigUInt64LE(8), "nr_vcpus", path),
@@ -271,7 +289,8 @@ export class XenCoreFile {
       throw bad(this.path, `page frame 0x${pfn.toString(16)} is not in this dump (it holds ${this.header.nrPages} pages)`);
     }
     const size = this.header.pageSize;
-    return this.read(this.pagesOffset + index * size, size, `page frame 0x${pfn.toString(16)}`);
+    const at = this.pageOffsets ? this.pageOffsets[index]! : this.pagesOffset + index * size;
+    return this.read(at, size, `page frame 0x${pfn.toString(16)}`);
   }
 
   /** `length` bytes at guest-physical address `addr` (may span pages). */
@@ -303,6 +322,55 @@ export class XenCoreFile {
       throw bad(this.path, `truncated: ${what} ends at byte ${offset + length} but the file has ${this.fileSize} bytes`);
     }
     return buf;
+  }
+
+  /**
+   * QEMU's layout: PT_NOTE with one "CORE" NT_PRSTATUS note per vCPU (plus "QEMU" notes), and one
+   * PT_LOAD per RAM block at its guest-physical address (paging off: p_paddr = p_vaddr).
+   */
+  private readQemuLayout(ehdr: Buffer): { notes: CoreNote[]; header: CoreHeader; pfns: number[]; offsets: number[]; vcpus: CoreVcpu[] } {
+    const path = this.path;
+    const phoff = toNumber(ehdr.readBigUInt64LE(32), "e_phoff", path);
+    const phentsize = ehdr.readUInt16LE(54);
+    const phnum = ehdr.readUInt16LE(56);
+    if (phentsize !== 56) throw bad(path, `bad program header size ${phentsize} (expected 56)`);
+    const phdrs = this.read(phoff, phnum * 56, "program headers");
+    const pageSize = 4096;
+    const notes: CoreNote[] = [];
+    const pfns: number[] = [];
+    const offsets: number[] = [];
+    for (let i = 0; i < phnum; i++) {
+      const p = i * 56;
+      const type = phdrs.readUInt32LE(p);
+      const offset = toNumber(phdrs.readBigUInt64LE(p + 8), "p_offset", path);
+      const paddr = toNumber(phdrs.readBigUInt64LE(p + 24), "p_paddr", path);
+      const filesz = toNumber(phdrs.readBigUInt64LE(p + 32), "p_filesz", path);
+      if (offset + filesz > this.fileSize) throw bad(path, `truncated: segment ${i} ends at byte ${offset + filesz} but the file has only ${this.fileSize} bytes`);
+      if (type === 4 /* PT_NOTE */) notes.push(...this.parseNotes({ index: i, name: `segment ${i}`, type, offset, size: filesz, entsize: 0 }));
+      if (type === 1 /* PT_LOAD */) {
+        for (let at = 0; at + pageSize <= filesz; at += pageSize) {
+          pfns.push(Math.floor((paddr + at) / pageSize));
+          offsets.push(offset + at);
+        }
+      }
+    }
+    const prstatus = notes.filter((n) => n.owner === "CORE" && n.type === 1 /* NT_PRSTATUS */);
+    if (prstatus.length === 0 && pfns.length === 0) throw bad(path, "not a domain core dump: no .note.Xen section and no NT_PRSTATUS notes or memory segments");
+    // struct elf_prstatus (x86-64): pr_pid at 32, pr_reg (27 × u64, user_regs_struct order) at 112.
+    const names = ["r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx", "rdx", "rsi", "rdi", "orig_rax",
+      "rip", "cs", "rflags", "rsp", "ss", "fs_base", "gs_base", "ds", "es", "fs", "gs"];
+    const vcpus: CoreVcpu[] = prstatus.map((n, i) => {
+      const d = n.desc;
+      const regs: Array<[string, bigint]> = [];
+      for (let r = 0; r < names.length && 112 + 8 * (r + 1) <= d.length; r++) regs.push([names[r]!, d.readBigUInt64LE(112 + 8 * r)]);
+      // QEMU numbers vCPUs from 1 in pr_pid.
+      const pid = d.length >= 36 ? d.readUInt32LE(32) : i + 1;
+      return { number: pid > 0 ? pid - 1 : i, regs };
+    });
+    return {
+      notes, pfns, offsets, vcpus,
+      header: { format: "qemu", magic: 0, hvm: true, nrVcpus: prstatus.length, nrPages: pfns.length, pageSize, formatVersion: [0, 0] },
+    };
   }
 
   private parseNotes(sec: CoreSection): CoreNote[] {

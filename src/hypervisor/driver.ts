@@ -189,8 +189,6 @@ export interface MigrateOutOptions {
   restore?: { name: string; meta?: Record<string, unknown> };
   onProgress?: (progress: MigrationProgress) => void;
   signal?: AbortSignal;
-  /** Test-only fault injection, e.g. `corrupt-batch:3` (drivers may ignore it). */
-  fault?: string;
 }
 
 export interface MemoryDigest {
@@ -228,28 +226,17 @@ export interface HypervisorDriver {
   /** Console output so far (bounded ring). */
   consoleRead(domid: number): Promise<string>;
   consoleWrite(domid: number, data: string): Promise<void>;
-  vcpuState(domid: number): Promise<VcpuState[]>;
-  /** Raw page access (tests, dump readers); `pfns` in guest frame numbers. */
-  readPages(domid: number, pfns: number[]): Promise<Uint8Array>;
   /** Write a core file of the guest at `path` (ELF, Xen dump-core layout). */
   dumpCore(domid: number, path: string, options: DumpOptions): Promise<void>;
-  // Optional extensions (live migration). A driver without them cannot migrate live.
-  /** Auto-converge: each vCPU sleeps `percent` (0..99) of every timeslice; 0 = full speed. */
-  throttle?(domid: number, percent: number): Promise<void>;
-  /** Writes whole pages (`data` is pfns.length * PAGE_SIZE bytes), e.g. on an incoming migration. */
-  writePages?(domid: number, pfns: number[], data: Uint8Array): Promise<void>;
-  /** Log-dirty mode on or off; turning it on starts from an empty dirty set. */
-  setLogDirty?(domid: number, enabled: boolean): Promise<void>;
-  /**
-   * Pages written since the previous call (or since log-dirty was turned on), cleared atomically:
-   * a bitmap where pfn n is bit (n & 7) of byte (n >> 3).
-   */
-  takeDirtyLog?(domid: number): Promise<Uint8Array>;
-  /** Restores vCPU registers of a paused guest (incoming migration). */
-  setVcpuState?(domid: number, states: VcpuState[]): Promise<void>;
-  // Live migration between hosts, QEMU-style (`-incoming` + `migrate`): the guest's memory goes
-  // straight from the source guest's host object to the destination's; the toolstack (xend) only
-  // sets it up, watches it and decides its outcome. See docs/relocation-protocol.md.
+  // Only what the core and the built-in plugins call is here. Page, dirty-log, vCPU-register and
+  // throttle access are a driver's own methods (SimDriver's, for its tests and benchmarks), not part
+  // of the contract: nothing in production called them through it.
+  //
+  // Optional: live migration between hosts, QEMU-style (`-incoming` + `migrate`), and its check. The
+  // relocation plugin calls each of them and answers XVM_NOT_IMPLEMENTED when a driver leaves them
+  // out, so a driver without live migration (qemu today) is still a whole driver. The guest's memory
+  // goes straight from the source guest's host object to the destination's; the toolstack (xend)
+  // only sets it up, watches it and decides its outcome. See docs/relocation-protocol.md.
   /**
    * Destination side: makes a freshly created, paused guest wait for its memory and vCPU state on
    * a listening endpoint. Resolves once it listens.
@@ -270,7 +257,11 @@ export interface HypervisorDriver {
    * own should the caller go away (MigrateOutOptions.restore).
    */
   finishMigrateOut?(domid: number, committed: boolean): Promise<void>;
-  /** Digest of the guest's whole memory (SHA-256 of every page in order), read with the vCPUs parked. */
+  /**
+   * Digest of the guest's whole memory (SHA-256 of every page in order), read with the vCPUs parked:
+   * served by the relocation plugin (GET /plugins/relocation/digest/<dom>) so that both ends of a
+   * migration can be compared.
+   */
   memoryDigest?(domid: number): Promise<MemoryDigest>;
   /** Guest events (shutdown, crash, lost, console). Returns an unsubscribe function. */
   subscribe(listener: (event: GuestEvent) => void): () => void;

@@ -192,7 +192,7 @@ export class PluginHost {
       try {
         const stop = rec.instance?.stop;
         if (stop) await withTimeout(Promise.resolve().then(() => stop.call(rec.instance)), this.options.stopTimeoutMs ?? 10_000, `stop() of plugin ${rec.name}`);
-        rec.log.debug(`stopped in ${Date.now() - t0} ms`);
+        rec.log.debug(`plugin ${rec.name} stopped in ${Date.now() - t0} ms`);
       } catch (error) {
         rec.error = `plugin ${rec.name} (${rec.source}) failed in stop: ${errorMessage(error)}`;
         rec.log.error(`${rec.error}${stackOf(error)}`);
@@ -219,7 +219,7 @@ export class PluginHost {
         this.options.health.set(key, undefined);
       } catch (error) {
         if (REFUSING_HOOKS.has(hook)) {
-          rec.log.info(`${hook}: refused: ${errorMessage(error)}`);
+          rec.log.info(`plugin ${rec.name}: ${hook}: refused: ${errorMessage(error)}`);
           throw error;
         }
         const e = new XvmError("PLUGIN_HOOK_FAILED", { name: rec.name, path: rec.source, hook, detail: errorMessage(error) });
@@ -302,8 +302,8 @@ export class PluginHost {
       delete rec.error;
       this.options.health.set(`setup:${rec.name}`, undefined);
       const ms = Date.now() - t0;
-      if (ms > (this.options.slowSetupMs ?? 5000)) rec.log.warn(`setup took ${ms} ms`);
-      rec.log.debug(`started (${rec.source}) in ${ms} ms`);
+      if (ms > (this.options.slowSetupMs ?? 5000)) rec.log.warn(`plugin ${rec.name}: setup took ${ms} ms`);
+      rec.log.debug(`plugin ${rec.name} started (${rec.source}) in ${ms} ms`);
     } catch (error) {
       const e = new XvmError("PLUGIN_SETUP_FAILED", { name: rec.name, path: rec.source, detail: errorMessage(error) }, { cause: error });
       rec.state = "failed";
@@ -356,9 +356,9 @@ export class PluginHost {
     for (const server of [...rec.servers]) {
       try {
         await server.close();
-        rec.log.debug(`closed ${server.address} left open by the plugin`);
+        rec.log.debug(`plugin ${rec.name}: closed ${server.address} left open by the plugin`);
       } catch (error) {
-        rec.log.warn(`cannot close ${server.address}: ${errorMessage(error)}`);
+        rec.log.warn(`plugin ${rec.name}: cannot close ${server.address}: ${errorMessage(error)}`);
       }
     }
     rec.servers.clear();

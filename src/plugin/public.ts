@@ -35,6 +35,7 @@ import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
 import { escapeText } from "../security/log-escape.ts";
+import { confinedPath, isInside } from "../security/confined-path.ts";
 import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
@@ -45,6 +46,8 @@ export {
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
+  // issue 13 §2 (i13-reloc): confined paths
+  confinedPath, isInside,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
@@ -74,6 +77,8 @@ export const PLUGIN_API = {
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
   startPluginHarness, HARNESS_PHYSINFO, writeFileAtomic, parseCpuList, formatCpuRanges,
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
+  // issue 13 §2 (i13-reloc): confined paths
+  confinedPath, isInside,
 } as const;
 
 /** The specifier plugins import. */

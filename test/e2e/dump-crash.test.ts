@@ -218,22 +218,40 @@ describe("on demand", () => {
     expect([bad.code, bad.stderr]).toEqual([1, "Error: Domain 'nosuch' does not exist.\n"]);
   });
 
-  it("the legacy interface's op=dump writes the dump", async () => {
+  it("the legacy interface's op=dump writes the dump inside the dump directory only (issue 13 §2)", async () => {
     createGuest("legacy1", "destroy", "sim:idle");
-    const file = join(root, "legacy1.core");
-    const status = await new Promise<number>((resolve, reject) => {
+    const legacy = (file: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
       const body = `op=dump&file=${encodeURIComponent(file)}&live=1&crash=0`;
       const req = request(
         { socketPath: join(root, "var/lib/xend/xend-socket"), method: "POST", path: "/xend/domain/legacy1", headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) } },
         (res) => {
-          res.resume();
-          res.on("end", () => resolve(res.statusCode ?? 0));
+          let text = "";
+          res.setEncoding("utf8").on("data", (d: string) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
         },
       );
       req.on("error", reject);
       req.end(body);
     });
-    expect(status).toBe(200);
+    expect((await legacy("legacy1.core")).status).toBe(200);
+    const file = join(root, "var/xen/dump/legacy1.core");
     expect(ok(x("mdb", "-e", "::status", file))).toContain("domain:      legacy1 ");
+    // Absolute paths and .. are the administrator's (xm dump-core), never the legacy interface's.
+    const abs = await legacy(join(root, "abs.core"));
+    expect(abs).toEqual({ status: 500, body: `(xend.err '${join(root, "abs.core")}: an absolute path is accepted only from xm dump-core on the control socket; give a name inside the dump directory')` });
+    const dots = await legacy("../../../etc/evil.core");
+    expect(dots.status).toBe(500);
+    expect(dots.body).toContain("leads out of");
+    expect(existsSync(join(root, "abs.core")) || existsSync(join(root, "etc/evil.core"))).toBe(false);
+  });
+
+  it("xm dump-core creates no folder outside the state root", () => {
+    createGuest("nodir1", "destroy", "sim:idle");
+    const missing = `/nonexistent-xvm-${process.pid}/sub/x.core`;
+    const r = x("xm", "dump-core", "nodir1", missing);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`Error: ${missing}: the folder /nonexistent-xvm-${process.pid}/sub does not exist (xend creates folders only under its state root ${root})\n`);
+    expect(existsSync(`/nonexistent-xvm-${process.pid}`)).toBe(false);
+    ok(x("xm", "destroy", "nodir1"));
   });
 });

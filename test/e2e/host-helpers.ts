@@ -3,6 +3,7 @@
  * or inside a network namespace), change properties live (svccfg setprop + svcadm refresh, waiting
  * until xend has applied the refresh), and read `xm info`, `xm list` and `xm vcpu-list`.
  */
+import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,9 +47,10 @@ export function expectFail(r: RunResult, stderr: string | RegExp): void {
   else expect(r.stderr).toMatch(stderr);
 }
 
+/** xend.log, each line's location without its line number (test/helpers/log-lines.ts). */
 export function xendLog(root: string): string {
   const path = join(root, "var/log/xen/xend.log");
-  return existsSync(path) ? readFileSync(path, "utf8") : "";
+  return existsSync(path) ? logWithoutLineNos(readFileSync(path, "utf8")) : "";
 }
 
 export function daemonPid(root: string): number {

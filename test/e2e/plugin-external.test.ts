@@ -4,6 +4,7 @@
  * and path while the others load.
  */
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
@@ -114,14 +115,14 @@ export default definePlugin({
 
     process.kill(x.pid, "SIGTERM");
     expect(await x.exited).toEqual([0, null]);
-    const log = readFileSync(join(root, "var/log/xen/xend.log"), "utf8");
+    const log = logWithoutLineNos(readFileSync(join(root, "var/log/xen/xend.log"), "utf8"));
     for (const line of [
-      `INFO (xend) loaded plugin motd 1.0.0 from ${join(main, "motd/index.ts")}`,
+      `INFO (daemon/daemon) loaded plugin motd 1.0.0 from ${join(main, "motd/index.ts")}`,
       "INFO (motd) serving \"Welcome to xvm\"",
       'INFO (motd) message changed from "Welcome to xvm" to "Hello, world"',
       "INFO (motd) stopping after 0 domain(s) created",
-      "INFO (jsplug) jsplug stopping",
-      `ERROR (thrower) plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
+      "INFO (plugins/jsplug) jsplug stopping",
+      `ERROR (plugin/host) plugin thrower (${join(main, "thrower.js")}) failed in setup: cannot bind 1.2.3.4:99`,
     ]) expect(log).toContain(line);
   });
 

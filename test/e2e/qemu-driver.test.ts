@@ -7,11 +7,12 @@
  * Guests boot in about 5 s each under TCG (more on a loaded machine): the tests share three
  * guests and run in order.
  */
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { cleanupRoot, pidAlive, tempRoot, waitFor } from "../helpers/cli.ts";
+import { cleanupRoot, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
 import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
@@ -42,7 +43,7 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
   beforeAll(async () => {
     ensureGuest();
     root = tempRoot("xvm-qemu-");
-    prepareRoot(root, { relocation: false, props: { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false" } });
+    prepareRoot(root, { relocation: false, props: { hypervisor: "qemu", "qemu-accel": "tcg" } });
     xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" });
   });
 
@@ -81,12 +82,43 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     expect(max.stderr).toContain("above the 160 MiB it was started with");
   }, 120_000);
 
+  /** readelf accepts a QEMU ELF dump and `xvm mdb` reads its status, registers and pages. */
+  const checkDump = (file: string, vcpus: number, ramMiB: number) => {
+    const elf = spawnSync("readelf", ["-h", "-l", "-W", file], { encoding: "utf8" });
+    expect(elf.status, elf.stderr).toBe(0);
+    expect(elf.stdout).toMatch(/Type:\s+CORE \(Core file\)/);
+    expect(elf.stdout).toMatch(/^\s+NOTE\s/m);
+    // The guest's RAM at guest-physical 0, as large as QEMU started it (maxmem).
+    expect(elf.stdout).toMatch(new RegExp(`^\\s+LOAD\\s+0x[0-9a-f]+ 0x0+ 0x0+ 0x0*${(ramMiB * 1024 * 1024).toString(16)} `, "m"));
+    const mdb = run(["mdb", file], { root, input: "::status\n::regs\n100::page\n::quit\n" });
+    expect(mdb.code, mdb.stderr).toBe(0);
+    expect(mdb.stdout).toContain("format:      QEMU dump-guest-memory, ELF64 ET_CORE");
+    expect(mdb.stdout).toContain(`vCPUs:       ${vcpus}`);
+    expect(mdb.stdout).toMatch(/^    %rip\s+= 0xffffffff[0-9a-f]{8} /m);
+    expect(mdb.stdout).toContain("page frame 0x100 (guest-physical 0x100000-0x100fff):");
+  };
+
+  test("xm dump-core writes QEMU's ELF dump (dump-guest-memory); readelf and xvm mdb read it", () => {
+    const file = join(root, "g1.core");
+    const r = xm(root, "dump-core", "g1", file);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Core dumped to ${file}`);
+    checkDump(file, 2, 160);
+    expect(row("g1")!.state).toMatch(/^(r-|-b)----$/);
+  }, 60_000);
+
   test("kill -9 xend with three guests (paused, crashed, running): a new xend finds them as they were", async () => {
     xmOk(root, "create", cfg("g2", ['on_crash = "preserve"']));
     xmOk(root, "create", cfg("g3", ['on_crash = "destroy"', 'on_poweroff = "destroy"']));
     await Promise.all([booted("g2"), booted("g3")]);
     xmOk(root, "sysrq", "g2", "c");
     await waitFor(() => row("g2")!.state === "----c-", "g2 to crash (pvpanic)", 30_000, 100);
+    // enable-dump wrote QEMU's dump under xend's file name before on_crash (preserve) ran.
+    const dumps = await waitFor(() => {
+      const found = readdirSync(join(root, "var/xen/dump")).filter((f) => /^\d{4}-\d{4}-\d{4}\.\d{2}-g2\.2\.core$/.test(f));
+      return found.length === 1 && xmOk(root, "log").includes("dumped core of domain g2") ? found : undefined;
+    }, "enable-dump's dump of g2", 30_000, 200);
+    checkDump(join(root, "var/xen/dump", dumps[0]!), 1, 128);
     xmOk(root, "pause", "g1");
     const before = (await api<{ domains: { name: string; domid: number; uuid: string; state: string }[] }>("GET", "/domains")).domains
       .filter((d) => d.domid !== 0).map(({ name, domid, uuid, state }) => ({ name, domid, uuid, state: state.replace(/^(r-|-b)/, "R-") }));

@@ -4,10 +4,12 @@
  * round). Each time the guest goes on here under its own name with its memory as it was, and the
  * destination keeps nothing of it: no domain, no runner folder, no runner process, even after its
  * daemon is started again. Faults inside the stream are injected by the source runner
- * (XVM_RELOCATION_FAULT, honoured only by a daemon started with XVM_TEST_FAULTS=1).
+ * (armed through test/helpers/migration-faults.ts, honoured only under a daemon started with
+ * XVM_TEST_FAULTS=1).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, killPids, run } from "../helpers/cli.ts";
+import { withMigrationFault } from "../helpers/migration-faults.ts";
 import {
   background, createGuest, digest, domains, expectNoGuests, lastHeartbeat, ok, progressAtLeast, restartHost, runnerPids, startHost, waitFor,
   type Digest, type Host,
@@ -82,7 +84,7 @@ describe("a migration that fails part-way", () => {
 
   it("survives the link closed in the middle of a batch (live, guest running)", async () => {
     const beat = await lastHeartbeat(a, "beat");
-    const r = withFault("close-mid-batch:1", "xm", "migrate", "-l", "-p", String(b.port), "beat", "127.0.0.1");
+    const r = withFault("close-mid-batch:1", "beat", "xm", "migrate", "-l", "-p", String(b.port), "beat", "127.0.0.1");
     expect(r).toMatchObject({ code: 1, stderr: "Error: migration of beat failed: test fault: the link was closed in the middle of batch 1\n" });
     await expectRunsOn(beat);
     expectDestinationEmpty();
@@ -90,7 +92,7 @@ describe("a migration that fails part-way", () => {
 
   it("survives a corrupted batch sent with the guest stopped (not live)", async () => {
     const beat = await lastHeartbeat(a, "beat");
-    const r = withFault("corrupt-batch:1", "xm", "migrate", "-p", String(b.port), "beat", "127.0.0.1");
+    const r = withFault("corrupt-batch:1", "beat", "xm", "migrate", "-p", String(b.port), "beat", "127.0.0.1");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: migration of beat failed: .*page 0 failed its checksum \(crc [0-9a-f]{8}, expected [0-9a-f]{8}\) in a batch sent with the guest stopped\n$/);
     await expectRunsOn(beat);
@@ -99,7 +101,7 @@ describe("a migration that fails part-way", () => {
 
   it("survives a corrupted batch of a live round that is never sent again: refused at the end", async () => {
     const before = await digest(a, "data");
-    const r = withFault("corrupt-batch:3", "xm", "migrate", "--live", "-p", String(b.port), "data", "127.0.0.1");
+    const r = withFault("corrupt-batch:3", "data", "xm", "migrate", "--live", "-p", String(b.port), "data", "127.0.0.1");
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^Error: migration of data failed: .*1 page\(s\) failed their checksum and were not sent again \(first: page 3071\)\n$/);
     await expectIntact("data", before);
@@ -127,6 +129,7 @@ describe("a migration that fails part-way", () => {
   });
 });
 
-function withFault(fault: string, ...args: string[]) {
-  return run(args, { root: a.root, env: { XVM_RELOCATION_FAULT: fault } });
+/** Runs `args` on host a with `fault` armed for the next outgoing stream of its guest `name`. */
+function withFault(fault: string, name: string, ...args: string[]) {
+  return withMigrationFault(a.root, domains(a).get(name)!.id, fault, () => run(args, { root: a.root }));
 }

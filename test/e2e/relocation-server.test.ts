@@ -74,7 +74,7 @@ afterAll(async () => {
 describe("hosts-allow", () => {
   it("refuses a peer from 127.0.0.2 with the default ^localhost$, logs it, and answers localhost", async () => {
     expect(await probe("127.0.0.1", port, "127.0.0.2")).toBe("closed");
-    expect(xendLog(x.root)).toMatch(/\] WARNING \(relocation\) Rejected connection from 127\.0\.0\.2 \(127\.0\.0\.2\)\.\n/);
+    expect(xendLog(x.root)).toMatch(/\] WARNING \(relocation\/reject-log\) Rejected connection from 127\.0\.0\.2 \(127\.0\.0\.2\)\.\n/);
     expect(await probe("127.0.0.1", port)).toBe("hello");
   });
 
@@ -137,7 +137,7 @@ describe("listener changes on refresh", () => {
     try {
       await setLive(x, { "xend-relocation-port": String(held) });
       expect(await status()).toEqual({ enabled: true, listening: null, error: `cannot listen on 127.0.0.1:${held}: EADDRINUSE` });
-      expect(xendLog(x.root)).toContain(`WARNING (relocation) relocation server: 127.0.0.1:${held} is in use; retrying for 30 s`);
+      expect(xendLog(x.root)).toContain(`WARNING (relocation/server) relocation server: 127.0.0.1:${held} is in use; retrying for 30 s`);
       expect(svcState(x)).toBe("online");
     } finally {
       await new Promise<void>((r) => holder.close(() => r()));

@@ -92,7 +92,7 @@ describe("svcprop errors", () => {
     expect(run(["svcprop", "-p", "config/dom0-cpus", "nope"], { root })).toEqual({
       code: 1, stdout: "", stderr: "svcprop: Pattern 'nope' doesn't match any entities\n",
     });
-    const usage = "Usage: svcprop [-fqtv] [-C | -c | -s snapshot] [-p [name/]name]... \n         {FMRI | pattern}...\n";
+    const usage = "Usage: svcprop [-fqtv] [-C | -c | -s snapshot] [-p [name/]name]... \n         {FMRI | pattern}...\n       svcprop -w [-fqtv] [-p [name/]name] {FMRI | pattern}\n";
     expect(run(["svcprop"], { root })).toEqual({ code: 2, stdout: "", stderr: usage });
     expect(run(["svcprop", "-p", "a/b/c", "xend"], { root })).toEqual({ code: 2, stdout: "", stderr: `svcprop: -p argument \`a/b/c' has too many components.\n${usage}` });
     expect(run(["svcprop", "-c", "-s", "running", "xend"], { root }).code).toBe(2);

@@ -2,6 +2,7 @@
  * `xvm xend` from the compiled binary: foreground daemon, control API, SIGHUP after a repository
  * change, SIGTERM, one daemon per root, the log directory check, and the small clients.
  */
+import { withoutLineNo } from "../helpers/log-lines.ts";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,7 +33,7 @@ async function start(root: string): Promise<XendProcess> {
 }
 
 const logLines = (path: string) => readFileSync(path, "utf8").split("\n").filter(Boolean);
-const stripStamp = (line: string) => line.replace(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] /, "");
+const stripStamp = (line: string) => withoutLineNo(line.replace(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] /, ""));
 
 describe("xvm xend", () => {
   it("serves the control API, reloads on SIGHUP and stops cleanly on SIGTERM", async () => {
@@ -61,7 +62,7 @@ describe("xvm xend", () => {
     const xendLog = join(root, "var/log/xen/xend.log");
     const debugLog = join(root, "var/log/xen/xend-debug.log");
     const first = logLines(xendLog)[0]!;
-    expect(first).toMatch(new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${x.pid}\\] INFO \\(xend\\) xend 0\\.1\\.0 starting: pid ${x.pid}, root ${root}, bun `));
+    expect(first).toMatch(new RegExp(`^\\[\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d ${x.pid}\\] INFO \\(daemon/daemon:\\d+\\) xend 0\\.1\\.0 starting: pid ${x.pid}, root ${root}, bun `));
 
     // svccfg edits, svccfg refresh publishes to `running`; the daemon only sees it on SIGHUP.
     expect(run(["svccfg", "-s", "xend", "setprop", "config/enable-dump", "=", "false"], { root }).code).toBe(0);
@@ -69,7 +70,7 @@ describe("xvm xend", () => {
     expect((await x.api<Record<string, unknown>>("GET", "/config?property=enable-dump"))["enable-dump"]).toBe(true);
     process.kill(x.pid, "SIGHUP");
     await waitFor(async () => (await x.api<Record<string, unknown>>("GET", "/config?property=enable-dump"))["enable-dump"] === false, "enable-dump false after SIGHUP");
-    await waitFor(() => logLines(xendLog).map(stripStamp).includes("INFO (xend) config/enable-dump: true -> false"), "the change in xend.log");
+    await waitFor(() => logLines(xendLog).map(stripStamp).includes("INFO (daemon/daemon) config/enable-dump: true -> false"), "the change in xend.log");
 
     // POST /refresh does the same, and answers what changed.
     run(["svccfg", "-s", "xend", "setprop", "config/loglevel", "=", "INFO"], { root });
@@ -82,9 +83,9 @@ describe("xvm xend", () => {
     for (const f of ["var/run/xend/control.sock", "var/run/xend/xend.pid", "var/run/xend/xend.lock", "var/lib/xend/xend-socket"]) {
       expect(existsSync(join(root, f))).toBe(false);
     }
-    expect(stripStamp(logLines(xendLog).at(-1)!)).toBe("INFO (xend) xend stopped (exit 0)");
+    expect(stripStamp(logLines(xendLog).at(-1)!)).toBe("INFO (daemon/daemon) xend stopped (exit 0)");
     // Plugins stop in reverse registration order (DEBUG lines: xend-debug.log).
-    const stops = logLines(debugLog).map(stripStamp).filter((l) => / stopped in \d+ ms$/.test(l)).map((l) => l.replace(/^DEBUG \(([^)]+)\).*/, "$1"));
+    const stops = logLines(debugLog).map(stripStamp).filter((l) => / stopped in \d+ ms$/.test(l)).map((l) => l.replace(/^DEBUG \([^)]+\) plugin (\S+) stopped.*/, "$1"));
     expect(stops).toEqual(["unix-server", "relocation", "enable-dump", "dom0-min-mem", "dom0-cpus", "default-nic", "xend"]);
     // What the daemon wrote on stdout is in xend-debug.log too.
     expect(x.stdout()).toBe(`xend: running (pid ${x.pid}); control API on ${x.socket}\n`);

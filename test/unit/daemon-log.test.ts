@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LogSink, captureStdio, createLogger, formatLine } from "../../src/daemon/log.ts";
-import { MAX_BYTES, RotatingFile } from "../../src/daemon/rotating-file.ts";
+import { LogSink, callerLocation, captureStdio, createLogger, formatLine, moduleName } from "../../src/daemon/log.ts";
+import { withoutLineNo } from "../helpers/log-lines.ts";
+import { MAX_BYTES, RotatingFile, appendRotating } from "../../src/runtime/rotating-file.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-log-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,14 +34,15 @@ describe("xend log line format", () => {
     const strip = (p: string) => readFileSync(p, "utf8").split("\n").filter(Boolean).map((l) => {
       expect(l).toMatch(LINE);
       expect(l).toContain(` ${process.pid}] `);
-      return l.replace(/^\[[^\]]+\] /, "");
+      return withoutLineNo(l.replace(/^\[[^\]]+\] /, ""));
     });
-    expect(strip(main)).toEqual(["INFO (relocation) i", "WARNING (relocation) w", "ERROR (relocation.conn) e"]);
-    expect(strip(debug)).toEqual(["DEBUG (relocation) d", "INFO (relocation) i", "WARNING (relocation) w", "ERROR (relocation.conn) e"]);
+    const at = "unit/daemon-log.test";
+    expect(strip(main)).toEqual([`INFO (${at}) i`, `WARNING (${at}) w`, `ERROR (${at}) e`]);
+    expect(strip(debug)).toEqual([`DEBUG (${at}) d`, `INFO (${at}) i`, `WARNING (${at}) w`, `ERROR (${at}) e`]);
     sink.setLevel("TRACE");
     log.trace("t2");
-    expect(strip(main).at(-1)).toBe("TRACE (relocation) t2");
-    expect(strip(debug).at(-1)).toBe("TRACE (relocation) t2");
+    expect(strip(main).at(-1)).toBe(`TRACE (${at}) t2`);
+    expect(strip(debug).at(-1)).toBe(`TRACE (${at}) t2`);
     sink.close();
   });
 
@@ -49,8 +51,63 @@ describe("xend log line format", () => {
     const main = join(dir, "through/xend.log");
     sink.openMain(main, "DEBUG");
     createLogger(sink, "xend").info("first");
-    expect(readFileSync(main, "utf8")).toMatch(/\] INFO \(xend\) first\n$/);
+    expect(readFileSync(main, "utf8")).toMatch(/\] INFO \(unit\/daemon-log\.test:\d+\) first\n$/);
     sink.close();
+  });
+});
+
+describe("the (module:lineno) location", () => {
+  it("names the folder/file and the line of the statement that logged, as xend's (module:lineno)", () => {
+    const sink = new LogSink();
+    const lines: string[] = [];
+    sink.echoTo((t) => lines.push(t));
+    const log = createLogger(sink, "relocation");
+    log.info("here"); // LOCATION-MARK-1
+    log.child("conn").warn("there"); // LOCATION-MARK-2
+    const source = readFileSync(new URL(import.meta.url).pathname, "utf8").split("\n");
+    const lineOf = (mark: string) => source.findIndex((l) => l.endsWith(`// ${mark}`)) + 1;
+    expect(lines).toEqual([
+      `[xend] INFO (unit/daemon-log.test:${lineOf("LOCATION-MARK-1")}) here\n`,
+      `[xend] WARNING (unit/daemon-log.test:${lineOf("LOCATION-MARK-2")}) there\n`,
+    ]);
+  });
+
+  it("reads module names as xend's modules: folder/file, a folder's index as the folder", () => {
+    expect(moduleName("/work/xvm/src/daemon/daemon.ts")).toBe("daemon/daemon");
+    expect(moduleName("plugins/relocation/index.ts")).toBe("relocation");
+    expect(moduleName("/opt/plugins/motd/index.js")).toBe("motd");
+    expect(callerLocation("Error\n    at fn (src/daemon/log.ts:10:3)\n    at go (plugins/relocation/send.ts:88:7)\n")).toBe("relocation/send:88");
+    expect(callerLocation("Error\n    at file:///x/src/daemon/log.ts:10:3\n    at file:///x/src/domain/manager.ts:412:9\n")).toBe("domain/manager:412");
+    // A bundle without its source map names no source line: the component stands in.
+    expect(callerLocation("Error\n    at fn (/$bunfs/root/xvm:88:1384)\n")).toBeUndefined();
+    expect(callerLocation("Error\n    at fn (/usr/lib/xvm/dist/xvm.mjs:100:2)\n")).toBeUndefined();
+  });
+});
+
+describe("one rotating writer shared by processes (service log: restarter and xend)", () => {
+  it("follows another writer's rotation and never writes into a rotated file", () => {
+    const path = join(dir, "shared/svc.log");
+    const a = new RotatingFile(path, { maxBytes: 100, backups: 2 });
+    const b = new RotatingFile(path, { maxBytes: 100, backups: 2 });
+    const line = (who: string, i: number) => `${who}${String(i).padStart(3, "0")} ${"x".repeat(25)}\n`;
+    for (let i = 0; i < 12; i++) (i % 2 ? b : a).write(line(i % 2 ? "b" : "a", i));
+    a.close();
+    b.close();
+    const files = [path, `${path}.1`, `${path}.2`].map((p) => readFileSync(p, "utf8"));
+    for (const text of files) expect(Buffer.byteLength(text)).toBeLessThan(100);
+    expect(existsSync(`${path}.3`)).toBe(false);
+    // The newest lines, in order, across the kept files: nothing written into a file moved away.
+    const kept = [...files].reverse().join("").split("\n").filter(Boolean).map((l) => l.slice(0, 4));
+    expect(kept).toEqual(["b003", "a004", "b005", "a006", "b007", "a008", "b009", "a010", "b011"]);
+  });
+
+  it("appendRotating keeps one writer per path and rotates the service log like xend.log", () => {
+    const path = join(dir, "shared2/system-xvm-xend:default.log");
+    for (let i = 0; i < 3000; i++) appendRotating(path, `[ Sep  4 10:12:01 line ${i} ${"y".repeat(400)} ]\n`);
+    expect(statSync(path).size).toBeLessThan(MAX_BYTES);
+    expect(statSync(`${path}.1`).size).toBeLessThan(MAX_BYTES);
+    expect(existsSync(`${path}.5`) || existsSync(`${path}.1`)).toBe(true);
+    expect(existsSync(`${path}.6`)).toBe(false);
   });
 });
 
@@ -132,7 +189,7 @@ describe("XEND_DEBUG", () => {
     sink.echoTo((t) => echoed.push(t));
     createLogger(sink, "unix-server").info("listening");
     sink.close();
-    expect(echoed).toEqual(["[xend] INFO (unix-server) listening\n"]);
+    expect(echoed.map(withoutLineNo)).toEqual(["[xend] INFO (unit/daemon-log.test) listening\n"]);
     expect(readFileSync(join(dir, "echo/xend.log"), "utf8")).toBe("");
   });
 });

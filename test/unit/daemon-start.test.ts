@@ -12,6 +12,7 @@ import { unixJson } from "../../src/runtime/http-client.ts";
 import { XEND_INSTANCE, XEND_SERVICE, setProp, takeSnapshot } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { killPids, waitFor } from "../helpers/cli.ts";
+import { withoutLineNo } from "../helpers/log-lines.ts";
 
 const roots: string[] = [];
 const children: ChildProcess[] = [];
@@ -33,7 +34,7 @@ function publish(paths: Paths, name: string, type: "integer" | "astring", value:
   });
 }
 
-const lines = (path: string) => readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => l.replace(/^\[[^\]]+\] /, ""));
+const lines = (path: string) => readFileSync(path, "utf8").split("\n").filter(Boolean).map((l) => withoutLineNo(l.replace(/^\[[^\]]+\] /, "")));
 
 describe("the daemon in process", () => {
   let daemon: Daemon | undefined;
@@ -92,19 +93,19 @@ describe("the daemon in process", () => {
     daemon.log.debug("a debug line after the change");
     const main = lines(paths.xendLog);
     const debug = lines(paths.xendDebugLog);
-    expect(main).toContain('INFO (xend) config/t-port: 1000 -> 2000');
-    expect(main).toContain('INFO (xend) config/loglevel: "DEBUG" -> "INFO"');
-    expect(main.some((l) => l.startsWith("INFO (xend) xend started: control API on"))).toBe(true);
-    expect(main.some((l) => l.startsWith("ERROR (broken) plugin broken (builtin) failed in setup: no luck"))).toBe(true);
-    expect(main).not.toContain("DEBUG (xend) a debug line after the change");
-    expect(debug).toContain("DEBUG (xend) a debug line after the change");
+    expect(main).toContain('INFO (daemon/daemon) config/t-port: 1000 -> 2000');
+    expect(main).toContain('INFO (daemon/daemon) config/loglevel: "DEBUG" -> "INFO"');
+    expect(main.some((l) => l.startsWith("INFO (daemon/daemon) xend started: control API on"))).toBe(true);
+    expect(main.some((l) => l.startsWith("ERROR (plugin/host) plugin broken (builtin) failed in setup: no luck"))).toBe(true);
+    expect(main).not.toContain("DEBUG (unit/daemon-start.test) a debug line after the change");
+    expect(debug).toContain("DEBUG (unit/daemon-start.test) a debug line after the change");
 
     await daemon.stop();
     expect(await daemon.done).toBe(0);
     daemon = undefined;
     expect(events.slice(-2)).toEqual(["stop last", "stop t"]);
     for (const f of [paths.controlSocket, paths.pidFile, paths.daemonLock]) expect(existsSync(f)).toBe(false);
-    expect(lines(paths.xendLog).at(-1)).toBe("INFO (xend) xend stopped (exit 0)");
+    expect(lines(paths.xendLog).at(-1)).toBe("INFO (daemon/daemon) xend stopped (exit 0)");
   });
 
   it("refuses to run blind: an unwritable log directory is a configuration error (96)", async () => {

@@ -2,7 +2,7 @@
  * The enable-dump plugin through its contract: a hand-built PluginContext whose hypervisor is a test
  * double dumping with the real writer (test/helpers/dump-double.ts).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -282,14 +282,28 @@ describe("legacy HTTP op=dump", () => {
   it("is registered with the unix-server's registry and dumps as xend's op_dump did", async () => {
     const op = t.legacyHttp.domainOp("dump");
     expect(op).toBeDefined();
-    const file = join(root, "legacy.core");
-    await expect(op!.run(await summaryOf("web1"), { file, live: "1", crash: "0" })).resolves.toBeUndefined();
-    expect(XenCoreFile.open(file).domain.domid).toBe(5);
+    await expect(op!.run(await summaryOf("web1"), { file: "legacy.core", live: "1", crash: "0" })).resolves.toBeUndefined();
+    expect(XenCoreFile.open(join(dumpDir(), "legacy.core")).domain.domid).toBe(5);
     expect(hv.pausedDuringDump).toEqual([false]);
+    rmSync(join(dumpDir(), "legacy.core"));
     await op!.run(await summaryOf("db1"), {});
     expect(readdirSync(dumpDir())).toEqual([expect.stringMatching(/-db1\.6\.core$/)]);
     await expect(op!.run(await summaryOf("web1"), { live: "yes" })).rejects.toThrow(/^invalid literal for int\(\): yes$/);
     await instance.stop!();
     expect(t.legacyHttp.domainOp("dump")).toBeUndefined();
+  });
+
+  it("confines the file to the dump directory: no absolute path, no .., no symbolic link out (issue 13 §2)", async () => {
+    const op = t.legacyHttp.domainOp("dump")!;
+    const web1 = await summaryOf("web1");
+    const outside = join(root, "outside");
+    mkdirSync(outside, { recursive: true });
+    mkdirSync(dumpDir(), { recursive: true });
+    symlinkSync(outside, join(dumpDir(), "escape"));
+    await expect(op.run(web1, { file: join(outside, "abs.core") })).rejects.toThrow(`${join(outside, "abs.core")}: an absolute path is accepted only from xm dump-core on the control socket; give a name inside the dump directory`);
+    await expect(op.run(web1, { file: "../../../outside/dots.core" })).rejects.toThrow(`../../../outside/dots.core: leads out of ${dumpDir()}`);
+    await expect(op.run(web1, { file: "escape/link.core" })).rejects.toThrow(`escape/link.core: leads out of ${dumpDir()} through a symbolic link (to ${outside})`);
+    await expect(op.run(web1, { file: "x\n[forged] line.core" })).rejects.toThrow("x\\n[forged] line.core: a file name may not contain control characters");
+    expect(readdirSync(outside)).toEqual([]);
   });
 });

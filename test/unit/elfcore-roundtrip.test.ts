@@ -44,6 +44,7 @@ describe("Xen dump-core writer and reader", () => {
     const core = XenCoreFile.open(path);
     try {
       expect(core.header).toEqual({
+        format: "xen",
         magic: 0xf00febee, hvm: true, nrVcpus: 3, nrPages: 256, pageSize: PAGE,
         formatVersion: [0, 1], xenVersion: { major: 3, minor: 4, extra: ".0-xvm" },
       });

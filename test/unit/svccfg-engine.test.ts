@@ -224,7 +224,7 @@ describe("messages and exit statuses", () => {
       [["unselect"], "Cannot unselect at scope level."],
       [["select", ":properties"], ":properties is not an entity.  Try 'listprop' to list properties."],
       [["-s", "default", "listprop"], "Pattern 'default' matches multiple instances:\n    svc:/system/xvm/xend:default\n    svc:/system/svc/restarter:default"],
-      [["-s", "xend", "import", "x.xml"], '"import" is not supported by xvm\'s svccfg.'],
+      [["-s", "xend", "archive"], '"archive" is not supported by xvm\'s svccfg.'],
       [["-s", INST, "selectsnap", "nope"], "No such snapshot."],
       [["-s", INST, "setprop", "config/dom0-cpus", "=", "astring:bar"], 'Invalid "integer" value "astring:bar".'],
     ];

@@ -138,6 +138,6 @@ describe("svccfg grammar", () => {
     expect(parseCommand('select "x"\n')).toEqual({ cmd: "syntax-error", command: "select" });
     expect(parseCommand("end now\n")).toEqual({ cmd: "syntax-error", command: "end" });
     expect(parseCommand("help nothing\n")).toEqual({ cmd: "syntax-error", command: "help" });
-    expect(parseCommand("import foo.xml\n")).toEqual({ cmd: "unsupported", keyword: "import" });
+    expect(parseCommand("archive -a\n")).toEqual({ cmd: "unsupported", keyword: "archive" });
   });
 });

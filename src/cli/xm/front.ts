@@ -16,6 +16,7 @@
  */
 import type { Cli } from "clipanion";
 import { XM34_ALIASES, XM34_ARGS, XM34_COMMANDS, cmdHelp34 } from "./xm34.ts";
+import { namePlaceholders } from "../usage-text.ts";
 
 /** xvm's extensions that 3.4's argument counts must not see. */
 const EXTENSIONS = new Set(["--json"]);
@@ -52,7 +53,7 @@ export function xmCommandSpecs(cli: Pick<Cli, "definitions">): Map<string, Comma
     if (!m || specs.has(m[1]!)) continue;
     specs.set(m[1]!, {
       options: def.options.map((o) => ({ names: o.nameSet, takesValue: /\s#\d/.test(o.definition) })),
-      usage: def.usage,
+      usage: namePlaceholders(def.usage),
       description: def.description ?? "",
     });
   }

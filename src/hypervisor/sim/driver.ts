@@ -1,15 +1,18 @@
 /**
- * The simulated hypervisor's driver: starts one runner process per guest (`xvm __runner <dir>`,
- * detached, in its own session, output to var/log/xen/runner.<domid>.log), talks to each over its
- * runner socket, and finds the runners again after a daemon restart (`list()`).
+ * The simulated hypervisor's driver (the façade over ./runner-processes.ts and ./runner-client.ts):
+ * starts one runner process per guest (`xvm __runner <dir>`, detached, in its own session, output to
+ * var/log/xen/runner.<domid>.log), talks to each over its runner socket, and finds the runners
+ * again after a daemon restart (`list()`).
  *
  * A runner that dies while attached becomes a `lost` event; one that died while no driver was
  * attached is reported once by `list()` (with `lost: true`) plus a `lost` event, then forgotten.
+ *
+ * Besides {@link HypervisorDriver} it offers the sim's own page, dirty-log, vCPU-state and throttle
+ * operations, for tests and benchmarks (`readPages`, `writePages`, `setLogDirty`, `takeDirtyLog`,
+ * `vcpuState`, `setVcpuState`, `throttle`, `stats`, `pauseTimed`) and `call` for any runner command.
  */
-import { pidAlive } from "../../runtime/process.ts";
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, type Socket } from "node:net";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
 import type { Paths } from "../../paths.ts";
@@ -30,22 +33,15 @@ import type {
   ShutdownReason,
   VcpuState,
 } from "../driver.ts";
-import { MAX_VCPUS } from "./control.ts";
-import { writeFileAtomic } from "./files.ts";
-import { encodeFrame, readFrames } from "./framing.ts";
 import type { RunnerSpec } from "./guest.ts";
 import { hostPhysInfo } from "./hostinfo.ts";
 import * as migration from "./migration/driver-side.ts";
 import { PAGE_SIZE } from "./memory.ts";
-import { checkProgram } from "./programs.ts";
-import {
-  RUNNER_PID,
-  RUNNER_SOCKET,
-  RUNNER_SPEC,
-  type ErrorBody,
-  type EventHeader,
-  type ResponseHeader,
-} from "./protocol.ts";
+import { RUNNER_SOCKET, type EventHeader } from "./protocol.ts";
+import { type CallOptions, type CallResult, connectSocket, type Link, openLink, request } from "./runner-client.ts";
+import { isRunnerProcess, lostGuestInfo, reapRunner, type RunnerChild, RunnerFolders, sleep, validateSpec } from "./runner-processes.ts";
+
+export type { CallOptions, CallResult } from "./runner-client.ts";
 
 export interface SimDriverOptions {
   paths: Paths;
@@ -55,76 +51,23 @@ export interface SimDriverOptions {
   startTimeoutMs?: number;
 }
 
-export interface CallOptions {
-  payload?: Uint8Array;
-  onProgress?: (progress: Record<string, unknown>) => void;
-  /** Default 60 s; 0 = no limit (dumps, migration streams). */
-  timeoutMs?: number;
-}
-
-export interface CallResult {
-  result: unknown;
-  payload: Uint8Array;
-}
-
-interface Pending {
-  cmd: string;
-  resolve(value: CallResult): void;
-  reject(error: Error): void;
-  onProgress?: (progress: Record<string, unknown>) => void;
-  timer?: ReturnType<typeof setTimeout>;
-}
-
-interface Link {
-  domid: number;
-  pid: number;
-  socket: Socket;
-  pending: Map<number, Pending>;
-  nextId: number;
-  closed: boolean;
-  /** Set when this driver ends the runner (destroy): its going away is no loss. */
-  ending: boolean;
-}
-
 interface HelloResult {
   info: GuestInfo;
   pending: ({ seq: number; type: "shutdown"; reason: ShutdownReason } | { seq: number; type: "crashed"; detail: string })[];
 }
 
 const READ_PAGES_BATCH = 4096;
-const DEFAULT_TIMEOUT_MS = 60_000;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** True while `pid` is a live (not zombie) process. */
-export const processAlive = pidAlive;
-
-/** True if `pid` is alive and is the runner of `dir` (a recycled pid is not). */
-export function isRunnerProcess(pid: number, dir: string): boolean {
-  if (!processAlive(pid)) return false;
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.includes("__runner") && argv.some((a) => a === dir || a.endsWith(dir));
-  } catch {
-    return process.platform !== "linux";
-  }
-}
-
-function toError(body: ErrorBody): XvmError {
-  return new XvmError(body.code, body.params);
-}
 
 export class SimDriver implements HypervisorDriver {
   readonly name = "sim";
   private readonly paths: Paths;
+  private readonly folders: RunnerFolders;
   private readonly command: string[];
   private readonly startTimeoutMs: number;
   private readonly links = new Map<number, Link>();
   private readonly connecting = new Map<number, Promise<Link>>();
   private readonly listeners = new Set<(event: GuestEvent) => void>();
-  private readonly children = new Map<number, { child: ChildProcess; exit?: string }>();
+  private readonly children = new Map<number, RunnerChild>();
   /** Guests this driver is destroying: their runner going away is expected. */
   private readonly destroying = new Set<number>();
   private readonly creating = new Set<number>();
@@ -134,16 +77,17 @@ export class SimDriver implements HypervisorDriver {
 
   constructor(options: SimDriverOptions) {
     this.paths = options.paths;
+    this.folders = new RunnerFolders(options.paths);
     this.command = options.command ?? selfCommand();
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
   }
 
   dir(domid: number): string {
-    return join(this.paths.runnersDir, String(domid));
+    return this.folders.dir(domid);
   }
 
   logFile(domid: number): string {
-    return join(this.paths.xenLogDir, `runner.${domid}.log`);
+    return this.folders.logFile(domid);
   }
 
   // ---- events --------------------------------------------------------------------------------
@@ -180,44 +124,10 @@ export class SimDriver implements HypervisorDriver {
   }
 
   private ack(link: Link, seq: number): void {
-    this.request(link, "ackEvents", { seq }, {}).catch(() => {});
+    request(link, "ackEvents", { seq }, {}).catch(() => {});
   }
 
   // ---- connections ---------------------------------------------------------------------------
-
-  private readPid(domid: number): number | undefined {
-    try {
-      const pid = Number.parseInt(readFileSync(join(this.dir(domid), RUNNER_PID), "utf8"), 10);
-      return pid > 1 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private readSpec(domid: number): RunnerSpec | undefined {
-    try {
-      return JSON.parse(readFileSync(join(this.dir(domid), RUNNER_SPEC), "utf8")) as RunnerSpec;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private connectSocket(domid: number): Promise<Socket> {
-    return new Promise((resolve, reject) => {
-      const socket = createConnection({ path: join(this.dir(domid), RUNNER_SOCKET) });
-      const fail = (error: Error) => {
-        socket.destroy();
-        reject(error);
-      };
-      socket.once("error", fail);
-      socket.setTimeout(5_000, () => fail(new Error("connect timed out")));
-      socket.once("connect", () => {
-        socket.setTimeout(0);
-        socket.off("error", fail);
-        resolve(socket);
-      });
-    });
-  }
 
   /** The open link to a guest's runner, connecting (and re-attaching) when needed. */
   private async link(domid: number): Promise<Link> {
@@ -232,11 +142,11 @@ export class SimDriver implements HypervisorDriver {
 
   private async attach(domid: number): Promise<Link> {
     const dir = this.dir(domid);
-    const pid = this.readPid(domid);
+    const pid = this.folders.readPid(domid);
     if (!existsSync(dir) || pid === undefined) throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
     let socket: Socket;
     try {
-      socket = await this.connectSocket(domid);
+      socket = await connectSocket(join(dir, RUNNER_SOCKET));
     } catch (error) {
       if (!isRunnerProcess(pid, dir)) {
         this.forgetLost(domid, `runner pid ${pid} is gone`);
@@ -244,14 +154,11 @@ export class SimDriver implements HypervisorDriver {
       }
       throw new XvmError("HV_RUNNER_GONE", { domid, detail: `cannot connect to ${join(dir, RUNNER_SOCKET)}: ${errorMessage(error)}` });
     }
-    const link: Link = { domid, pid, socket, pending: new Map(), nextId: 1, closed: false, ending: false };
-    socket.on("error", () => {});
-    socket.on("close", () => this.onClose(link));
-    readFrames(socket, (frame) => this.onFrame(link, frame.header, frame.payload));
+    const link = openLink(domid, pid, socket, { onEvent: (l, header) => this.onEvent(l, header), onClose: (l) => this.onClose(l) });
     this.links.set(domid, link);
     let hello: HelloResult;
     try {
-      hello = (await this.request(link, "hello", { subscribe: true }, { timeoutMs: 10_000 })).result as HelloResult;
+      hello = (await request(link, "hello", { subscribe: true }, { timeoutMs: 10_000 })).result as HelloResult;
     } catch (error) {
       link.ending = true;
       socket.destroy();
@@ -268,28 +175,8 @@ export class SimDriver implements HypervisorDriver {
     return link;
   }
 
-  private onFrame(link: Link, header: Record<string, unknown>, payload: Uint8Array): void {
-    if ("event" in header) return this.onEvent(link, header as unknown as EventHeader);
-    const id = header.id as number;
-    const pending = link.pending.get(id);
-    if (!pending) return;
-    if ("progress" in header) return pending.onProgress?.(header.progress as Record<string, unknown>);
-    link.pending.delete(id);
-    clearTimeout(pending.timer);
-    const response = header as unknown as ResponseHeader;
-    if (response.ok) pending.resolve({ result: response.result, payload });
-    else pending.reject(toError(response.error));
-  }
-
   private onClose(link: Link): void {
-    link.closed = true;
     if (this.links.get(link.domid) === link) this.links.delete(link.domid);
-    const detail = `connection to runner pid ${link.pid} closed`;
-    for (const p of link.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new XvmError("HV_RUNNER_GONE", { domid: link.domid, detail }));
-    }
-    link.pending.clear();
     if (this.closed || link.ending || this.destroying.has(link.domid)) return;
     void this.checkLost(link);
   }
@@ -316,7 +203,7 @@ export class SimDriver implements HypervisorDriver {
 
   /** Cleans up after a runner that died, and tells subscribers once. Returns the last spec seen. */
   private forgetLost(domid: number, detail: string): RunnerSpec | undefined {
-    const spec = this.readSpec(domid);
+    const spec = this.folders.readSpec(domid);
     rmSync(this.dir(domid), { recursive: true, force: true });
     this.children.delete(domid);
     // A runner that dies while create() waits for it is create()'s failure, not a lost guest.
@@ -327,29 +214,12 @@ export class SimDriver implements HypervisorDriver {
     return spec;
   }
 
-  private request(link: Link, cmd: string, args: Record<string, unknown>, options: CallOptions): Promise<CallResult> {
-    if (link.closed) return Promise.reject(new XvmError("HV_RUNNER_GONE", { domid: link.domid, detail: "connection closed" }));
-    const id = link.nextId++;
-    return new Promise<CallResult>((resolve, reject) => {
-      const pending: Pending = { cmd, resolve, reject, onProgress: options.onProgress };
-      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      if (timeoutMs > 0) {
-        pending.timer = setTimeout(() => {
-          link.pending.delete(id);
-          reject(new XvmError("HV_RUNNER_TIMEOUT", { domid: link.domid, cmd, ms: timeoutMs }));
-        }, timeoutMs);
-      }
-      link.pending.set(id, pending);
-      link.socket.write(encodeFrame({ id, cmd, args }, options.payload));
-    });
-  }
-
   /**
    * Sends any runner command (see commands/index.ts) to a guest's runner: the way for other areas
    * (migration) to reach their own runner commands.
    */
   async call(domid: number, cmd: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<CallResult> {
-    return this.request(await this.link(domid), cmd, args, options);
+    return request(await this.link(domid), cmd, args, options);
   }
 
   private async result<T>(domid: number, cmd: string, args: Record<string, unknown> = {}, options: CallOptions = {}): Promise<T> {
@@ -378,10 +248,10 @@ export class SimDriver implements HypervisorDriver {
   private async listOne(domid: number): Promise<GuestInfo | undefined> {
     // Guests being created or destroyed by this driver appear once create() has returned.
     if (this.destroying.has(domid) || this.creating.has(domid)) return undefined;
-    const pid = this.readPid(domid);
+    const pid = this.folders.readPid(domid);
     const dir = this.dir(domid);
     if (pid === undefined || !isRunnerProcess(pid, dir)) {
-      const spec = this.readSpec(domid);
+      const spec = this.folders.readSpec(domid);
       if (!spec) {
         rmSync(dir, { recursive: true, force: true });
         return undefined;
@@ -400,44 +270,11 @@ export class SimDriver implements HypervisorDriver {
     // Emitted after list() resolves, like the events kept by live runners.
     rmSync(this.dir(domid), { recursive: true, force: true });
     setTimeout(() => this.forgetLost(domid, `runner pid ${pid ?? "?"} died while no driver was attached`), 0);
-    return {
-      domid,
-      name: spec.name,
-      uuid: spec.uuid,
-      running: false,
-      blocked: false,
-      paused: false,
-      shutdown: false,
-      crashed: true,
-      dying: false,
-      shutdownReason: "crash",
-      memoryKiB: spec.memoryKiB,
-      maxMemKiB: spec.maxMemKiB,
-      targetKiB: spec.memoryKiB,
-      vcpus: [],
-      maxVcpus: spec.maxVcpus,
-      cpuTimeNs: 0,
-      startTime: spec.startTime,
-      meta: spec.meta,
-      lost: true,
-    };
-  }
-
-  private validate(spec: GuestSpec): void {
-    const bad = (detail: string): never => {
-      throw new XvmError("DOMAIN_CONFIG", { detail });
-    };
-    if (!Number.isInteger(spec.domid) || spec.domid < 1) bad(`domid must be a positive integer (got ${spec.domid})`);
-    if (!spec.name) bad("a domain needs a name");
-    if (!Number.isInteger(spec.memoryKiB) || spec.memoryKiB < 1024) bad(`memory must be at least 1 MiB (got ${spec.memoryKiB} KiB)`);
-    if (!Number.isInteger(spec.maxMemKiB) || spec.maxMemKiB < spec.memoryKiB) bad(`maxmem (${spec.maxMemKiB} KiB) must be at least memory (${spec.memoryKiB} KiB)`);
-    if (!Number.isInteger(spec.maxVcpus) || spec.maxVcpus < 1 || spec.maxVcpus > MAX_VCPUS) bad(`maxvcpus must be 1..${MAX_VCPUS} (got ${spec.maxVcpus})`);
-    if (!Number.isInteger(spec.vcpus) || spec.vcpus < 1 || spec.vcpus > spec.maxVcpus) bad(`vcpus must be 1..${spec.maxVcpus} (got ${spec.vcpus})`);
-    checkProgram(spec.kernel, spec.extra, spec.memoryKiB * 1024);
+    return lostGuestInfo(domid, spec);
   }
 
   async create(spec: GuestSpec): Promise<GuestInfo> {
-    this.validate(spec);
+    validateSpec(spec);
     if (this.creating.has(spec.domid)) throw new XvmError("DOMAIN_EXISTS", { name: spec.name, domid: spec.domid });
     this.creating.add(spec.domid);
     try {
@@ -449,49 +286,22 @@ export class SimDriver implements HypervisorDriver {
 
   private async spawnRunner(spec: GuestSpec): Promise<GuestInfo> {
     const dir = this.dir(spec.domid);
-    const oldPid = this.readPid(spec.domid);
+    const oldPid = this.folders.readPid(spec.domid);
     if (existsSync(dir) && oldPid !== undefined && isRunnerProcess(oldPid, dir)) {
-      throw new XvmError("DOMAIN_EXISTS", { name: this.readSpec(spec.domid)?.name ?? spec.name, domid: spec.domid });
+      throw new XvmError("DOMAIN_EXISTS", { name: this.folders.readSpec(spec.domid)?.name ?? spec.name, domid: spec.domid });
     }
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    mkdirSync(this.paths.xenLogDir, { recursive: true });
-    const runnerSpec: RunnerSpec = {
-      ...spec,
-      affinity: spec.affinity.map((a) => [...a]),
-      meta: spec.meta ?? {},
-      allocKiB: Math.ceil(spec.maxMemKiB / 4) * 4,
-      startTime: Date.now() / 1000,
-    };
-    writeFileAtomic(join(dir, RUNNER_SPEC), JSON.stringify(runnerSpec, null, 2));
     this.reportedLost.delete(spec.domid);
-
-    const log = openSync(this.logFile(spec.domid), "a", 0o600);
-    let child: ChildProcess;
-    try {
-      child = spawn(this.command[0]!, [...this.command.slice(1), "__runner", dir], {
-        detached: true,
-        stdio: ["ignore", log, log],
-        env: process.env,
-      });
-    } finally {
-      closeSync(log);
-    }
-    const entry: { child: ChildProcess; exit?: string } = { child };
+    const entry = this.folders.start(this.command, spec);
+    const child = entry.child;
     this.children.set(spec.domid, entry);
-    let spawnError: Error | undefined;
-    child.on("error", (error) => (spawnError = error));
-    child.on("exit", (code, signal) => (entry.exit = signal ? `was killed by ${signal}` : `exited with status ${code}`));
-    child.unref();
-    if (child.pid) writeFileSync(join(dir, RUNNER_PID), `${child.pid}\n`);
 
     const deadline = Date.now() + this.startTimeoutMs;
     let wait = 2;
     for (;;) {
-      if (spawnError || entry.exit) {
+      if (entry.spawnError || entry.exit) {
         rmSync(dir, { recursive: true, force: true });
         this.children.delete(spec.domid);
-        throw new XvmError("HV_RUNNER_START", { domid: spec.domid, name: spec.name, detail: spawnError?.message ?? `runner ${entry.exit}: ${this.logTail(spec.domid)}` });
+        throw new XvmError("HV_RUNNER_START", { domid: spec.domid, name: spec.name, detail: entry.spawnError?.message ?? `runner ${entry.exit}: ${this.folders.logTail(spec.domid)}` });
       }
       if (existsSync(join(dir, RUNNER_SOCKET))) {
         try {
@@ -504,21 +314,12 @@ export class SimDriver implements HypervisorDriver {
       if (Date.now() > deadline) {
         if (child.pid) process.kill(child.pid, "SIGKILL");
         rmSync(dir, { recursive: true, force: true });
-        throw new XvmError("HV_RUNNER_START", { domid: spec.domid, name: spec.name, detail: `not ready after ${this.startTimeoutMs} ms: ${this.logTail(spec.domid)}` });
+        throw new XvmError("HV_RUNNER_START", { domid: spec.domid, name: spec.name, detail: `not ready after ${this.startTimeoutMs} ms: ${this.folders.logTail(spec.domid)}` });
       }
       await sleep(wait);
       wait = Math.min(20, wait * 2);
     }
     return this.info(spec.domid);
-  }
-
-  private logTail(domid: number): string {
-    try {
-      const lines = readFileSync(this.logFile(domid), "utf8").trimEnd().split("\n");
-      return lines.slice(-3).join(" | ") || "(no output)";
-    } catch {
-      return "(no log)";
-    }
   }
 
   info(domid: number): Promise<GuestInfo> {
@@ -527,7 +328,7 @@ export class SimDriver implements HypervisorDriver {
 
   async destroy(domid: number): Promise<void> {
     const dir = this.dir(domid);
-    const pid = this.readPid(domid);
+    const pid = this.folders.readPid(domid);
     if (!existsSync(dir)) throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
     this.destroying.add(domid);
     const open = this.links.get(domid);
@@ -537,16 +338,11 @@ export class SimDriver implements HypervisorDriver {
         try {
           const link = await this.link(domid);
           link.ending = true;
-          await this.request(link, "destroy", {}, { timeoutMs: 10_000 });
+          await request(link, "destroy", {}, { timeoutMs: 10_000 });
         } catch {
           // the runner may be gone before it answers, or be stuck: it is killed below if need be
         }
-        const deadline = Date.now() + 5_000;
-        while (processAlive(pid) && Date.now() < deadline) await sleep(10);
-        if (processAlive(pid)) {
-          process.kill(pid, "SIGKILL");
-          while (processAlive(pid)) await sleep(10);
-        }
+        await reapRunner(pid);
       }
       rmSync(dir, { recursive: true, force: true });
       this.links.get(domid)?.socket.destroy();

@@ -49,3 +49,9 @@ export interface EventHeader {
 export const RUNNER_SOCKET = "runner.sock";
 export const RUNNER_SPEC = "spec.json";
 export const RUNNER_PID = "pid";
+/**
+ * Tests only: a fault (`corrupt-batch:N`, `close-mid-batch:N`) for the guest's next outgoing
+ * migration stream, read once and removed by a runner started with XVM_TEST_FAULTS=1 (see
+ * test/helpers/migration-faults.ts). Not part of the driver interface.
+ */
+export const RUNNER_TEST_FAULT = "test-fault";

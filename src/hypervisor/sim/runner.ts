@@ -8,7 +8,8 @@
  * to report the guest lost if this process dies), `pid`, `runner.sock`. The runner removes the
  * folder when the guest is destroyed. Its stdout/stderr go to a log file the driver chose.
  */
-import { chmodSync, existsSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendRotating } from "../../runtime/rotating-file.ts";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
@@ -19,8 +20,31 @@ import { SimGuest, type LifecycleEvent, type RunnerSpec } from "./guest.ts";
 import { RUNNER_PID, RUNNER_SOCKET, RUNNER_SPEC, type EventHeader, type RequestHeader, type RunnerEventBody } from "./protocol.ts";
 import type { RunnerConnection, RunnerHost } from "./runner-command.ts";
 
+/**
+ * The runner's log lines go to the log file the driver gave it as stderr (runner.<domid>.log),
+ * through the rotating writer (1 MiB, 5 kept, like xend.log), so a guest that logs forever cannot
+ * fill the disk. When stderr is not a file (a test's pipe), lines go to stderr as they are.
+ */
 function log(domid: number | string, line: string): void {
-  process.stderr.write(`${new Date().toISOString()} runner[${domid}] pid ${process.pid}: ${line}\n`);
+  const text = `${new Date().toISOString()} runner[${domid}] pid ${process.pid}: ${line}\n`;
+  const file = stderrFile();
+  if (!file || !appendRotating(file, text, { mode: 0o600, who: "runner" })) process.stderr.write(text);
+}
+
+let stderrPath: string | null | undefined;
+
+/** The regular file stderr was opened on (Linux /proc), if it is one. */
+function stderrFile(): string | undefined {
+  if (stderrPath === undefined) {
+    stderrPath = null;
+    try {
+      const target = readlinkSync("/proc/self/fd/2");
+      if (target.startsWith("/") && statSync(target).isFile()) stderrPath = target;
+    } catch {
+      // not Linux, or stderr is gone
+    }
+  }
+  return stderrPath ?? undefined;
 }
 
 class Runner implements RunnerHost {

@@ -13,6 +13,7 @@
  * daemon still runs (the previous restarter was killed) keeps everything and adopts the daemon.
  */
 import { statSync, rmSync } from "node:fs";
+import { appendRotating } from "../../runtime/rotating-file.ts";
 import type { Paths } from "../../paths.ts";
 import type { ServerHandle } from "../../server-handle.ts";
 import { writeFileAtomic } from "../../runtime/atomic-write.ts";
@@ -40,10 +41,14 @@ export interface RestarterInfo {
   instances: Record<string, { state: string; next_state: string; pid?: number }>;
 }
 
+/** Where say() writes: svc.startd.log through the rotating writer (set by runRestarter). */
+let ownLog: string | undefined;
+
 /** svc.startd.log style: "Sep  4 10:12:01/1: message". */
 function say(message: string): void {
   const d = new Date();
-  process.stderr.write(`${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${clockTime(d)}/${process.pid}: ${message}\n`);
+  const line = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2, " ")} ${clockTime(d)}/${process.pid}: ${message}\n`;
+  if (!ownLog || !appendRotating(ownLog, line, { who: "svc.startd" })) process.stderr.write(line);
 }
 
 
@@ -58,6 +63,7 @@ export function claimPidFile(repo: Repository, paths: Paths): boolean {
 }
 
 export async function runRestarter(paths: Paths): Promise<number> {
+  ownLog = paths.restarterLog;
   const repo = new Repository(paths);
   repo.read();
   if (!claimPidFile(repo, paths)) {

@@ -18,6 +18,7 @@ import { DEFAULT_RATE_RULE, type RateRule } from "./rate.ts";
 import {
   enabledOf, locate, methodTimeoutMs, methodsOf, rateRuleOf, readStatus, takeActions, writeStatus,
 } from "./record.ts";
+import { SERVICE_LOG_ENV, SUPERVISED_ENV } from "./env.ts";
 import { appendServiceLog } from "./svclog.ts";
 import type { DaemonStatus } from "../../daemon-status.ts";
 
@@ -34,9 +35,6 @@ export interface SupervisorOptions {
   /** Report of the restarter's own troubles (its stderr goes to svc.startd.log). */
   warn?: (message: string) => void;
 }
-
-/** Set in the environment of the daemon a restarter starts (see src/daemon/restarter-watch.ts). */
-export const SUPERVISED_ENV = "XVM_SUPERVISED";
 
 const READY_POLL_MS = 40;
 const WATCH_MS = 200;
@@ -322,7 +320,9 @@ export class Supervisor {
         detached: true,
         stdio: ["ignore", fd, fd],
         // XVM_SUPERVISED: the daemon watches its restarter and starts another if this one is killed.
-        env: { ...process.env, XVM_ROOT: this.o.paths.root, [SUPERVISED_ENV]: "1" },
+        // XVM_SERVICE_LOG: once its logs are set up the daemon appends its output to the service
+        // log through the rotating writer rather than the descriptor (which a rotation leaves behind).
+        env: { ...process.env, XVM_ROOT: this.o.paths.root, [SUPERVISED_ENV]: "1", [SERVICE_LOG_ENV]: this.logPath },
       });
     } catch (error) {
       if (typeof fd === "number") closeSync(fd);

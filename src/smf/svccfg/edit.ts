@@ -78,7 +78,7 @@ function rangeText(t: Template): string {
  * Template constraints. Messages follow SMF's `Invalid "<type>" value "<v>".` with the reason
  * appended (xvm's choice; SMF's own template validation is a separate `validate` step).
  */
-function checkTemplate(name: string, t: Template, type: SmfType, values: string[]): void {
+export function checkTemplate(name: string, t: Template, type: SmfType, values: string[]): void {
   if (type !== t.type) throw new SvccfgError(`Invalid type "${type}" for ${name} (the template requires "${t.type}").\n`);
   if (values.length !== 1) throw new SvccfgError(`Property ${name} takes exactly one value.\n`);
   const v = values[0]!;
@@ -144,10 +144,16 @@ export function delpropvalue(data: RepoData, sel: Selection, name: string, patte
   const t = target(data, sel);
   const [pgName, propName] = splitName(name);
   if (!NAME_RE.test(pgName)) throw new SvccfgError(msg.invalidPgName(pgName));
-  const pg = t.pgs[pgName];
+  // At an instance, a property it inherits from its service is the composed one: deleting a value
+  // gives the instance its own copy without that value (the service keeps its own).
+  const inherited = t.inst ? t.svc.pgs[pgName] : undefined;
+  const pg = t.pgs[pgName] ?? (inherited ? { type: inherited.type, flags: inherited.flags, props: {} } : undefined);
   if (!pg) throw new SvccfgError(msg.noSuchPg(pgName));
-  const prop = pg.props[propName];
+  const own = pg.props[propName];
+  const prop = own ?? (inherited?.props[propName] ? structuredClone(inherited.props[propName]) : undefined);
   if (!prop) throw new SvccfgError(msg.noSuchProp(pgName, propName));
+  t.pgs[pgName] = pg;
+  pg.props[propName] = prop;
   const glob = pattern.startsWith('"') ? pattern.slice(1, -1) : pattern;
   const values = prop.values.filter((v) => !fnmatch(glob, v));
   const template = t.templates[name];

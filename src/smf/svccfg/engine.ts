@@ -6,14 +6,18 @@
  *  - a file (-f, or commands piped to stdin as "<stdin>"): `svccfg (<file>, line <n>): <msg>`.
  * A semantic or syntax error outside the interactive mode stops svccfg with status 1.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { XvmError } from "../../errors.ts";
 import { findMatches, fnmatch, serviceFmri } from "../fmri.ts";
 import { refreshInstance } from "../refresh.ts";
+import { notifyRestarter } from "../restarter-client.ts";
+import { instanceFmri } from "../fmri.ts";
 import { entitiesOf, type Repository } from "../repository.ts";
 import { addpg, addpropvalue, delpg, delprop, delpropvalue, setprop } from "./edit.ts";
 import { type Selection, resolve, selectTarget, selectionString, viewPgs } from "./entities.ts";
 import { SvccfgError, msg, shown } from "./errors.ts";
+import { readBundle } from "./bundle.ts";
+import { applyProfile, deleteEntity, importBundle, revertTo, validateBundle, validateInstance } from "./bundle-ops.ts";
 import { exportService } from "./export.ts";
 import { helpText } from "./help.ts";
 import { type Keyword, LexError } from "./lexer.ts";
@@ -25,6 +29,12 @@ export interface Output {
 }
 
 export type Mode = { kind: "interactive" } | { kind: "command" } | { kind: "file"; name: string };
+
+/** strerror()'s words for the errors a file argument meets; anything else as Node says it. */
+function errnoText(error: NodeJS.ErrnoException): string {
+  const words: Record<string, string> = { ENOENT: "No such file or directory", EACCES: "Permission denied", EISDIR: "Is a directory", ENOTDIR: "Not a directory" };
+  return words[error.code ?? ""] ?? shown(error.message.replace(/^\w+: /, ""));
+}
 
 /** Tells the driver to stop with this exit status. */
 export class Stop {
@@ -168,6 +178,18 @@ export class Engine {
       case "selectsnap":
         this.selectsnap(c.name);
         return undefined;
+      case "import":
+      case "apply":
+        await this.importOrApply(c.cmd, c.file, c.verbose ?? false);
+        return undefined;
+      case "validate":
+        return this.validate(c.file);
+      case "delete":
+        this.delete(c.target, c.force);
+        return undefined;
+      case "revert":
+        this.revert(c.snapshot);
+        return undefined;
     }
   }
 
@@ -270,6 +292,71 @@ export class Engine {
     }
     if (!inst!.snapshots[name]) throw new SvccfgError(msg.noSuchSnapshot);
     this.selection = { service: s.service!, instance: s.instance, snapshot: name };
+  }
+
+  /** Reads a bundle file, bounded (a manifest is a few kilobytes). */
+  private bundleText(file: string): string {
+    try {
+      const text = readFileSync(file === "-" ? 0 : file, "utf8");
+      if (text.length > 4 * 1024 * 1024) throw new SvccfgError(`${shown(file)}: larger than 4 MiB; not a service bundle.\n`);
+      return text;
+    } catch (error) {
+      if (error instanceof SvccfgError) throw error;
+      throw new SvccfgError(`Could not open "${shown(file)}": ${errnoText(error as NodeJS.ErrnoException)}.\n`);
+    }
+  }
+
+  /**
+   * import: the manifest's services and instances into the repository, then each instance refreshed
+   * (running snapshot taken, restarter told); apply: a profile's values and enabled flags.
+   */
+  private async importOrApply(kind: "import" | "apply", file: string, verbose: boolean): Promise<void> {
+    const bundle = readBundle(this.bundleText(file), file);
+    if (kind === "apply" && bundle.type === "manifest" && bundle.services.some((b) => Object.keys(b.templates).length > 0)) {
+      // A manifest applied as a profile would overwrite every default: svccfg refuses that too.
+      throw new SvccfgError(`${shown(file)} is a manifest, not a profile: use import.\n`);
+    }
+    const touched = this.repo.update((d) => (kind === "import" ? importBundle(d, bundle) : applyProfile(d, bundle))).result;
+    for (const t of touched) {
+      if (kind === "apply") await refreshInstance(this.repo, t.service, t.instance);
+      else await notifyRestarter(this.repo.paths, instanceFmri(t.service, t.instance), "refresh");
+    }
+    if (verbose || this.verbose) this.message(`Loaded ${bundle.services.length} smf(5) service description${bundle.services.length === 1 ? "" : "s"}.\n`);
+  }
+
+  /** validate [file]: a manifest's values against the templates, or the selected instance's. */
+  private validate(file: string | undefined): Stop | undefined {
+    const data = this.repo.existing();
+    let problems: string[];
+    if (file !== undefined) {
+      problems = validateBundle(data, readBundle(this.bundleText(file), file));
+    } else {
+      const s = this.selection;
+      if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
+      resolve(data, s);
+      problems = validateInstance(data, s.service!, s.instance);
+    }
+    if (problems.length === 0) return undefined;
+    for (const p of problems) this.message(p);
+    return this.interactive ? undefined : new Stop(1);
+  }
+
+  private delete(target: string, force: boolean): void {
+    const deleted = this.repo.update((d) => deleteEntity(d, target, force)).result;
+    const s = this.selection;
+    if (deleted.some((d) => d.service === s.service && (d.instance === undefined || d.instance === s.instance))) this.selection = {};
+  }
+
+  private revert(snapshot: string | undefined): void {
+    const s = this.selection;
+    if (!s.instance) throw new SvccfgError(msg.instanceNotSelected);
+    const name = snapshot ?? s.snapshot;
+    if (name === undefined) throw new SvccfgError("No snapshot selected.\n");
+    this.repo.update((d) => {
+      resolve(d, { service: s.service!, instance: s.instance });
+      revertTo(d, s.service!, s.instance!, name);
+    });
+    this.selection = { service: s.service!, instance: s.instance };
   }
 
   /** engine_set(): no arguments shows the options; -v / -V switch verbose on / off. */

@@ -22,6 +22,10 @@ export type Command =
   | { cmd: "listsnap" }
   | { cmd: "selectsnap"; name?: string }
   | { cmd: "set"; args: string[] }
+  | { cmd: "import" | "apply"; file: string; verbose?: boolean }
+  | { cmd: "validate"; file?: string }
+  | { cmd: "delete"; target: string; force: boolean }
+  | { cmd: "revert"; snapshot?: string }
   /** A command keyword xvm's svccfg recognises but does not implement. */
   | { cmd: "unsupported"; keyword: Keyword }
   | { cmd: "unknown"; word: string }
@@ -76,8 +80,8 @@ class Cursor {
 }
 
 const UNSUPPORTED: ReadonlySet<Keyword> = new Set<Keyword>([
-  "validate", "import", "cleanup", "archive", "restore", "apply", "extract", "repository", "inventory",
-  "add", "delete", "delhash", "editprop", "setenv", "unsetenv", "revert", "delnotify", "setnotify", "listnotify",
+  "cleanup", "archive", "restore", "extract", "repository", "inventory",
+  "add", "delhash", "editprop", "setenv", "unsetenv", "delnotify", "setnotify", "listnotify",
 ]);
 
 /** Parses one assembled command (see CommandAssembler); throws LexError on an unterminated string. */
@@ -173,6 +177,34 @@ export function parseTokens(tokens: Token[]): Command {
     }
     case "set":
       return done({ cmd: "set", args: c.strings() });
+    case "import":
+    case "apply": {
+      // import [-V] file; apply [-n] file (-n: check only, nothing applied is not supported: syntax).
+      let verbose = false;
+      let file = c.word();
+      if (kw === "import" && file === "-V") {
+        verbose = true;
+        file = c.word();
+      }
+      return file === undefined ? bad : done({ cmd: kw, file, ...(verbose ? { verbose } : {}) });
+    }
+    case "validate": {
+      const file = c.word();
+      return done(file === undefined ? { cmd: "validate" } : { cmd: "validate", file });
+    }
+    case "delete": {
+      let target = c.word();
+      let force = false;
+      if (target === "-f") {
+        force = true;
+        target = c.word();
+      }
+      return target === undefined ? bad : done({ cmd: "delete", target, force });
+    }
+    case "revert": {
+      const snapshot = c.word();
+      return done(snapshot === undefined ? { cmd: "revert" } : { cmd: "revert", snapshot });
+    }
     default:
       if (UNSUPPORTED.has(kw)) {
         // Consume the arguments these commands take, so only the command name matters.

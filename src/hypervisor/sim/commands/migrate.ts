@@ -6,12 +6,15 @@
  * guest under its old name, a destination that has not been told to start its guest destroys it.
  */
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { XvmError, errorMessage } from "../../../errors.ts";
 import type { MigrationProgress, MigrationStats } from "../../driver.ts";
 import { PAGE_SIZE } from "../memory.ts";
 import { IncomingStream } from "../migration/receiver.ts";
 import { OutgoingStream, POLICY_DEFAULTS, type SendResult } from "../migration/sender.ts";
 import { TOKEN_BYTES } from "../migration/wire.ts";
+import { RUNNER_TEST_FAULT } from "../protocol.ts";
 import { arg, type RunnerCommand, type RunnerHost } from "../runner-command.ts";
 import { commands as core } from "./core.ts";
 
@@ -114,7 +117,7 @@ export const commands: Record<string, RunnerCommand> = {
         maxFactor: optionalInt(args, "maxFactor", "migrateOut", POLICY_DEFAULTS.maxFactor),
         autoConverge: arg.bool(args, "autoConverge", "migrateOut", true),
         maxBandwidth: optionalInt(args, "maxBandwidth", "migrateOut", 0),
-        fault: typeof args.fault === "string" ? args.fault : undefined,
+        fault: takeTestFault(host),
       },
       (p: MigrationProgress) => progress({ migration: p }),
       (line) => host.log(line),
@@ -250,3 +253,20 @@ export const commands: Record<string, RunnerCommand> = {
     };
   },
 };
+
+/**
+ * The fault a test armed for this guest's next outgoing stream (../protocol.ts RUNNER_TEST_FAULT):
+ * read once, then removed; nothing unless the runner was started with XVM_TEST_FAULTS=1.
+ */
+function takeTestFault(host: RunnerHost): string | undefined {
+  if (process.env.XVM_TEST_FAULTS !== "1") return undefined;
+  const path = join(host.dir, RUNNER_TEST_FAULT);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8").slice(0, 64).trim();
+  } catch {
+    return undefined;
+  }
+  rmSync(path, { force: true });
+  return text || undefined;
+}

@@ -7,7 +7,7 @@ import { XvmError, errorMessage } from "../../../errors.ts";
 import type {
   IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions, MigrationEndpoint, MigrationProgress, MigrationStats,
 } from "../../driver.ts";
-import type { CallOptions, CallResult } from "../driver.ts";
+import type { CallOptions, CallResult } from "../runner-client.ts";
 
 export type RunnerCall = (domid: number, cmd: string, args?: Record<string, unknown>, options?: CallOptions) => Promise<CallResult>;
 
@@ -68,7 +68,6 @@ export async function migrateOut(call: RunnerCall, domid: number, target: Migrat
   if (options.autoConverge !== undefined) args.autoConverge = options.autoConverge;
   if (options.maxBandwidth) args.maxBandwidth = Math.round(options.maxBandwidth);
   if (options.restore) args.restore = options.restore;
-  if (options.fault) args.fault = options.fault;
   const cancel = () => void call(domid, "migrateOutCancel", { reason: String(options.signal?.reason ?? "cancelled") }).catch(() => {});
   if (options.signal?.aborted) throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: String(options.signal.reason ?? "cancelled") });
   options.signal?.addEventListener("abort", cancel, { once: true });
