@@ -34,6 +34,6 @@ describe("motd example plugin", () => {
 
     await h.stop();
     expect(h.lines).toContain("INFO (motd) stopping after 1 domain(s) created");
-    expect(h.lines.at(-1)).toMatch(/^DEBUG \(motd\) stopped in \d+ ms$/);
+    expect(h.lines.at(-1)).toMatch(/^DEBUG \(motd\) plugin motd stopped in \d+ ms$/);
   });
 });
