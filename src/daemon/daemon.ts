@@ -8,6 +8,7 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
+import { writeFileSync } from "node:fs";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
@@ -75,6 +76,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
+  recordManager(paths);
   const sink = new LogSink(options.rotation);
   let restoreStdio: (() => void) | undefined;
   try {
@@ -374,4 +376,23 @@ function runtimeLabel(): string {
   if (runtimeName === "bun" && g.Bun) return `bun ${g.Bun.version}`;
   if (runtimeName === "deno" && g.Deno) return `deno ${g.Deno.version.deno}`;
   return `node ${process.versions.node}`;
+}
+
+/**
+ * Records who runs this daemon (var/run/xend/xend.manager), so that svcs tells the truth when it
+ * is not the restarter: `restarter` (XVM_SUPERVISED), `systemd` (a service: INVOCATION_ID is set),
+ * or `none` (started by hand). Best effort: svcs falls back to `none`.
+ */
+export function daemonManager(env: NodeJS.ProcessEnv = process.env): "restarter" | "systemd" | "none" {
+  if (env.XVM_SUPERVISED === "1") return "restarter";
+  if (env.INVOCATION_ID || env.NOTIFY_SOCKET) return "systemd";
+  return "none";
+}
+
+function recordManager(paths: Paths): void {
+  try {
+    writeFileSync(paths.managerFile, `${daemonManager()}\n`, { mode: 0o644 });
+  } catch {
+    // svcs then reads "none"
+  }
 }
