@@ -9,6 +9,7 @@
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
 import { writeFileSync } from "node:fs";
+import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
@@ -73,6 +74,7 @@ export function startExitCode(error: unknown): number {
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  setDaemonUmask();
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));

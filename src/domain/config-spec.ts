@@ -139,6 +139,16 @@ export function checkDomainConfig(config: DomainConfig): ConfigProblem[] {
       problems.push({ field: "cpus", message: (error as Error).message });
     }
   }
+  // The credit scheduler's cpu_weight (1..65535) and cpu_cap (0..100 per vCPU), numbers or numeric strings as xm took them.
+  const schedValue = (key: "cpu_weight" | "cpu_cap", min: number, max: number, what: string) => {
+    const raw = config.extraKeys?.[key];
+    if (raw === undefined) return;
+    const value = typeof raw === "number" ? raw : typeof raw === "string" && /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isInteger(value)) problems.push({ field: key, message: `must be a whole number (${what}), not ${typeof raw === "string" ? `'${shown(raw)}'` : String(raw)}` });
+    else if (value < min || value > max) problems.push({ field: key, message: `${value} is out of range: give ${min} to ${max} (${what})` });
+  };
+  schedValue("cpu_weight", 1, 65535, "the credit scheduler's weight, default 256");
+  if (vcpusOk) schedValue("cpu_cap", 0, 100 * config.vcpus, `percent of one CPU, 0 = no cap, at most 100 per vCPU`);
   // Configs written for real xVM hosts: say which setting cannot work here, and why.
   const bootloader = config.extraKeys?.bootloader;
   if (typeof bootloader === "string" && bootloader.trim() !== "") {

@@ -21,6 +21,7 @@ import { NewCommand } from "./new.ts";
 import { PauseCommand } from "./pause.ts";
 import { RebootCommand } from "./reboot.ts";
 import { RenameCommand } from "./rename.ts";
+import { SchedCreditCommand } from "./sched-credit.ts";
 import { ShutdownCommand } from "./shutdown.ts";
 import { StartCommand } from "./start.ts";
 import { SysrqCommand } from "./sysrq.ts";
@@ -49,6 +50,6 @@ export const commands: CommandClass[] = [
   ListCommand, InfoCommand, CreateCommand, NewCommand, StartCommand, DeleteCommand, DestroyCommand,
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
-  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand,
+  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
   ...plugins,
 ];
