@@ -8,7 +8,7 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
@@ -218,6 +218,7 @@ async function boot(
       }
       for (const [signal, handler] of handlers) process.off(signal, handler);
       unwatchRestarter?.();
+      rmSync(paths.managerFile, { force: true });
       lock.release();
       log.info(`xend stopped (exit ${exitCode})`);
       stdio?.restore();
