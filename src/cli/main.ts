@@ -2,7 +2,7 @@
  * The multi-call entry: `xvm <command> …`, or the same binary reached through a link named after
  * one of its commands (`svcs -a` = `xvm svcs -a`).
  */
-import { Builtins, Cli } from "clipanion";
+import { Builtins, Cli, type CommandClass } from "clipanion";
 import { ExitSignal } from "./base.ts";
 import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
 import { isArea, publicAreas, registry } from "./registry.ts";
@@ -58,9 +58,9 @@ function withoutInternal(error: unknown): unknown {
   return kept.length === e.candidates.length ? error : new e.constructor(e.input ?? [], kept);
 }
 
-export async function buildCli(first?: string): Promise<XvmCli> {
+export async function buildCli(first?: string, commands?: readonly CommandClass[]): Promise<XvmCli> {
   const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
-  for (const command of await registry(first)) cli.register(command);
+  for (const command of commands ?? (await registry(first))) cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);
   return cli;
@@ -93,26 +93,95 @@ export async function runCli(input: readonly string[]): Promise<number> {
   let args = [...input];
   const first = args[0];
   if (first !== undefined && !first.startsWith("-") && !isArea(first)) return unknownCommand(first);
-  const cli = await buildCli(first);
-  if (first === "xm") {
-    // xm's own argument handling (aliases, prefixes, 3.4's usage errors): src/cli/xm/front.ts.
-    const front = await import("./xm/front.ts");
-    const specs = front.xmCommandSpecs(cli);
-    const r = front.xmFront(args.slice(1), specs);
-    process.stderr.write(r.stderr);
-    process.stdout.write(r.stdout);
-    if (r.exit !== undefined) return r.exit;
-    args = ["xm", ...r.args!];
-    const cmd = r.command;
-    if (cmd !== undefined) {
-      cli.syntaxError = (error) => {
-        const e = front.syntaxError(error, cmd, specs);
-        if (!e) return undefined;
-        process.stderr.write(e.stderr);
-        return e.stdout;
-      };
-    }
+  if (first === "xm") return runXm(args);
+  return runWith(await buildCli(first), args, first);
+}
+
+/**
+ * xm: its own argument handling first (aliases, prefixes, 3.4's usage errors: src/cli/xm/front.ts),
+ * then clipanion with the resolved subcommand alone. Registering all of xm's 40-odd commands,
+ * listing their definitions and compiling clipanion's state machine of all of them cost more CPU
+ * than `xm list` itself (docs/architecture.md, "Start-up"), so a command's spec is made when the
+ * front asks for it.
+ */
+async function runXm(input: readonly string[]): Promise<number> {
+  const front = await import("./xm/front.ts");
+  // The second word decides whether external plugins' commands are needed (src/cli/registry.ts).
+  const classes = await registry("xm", input[1]);
+  const byName = new Map<string, CommandClass>();
+  for (const c of classes) for (const p of c.paths ?? []) if (p.length === 2 && p[0] === "xm" && !byName.has(p[1]!)) byName.set(p[1]!, c);
+  const specs = new LazySpecs(byName, (c, name) => front.xmCommandSpecs(oneCommandCli(c)).get(name));
+  const r = front.xmFront(input.slice(1), specs);
+  process.stderr.write(r.stderr);
+  process.stdout.write(r.stdout);
+  if (r.exit !== undefined) return r.exit;
+  const cmd = r.command;
+  const only = cmd !== undefined ? byName.get(cmd) : undefined;
+  const cli = only ? oneCommandCli(only) : await buildCli("xm", classes);
+  if (cmd !== undefined) {
+    cli.syntaxError = (error) => {
+      const e = front.syntaxError(error, cmd, specs);
+      if (!e) return undefined;
+      process.stderr.write(e.stderr);
+      return e.stdout;
+    };
   }
+  return runWith(cli, ["xm", ...r.args!], "xm");
+}
+
+function oneCommandCli(command: CommandClass): XvmCli {
+  const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
+  cli.register(command);
+  cli.register(Builtins.HelpCommand);
+  cli.register(Builtins.VersionCommand);
+  return cli;
+}
+
+/** A map of xm's subcommand names whose values (the specs) are made on first read. */
+class LazySpecs<V> extends Map<string, V> {
+  constructor(private readonly classes: ReadonlyMap<string, CommandClass>, private readonly make: (c: CommandClass, name: string) => V | undefined) {
+    super();
+  }
+  private fill(name: string): void {
+    if (super.has(name)) return;
+    const c = this.classes.get(name);
+    const v = c ? this.make(c, name) : undefined;
+    if (v !== undefined) super.set(name, v);
+  }
+  private fillAll(): void {
+    for (const name of this.classes.keys()) this.fill(name);
+  }
+  override get(name: string): V | undefined {
+    this.fill(name);
+    return super.get(name);
+  }
+  override has(name: string): boolean {
+    return this.classes.has(name);
+  }
+  override get size(): number {
+    return this.classes.size;
+  }
+  override keys(): MapIterator<string> {
+    return this.classes.keys() as MapIterator<string>;
+  }
+  override values(): MapIterator<V> {
+    this.fillAll();
+    return super.values();
+  }
+  override entries(): MapIterator<[string, V]> {
+    this.fillAll();
+    return super.entries();
+  }
+  override [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+  override forEach(fn: (value: V, key: string, map: Map<string, V>) => void, thisArg?: unknown): void {
+    this.fillAll();
+    super.forEach(fn, thisArg);
+  }
+}
+
+async function runWith(cli: XvmCli, args: string[], first: string | undefined): Promise<number> {
   try {
     const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     if (cli.exitSignal) return cli.exitSignal.exitCode;

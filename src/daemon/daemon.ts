@@ -8,6 +8,8 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
+import { rmSync, writeFileSync } from "node:fs";
+import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
@@ -30,7 +32,9 @@ import { VERSION } from "../version.ts";
 import { BUILTIN_PLUGINS } from "./builtins.ts";
 import { xendPlugin } from "./xend-plugin.ts";
 import { createControlApi, type DaemonStatus, type RefreshResult } from "./control-api.ts";
+import { EventBus } from "./events.ts";
 import { Health } from "./health.ts";
+import { renderMetrics } from "./metrics.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
 import type { RotationOptions } from "../runtime/rotating-file.ts";
@@ -70,9 +74,11 @@ export function startExitCode(error: unknown): number {
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  setDaemonUmask();
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
+  recordManager(paths);
   const sink = new LogSink(options.rotation);
   let restoreStdio: (() => void) | undefined;
   try {
@@ -101,13 +107,34 @@ async function boot(
   const log = logger("xend");
   log.info(`xend ${VERSION} starting: pid ${process.pid}, root ${paths.root}, ${runtimeLabel()}`);
   const health = watchHealth(log);
+  const events = new EventBus();
+  let lastState = health.state;
+  health.onChange((key, reason) => {
+    const changed = health.state !== lastState;
+    lastState = health.state;
+    events.fromHealth(key, reason, health.state, health.list(), changed);
+  });
   const driver = await startHypervisor(core, paths, logger, health);
 
   const host = new PluginHost({ paths, logger, health });
-  registerBuiltins(host, paths, sink, options);
+  const metrics = async (): Promise<string> => renderMetrics({
+    status: status(),
+    nowMs: Date.now(),
+    plugins: host.list(),
+    domains: await domains.list(),
+    counts: events.counts,
+    subscribers: events.subscribers,
+    dumpDir: typeof host.allConfig["dump-directory"] === "string" ? paths.under(host.allConfig["dump-directory"]) : undefined,
+  });
+  registerBuiltins(host, paths, sink, options, metrics);
   if (await loadExternalPlugins(host, repo, String(core["plugin-path"]), paths, log)) running = runningConfig(repo.read());
 
-  const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire: host.fire });
+  // Every hook the core fires reaches the plugins first, then the event stream (and its counters).
+  const fire: typeof host.fire = async (hook, ...args) => {
+    await host.fire(hook, ...args);
+    events.fromHook(hook, args);
+  };
+  const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire });
   await host.start(running, { domains, hypervisor: driver });
   await attachDomains(domains, log, health);
   await host.fire("daemonReady");
@@ -160,6 +187,8 @@ async function boot(
     refresh,
     pluginRoutes: (name) => host.routesOf(name),
     domains: domainRoutes(domains, { logFile: () => sink.mainPath ?? paths.under(String(core.logfile)) }),
+    metrics,
+    events,
     version: VERSION,
     log: logger("xend.api"),
   });
@@ -173,6 +202,7 @@ async function boot(
   const stop = (exitCode = 0): Promise<void> =>
     (stopping ??= (async () => {
       log.info("xend stopping");
+      events.publish({ type: "service", state: "stopping", reasons: [], time: new Date().toISOString() });
       try {
         await server?.close();
       } catch (error) {
@@ -188,6 +218,7 @@ async function boot(
       }
       for (const [signal, handler] of handlers) process.off(signal, handler);
       unwatchRestarter?.();
+      rmSync(paths.managerFile, { force: true });
       lock.release();
       log.info(`xend stopped (exit ${exitCode})`);
       stdio?.restore();
@@ -296,8 +327,8 @@ async function startHypervisor(core: Record<string, ConfigValue>, paths: Paths, 
 }
 
 /** The core's `xend` plugin first, then the built-ins (or a test's list), in registration order. */
-function registerBuiltins(host: PluginHost, paths: Paths, sink: LogSink, options: DaemonOptions): void {
-  host.register(xendPlugin(paths, sink), "builtin");
+function registerBuiltins(host: PluginHost, paths: Paths, sink: LogSink, options: DaemonOptions, metrics: () => Promise<string>): void {
+  host.register(xendPlugin(paths, sink, metrics), "builtin");
   for (const def of options.builtins ?? BUILTIN_PLUGINS) host.register(def, "builtin");
 }
 
@@ -348,4 +379,23 @@ function runtimeLabel(): string {
   if (runtimeName === "bun" && g.Bun) return `bun ${g.Bun.version}`;
   if (runtimeName === "deno" && g.Deno) return `deno ${g.Deno.version.deno}`;
   return `node ${process.versions.node}`;
+}
+
+/**
+ * Records who runs this daemon (var/run/xend/xend.manager), so that svcs tells the truth when it
+ * is not the restarter: `restarter` (XVM_SUPERVISED), `systemd` (a service: INVOCATION_ID is set),
+ * or `none` (started by hand). Best effort: svcs falls back to `none`.
+ */
+export function daemonManager(env: NodeJS.ProcessEnv = process.env): "restarter" | "systemd" | "none" {
+  if (env.XVM_SUPERVISED === "1") return "restarter";
+  if (env.INVOCATION_ID || env.NOTIFY_SOCKET) return "systemd";
+  return "none";
+}
+
+function recordManager(paths: Paths): void {
+  try {
+    writeFileSync(paths.managerFile, `${daemonManager()}\n`, { mode: 0o644 });
+  } catch {
+    // svcs then reads "none"
+  }
 }

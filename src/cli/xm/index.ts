@@ -21,6 +21,7 @@ import { NewCommand } from "./new.ts";
 import { PauseCommand } from "./pause.ts";
 import { RebootCommand } from "./reboot.ts";
 import { RenameCommand } from "./rename.ts";
+import { SchedCreditCommand } from "./sched-credit.ts";
 import { ShutdownCommand } from "./shutdown.ts";
 import { StartCommand } from "./start.ts";
 import { SysrqCommand } from "./sysrq.ts";
@@ -32,14 +33,16 @@ import { VcpuListCommand } from "./vcpu-list.ts";
 import { VcpuPinCommand } from "./vcpu-pin.ts";
 import { VcpuSetCommand } from "./vcpu-set.ts";
 // Commands other areas provide (one import line each; add yours here):
-import { dumpCoreCommand } from "./dump-core.ts";
-import { migrateCommand } from "./migrate.ts";
 import { relocationKeyCommand } from "./relocation-key.ts";
+import { eventsCommand } from "./events.ts";
+// The built-in plugins' commands (declared in plugins/<name>/commands.ts, loaded when they run).
+import { BUILTIN_COMMANDS } from "../../daemon/builtin-commands.ts";
+import { pluginCommandClass } from "./plugin-command.ts";
 
 const plugins: CommandClass[] = [
-  dumpCoreCommand,
-  migrateCommand,
+  ...BUILTIN_COMMANDS.flatMap((b) => b.commands.map(pluginCommandClass)),
   relocationKeyCommand,
+  eventsCommand,
 ];
 
 export const commands: CommandClass[] = [
@@ -47,6 +50,6 @@ export const commands: CommandClass[] = [
   ListCommand, InfoCommand, CreateCommand, NewCommand, StartCommand, DeleteCommand, DestroyCommand,
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
-  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand,
+  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
   ...plugins,
 ];
