@@ -31,6 +31,10 @@ import { UptimeCommand } from "./uptime.ts";
 import { VcpuListCommand } from "./vcpu-list.ts";
 import { VcpuPinCommand } from "./vcpu-pin.ts";
 import { VcpuSetCommand } from "./vcpu-set.ts";
+import { RestoreCommand } from "./restore.ts";
+import { ResumeCommand } from "./resume.ts";
+import { SaveCommand } from "./save.ts";
+import { SuspendCommand } from "./suspend.ts";
 // Commands other areas provide (one import line each; add yours here):
 import { dumpCoreCommand } from "./dump-core.ts";
 import { migrateCommand } from "./migrate.ts";
@@ -48,5 +52,6 @@ export const commands: CommandClass[] = [
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
   DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand,
+  SaveCommand, RestoreCommand, SuspendCommand, ResumeCommand,
   ...plugins,
 ];

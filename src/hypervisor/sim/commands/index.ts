@@ -6,5 +6,6 @@ import type { RunnerCommand } from "../runner-command.ts";
 import { commands as core } from "./core.ts";
 import { commands as dump } from "./dump.ts";
 import { commands as migrate } from "./migrate.ts";
+import { commands as save } from "./save.ts";
 
-export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump, ...migrate };
+export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump, ...migrate, ...save };
