@@ -13,6 +13,9 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v") && !linkC
   // (so a closed stdout ends this one quietly with status 0, not 141 as the commands do).
   console.log(VERSION);
 } else {
+  // Whatever the caller's umask, nothing xvm creates under the state root is group- or
+  // world-writable (issue 13 §2); the daemons set it again themselves (src/runtime/umask.ts).
+  process.umask(0o022);
   const { start } = await import("../src/cli/start.ts");
   // Commands that leave servers running (xend, the restarter, guest runners) never return here.
   process.exitCode = await start(process.argv0, argv);

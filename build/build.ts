@@ -2,6 +2,7 @@
  * Builds the two artefacts from the same sources:
  *   dist/xvm.mjs  an esbuild bundle for Node (`node dist/xvm.mjs …`)
  *   dist/xvm      the single self-contained executable (`bun build --compile`)
+ *   dist/man/     the manual pages, generated from the command definitions (`xvm man --dir`)
  * Worker entry points (`src/**\/*.worker.ts`) are passed to bun as extra entry points, as
  * `bun build --compile` requires for worker_threads. The executable is split into lazily loaded
  * chunks and carries bytecode (see the flags below).
@@ -78,4 +79,11 @@ if (!args.has("--no-compile")) {
     stdio: ["ignore", "ignore", "inherit"],
   });
   console.log(`build: dist/xvm (bun --compile, ${(statSync(binary).size / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - t1)} ms`);
+}
+
+// The manual pages, generated from the command definitions by the program just built (`xvm man`).
+{
+  const run = args.has("--no-compile") ? [process.execPath, join(dist, "xvm.mjs")] : [binary];
+  execFileSync(run[0]!, [...run.slice(1), "man", "--dir", join(dist, "man")], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  console.log(`build: dist/man (${readdirSync(join(dist, "man")).length} pages)`);
 }

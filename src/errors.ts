@@ -9,6 +9,7 @@ export const ERRORS = {
   XVM_INTERNAL: { status: 500, exit: 1, message: "internal error: {detail}" },
   XVM_NOT_IMPLEMENTED: { status: 501, exit: 1, message: "{what} is not implemented" },
   XVM_BAD_REQUEST: { status: 400, exit: 1, message: "{detail}" },
+  BODY_TOO_LARGE: { status: 413, exit: 1, message: "request body too large: at most {max} bytes" },
   XVM_NOT_FOUND: { status: 404, exit: 1, message: "{detail}" },
   // repository
   REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },

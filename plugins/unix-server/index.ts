@@ -28,7 +28,8 @@ export default definePlugin({
       ops,
       log: ctx.log,
     });
-    const listeners = new Listeners(ctx, (request) => app.fetch(withAbsoluteUrl(request)));
+    const fetch = (request: Request) => app.fetch(withAbsoluteUrl(request));
+    const listeners = new Listeners(ctx, fetch, readOnly(fetch));
     await listeners.apply();
     return {
       refresh: () => listeners.apply(),
@@ -36,3 +37,20 @@ export default definePlugin({
     };
   },
 });
+
+/**
+ * The legacy interface over TCP is read-only (issue 13 §2): anyone who can reach the port can
+ * connect, and xend's protocol has no authentication, so only GET and HEAD are served there
+ * (lists, domain records, vcpuinfo, the node, the log); every POST — creating, destroying,
+ * dumping, migrating — answers 403 and belongs on the Unix socket, which only root can open.
+ */
+export function readOnly(fetch: (request: Request) => Response | Promise<Response>): (request: Request) => Response | Promise<Response> {
+  return (request) => {
+    if (request.method === "GET" || request.method === "HEAD") return fetch(request);
+    void request.body?.cancel();
+    return new Response("(xend.err 'The legacy interface over TCP is read-only: operations that change domains or write files are accepted only on the Unix socket (config/xend-unix-path)')", {
+      status: 403,
+      headers: { "content-type": "text/plain", pragma: "no-cache", "cache-control": "no-cache", expires: "-1" },
+    });
+  };
+}

@@ -30,6 +30,8 @@ export class Listeners {
   constructor(
     private readonly ctx: PluginContext<ListenerConfig>,
     private readonly fetch: Fetch,
+    /** What TCP serves (index.ts: read-only); the Unix socket serves `fetch`. */
+    private readonly tcpFetch: Fetch = fetch,
   ) {}
 
   /** The socket path the config asks for, under the state root. */
@@ -81,7 +83,7 @@ export class Listeners {
     if (this.tcp && this.tcp.key !== wantTcp) await this.stopTcp();
     if (wantTcp && !this.tcp) {
       try {
-        const handle = await this.ctx.serve({ hostname: address || undefined, port: cfg["xend-port"] }, this.fetch);
+        const handle = await this.ctx.serve({ hostname: address || undefined, port: cfg["xend-port"] }, this.tcpFetch);
         this.tcp = { key: wantTcp, handle };
         this.ctx.log.info(`legacy HTTP interface listening on TCP ${handle.address}`);
       } catch (error) {

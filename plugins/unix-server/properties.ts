@@ -29,7 +29,7 @@ export const properties = {
   },
   "xend-address": {
     type: "astring",
-    default: "",
-    description: "Address of the legacy HTTP interface over TCP; empty means all interfaces.",
+    default: "127.0.0.1",
+    description: "Address of the legacy HTTP interface over TCP (read-only there); empty means all interfaces.",
   },
 } as const satisfies PropertyDecls;

@@ -32,3 +32,14 @@ export function takeRoot(args: string[]): string[] {
   }
   return out;
 }
+
+/**
+ * `xvm help [command…]` is `xvm [command…] --help`, and `xvm version` is `xvm --version`, as in
+ * most modern command-line tools (a link named after a command keeps that command's own words:
+ * `xm help` is xm's).
+ */
+export function builtinWords(args: readonly string[]): string[] {
+  if (args[0] === "help") return args.length === 1 ? ["--help"] : [...args.slice(1), "--help"];
+  if (args[0] === "version" && args.length === 1) return ["--version"];
+  return [...args];
+}

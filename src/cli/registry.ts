@@ -21,9 +21,25 @@ const AREAS: Record<string, Area> = {
   dladm: () => import("./dladm.ts"),
   "install-links": () => import("./misc.ts"),
   shutdown: () => import("./shutdown.ts"),
+  completion: () => import("./completion/index.ts"),
+  man: () => import("./completion/index.ts"),
+  __complete: () => import("./completion/index.ts"),
   __runner: () => import("./runner.ts"),
   __restarter: () => import("./restarter.ts"),
 };
+
+/**
+ * The first words a user may type (the built-in `help`, `version`, `--help`… aside). Internal
+ * commands, `__runner` and `__restarter`, which the binary runs in its own child processes, are
+ * left out: never suggested, never listed.
+ */
+export function publicAreas(): string[] {
+  return Object.keys(AREAS).filter((name) => !name.startsWith("__"));
+}
+
+export function isArea(name: string): boolean {
+  return Object.hasOwn(AREAS, name);
+}
 
 /** The commands needed to run a command line whose first word is `first` (all of them if unknown). */
 export async function registry(first?: string): Promise<CommandClass[]> {
@@ -32,5 +48,6 @@ export async function registry(first?: string): Promise<CommandClass[]> {
   const area = first !== undefined ? AREAS[first] : undefined;
   const areas = area ? [area] : [...new Set(Object.values(AREAS))];
   const loaded = await Promise.all(areas.map((load) => load()));
-  return loaded.flatMap((m) => m.commands);
+  // Several first words may name one module (completion, man, __complete): its commands once.
+  return [...new Set(loaded)].flatMap((m) => m.commands);
 }

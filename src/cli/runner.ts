@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "clipanion";
 import { resolve } from "node:path";
+import { setDaemonUmask } from "../runtime/umask.ts";
 
 class RunnerCommand extends Command {
   static override paths = [["__runner"]];
@@ -11,6 +12,8 @@ class RunnerCommand extends Command {
   dir = Option.String({ required: true });
 
   async execute(): Promise<number> {
+    // A guest's runner outlives xend and writes its own files (log, dumps): umask 022 like xend.
+    setDaemonUmask();
     const { runRunner } = await import("../hypervisor/sim/runner.ts");
     return runRunner(resolve(this.dir));
   }

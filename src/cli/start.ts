@@ -8,19 +8,19 @@
  */
 import type { BaseContext, CommandClass } from "clipanion";
 import { ExitSignal, RawArgsCommand } from "./base.ts";
-import { commandArgs, takeRoot } from "./command-line.ts";
+import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
 import { registry } from "./registry.ts";
 import { lazyStdio } from "./stdio.ts";
 
 export async function start(argv0: string | undefined, argv: readonly string[]): Promise<number> {
-  const args = takeRoot(commandArgs(argv0, argv));
+  const args = builtinWords(takeRoot(commandArgs(argv0, argv)));
   const [first, ...rest] = args;
   const raw = first !== undefined && !first.startsWith("-") && rest[0] !== "--help" && rest[0] !== "-h" ? await rawCommand(first) : undefined;
   if (raw) return runRaw(raw, first!, rest);
   const { endOnClosedStdout } = await import("./closed-stdout.ts");
-  const { main } = await import("./main.ts");
+  const { runCli } = await import("./main.ts");
   endOnClosedStdout();
-  return main(argv0, argv);
+  return runCli(args);
 }
 
 /** The area's command if it is a single raw-arguments command. */

@@ -1,9 +1,10 @@
 /**
  * The daemon's control API (HTTP+JSON on `var/run/xend/control.sock`): status, plugins, effective
- * config, refresh, the OpenAPI document, the domain routes at `/domains`, and each plugin's
- * sub-app at `/plugins/<name>/`. The restarter polls `GET /status` to tell online from degraded;
+ * config, refresh, the OpenAPI document, the domain routes at `/domains`, each plugin's
+ * sub-app at `/plugins/<name>/`, `GET /metrics` (Prometheus text) and `GET /events` (NDJSON). The restarter polls `GET /status` to tell online from degraded;
  * xm and the SMF commands are clients of this API only.
  */
+import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError } from "../errors.ts";
@@ -14,6 +15,8 @@ import type { PluginState, PluginStatus } from "../plugin/host.ts";
 import { PROPERTY_NAME } from "../plugin/schema.ts";
 import { ApiRouter, docsOf, openApiDocument } from "./api-router.ts";
 import { errorResponse, notFoundResponse } from "../runtime/http-errors.ts";
+import { eventStream, type EventBus } from "./events.ts";
+import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 
 const ConfigValueSchema = v.union([v.boolean(), v.number(), v.string()]);
 
@@ -58,14 +61,31 @@ export interface ControlApiOptions {
   pluginRoutes(name: string): { routes: Hono; state: PluginState; error?: string } | undefined;
   /** Mounted at `/domains`. */
   domains?: Hono;
+  /** `GET /metrics`: the Prometheus text (src/daemon/metrics.ts). */
+  metrics?: () => Promise<string>;
+  /** `GET /events`: the NDJSON event stream (src/daemon/events.ts). */
+  events?: EventBus;
+  /** Keep-alive interval of the event stream, ms (default 5000). */
+  eventPingMs?: number;
   version: string;
   log: Logger;
 }
+
+/** A control API request body may weigh at most this (a domain config is a few KiB). */
+export const MAX_BODY_BYTES = 1 << 20;
 
 export function createControlApi(o: ControlApiOptions): Hono {
   const app = new Hono();
   app.onError((error) => errorResponse(error, o.log));
   app.notFound((c) => notFoundResponse(c.req.method, c.req.path));
+  // Bounded before anything reads it (issue 13 §4): core routes and plugin routes alike.
+  app.use("*", bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      const e = new XvmError("BODY_TOO_LARGE", { max: MAX_BODY_BYTES });
+      return c.json(e.toJSON(), 413);
+    },
+  }));
 
   const api = new ApiRouter(new Hono());
   api.route(
@@ -118,6 +138,10 @@ export function createControlApi(o: ControlApiOptions): Hono {
   );
   app.route("/", api.app);
   if (o.domains) app.route("/domains", o.domains);
+  const metrics = o.metrics;
+  if (metrics) app.get("/metrics", async (c) => c.body(await metrics(), 200, { "content-type": METRICS_CONTENT_TYPE }));
+  const bus = o.events;
+  if (bus) app.get("/events", (c) => eventStream(bus, o.eventPingMs ?? 5000, c.req.raw.signal));
 
   const toPlugin = async (c: { req: { param(name: string): string; raw: Request } }): Promise<Response> => {
     const name = c.req.param("name");

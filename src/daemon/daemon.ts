@@ -8,6 +8,7 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
+import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
@@ -30,7 +31,9 @@ import { VERSION } from "../version.ts";
 import { BUILTIN_PLUGINS } from "./builtins.ts";
 import { xendPlugin } from "./xend-plugin.ts";
 import { createControlApi, type DaemonStatus, type RefreshResult } from "./control-api.ts";
+import { EventBus } from "./events.ts";
 import { Health } from "./health.ts";
+import { renderMetrics } from "./metrics.ts";
 import { LogSink, captureStdio, createLogger, type LevelName } from "./log.ts";
 import { acquireDaemonLock, type DaemonLock } from "./pidfile.ts";
 import type { RotationOptions } from "../runtime/rotating-file.ts";
@@ -70,6 +73,7 @@ export function startExitCode(error: unknown): number {
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  setDaemonUmask();
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
@@ -101,13 +105,34 @@ async function boot(
   const log = logger("xend");
   log.info(`xend ${VERSION} starting: pid ${process.pid}, root ${paths.root}, ${runtimeLabel()}`);
   const health = watchHealth(log);
+  const events = new EventBus();
+  let lastState = health.state;
+  health.onChange((key, reason) => {
+    const changed = health.state !== lastState;
+    lastState = health.state;
+    events.fromHealth(key, reason, health.state, health.list(), changed);
+  });
   const driver = await startHypervisor(core, paths, logger, health);
 
   const host = new PluginHost({ paths, logger, health });
-  registerBuiltins(host, paths, sink, options);
+  const metrics = async (): Promise<string> => renderMetrics({
+    status: status(),
+    nowMs: Date.now(),
+    plugins: host.list(),
+    domains: await domains.list(),
+    counts: events.counts,
+    subscribers: events.subscribers,
+    dumpDir: typeof host.allConfig["dump-directory"] === "string" ? paths.under(host.allConfig["dump-directory"]) : undefined,
+  });
+  registerBuiltins(host, paths, sink, options, metrics);
   if (await loadExternalPlugins(host, repo, String(core["plugin-path"]), paths, log)) running = runningConfig(repo.read());
 
-  const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire: host.fire });
+  // Every hook the core fires reaches the plugins first, then the event stream (and its counters).
+  const fire: typeof host.fire = async (hook, ...args) => {
+    await host.fire(hook, ...args);
+    events.fromHook(hook, args);
+  };
+  const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire });
   await host.start(running, { domains, hypervisor: driver });
   await attachDomains(domains, log, health);
   await host.fire("daemonReady");
@@ -160,6 +185,8 @@ async function boot(
     refresh,
     pluginRoutes: (name) => host.routesOf(name),
     domains: domainRoutes(domains, { logFile: () => sink.mainPath ?? paths.under(String(core.logfile)) }),
+    metrics,
+    events,
     version: VERSION,
     log: logger("xend.api"),
   });
@@ -173,6 +200,7 @@ async function boot(
   const stop = (exitCode = 0): Promise<void> =>
     (stopping ??= (async () => {
       log.info("xend stopping");
+      events.publish({ type: "service", state: "stopping", reasons: [], time: new Date().toISOString() });
       try {
         await server?.close();
       } catch (error) {
@@ -296,8 +324,8 @@ async function startHypervisor(core: Record<string, ConfigValue>, paths: Paths, 
 }
 
 /** The core's `xend` plugin first, then the built-ins (or a test's list), in registration order. */
-function registerBuiltins(host: PluginHost, paths: Paths, sink: LogSink, options: DaemonOptions): void {
-  host.register(xendPlugin(paths, sink), "builtin");
+function registerBuiltins(host: PluginHost, paths: Paths, sink: LogSink, options: DaemonOptions, metrics: () => Promise<string>): void {
+  host.register(xendPlugin(paths, sink, metrics), "builtin");
   for (const def of options.builtins ?? BUILTIN_PLUGINS) host.register(def, "builtin");
 }
 

@@ -152,6 +152,33 @@ export function domainRoutes(manager: DomainManager, options: DomainRoutesOption
     return manager.get(d.domid === 0 ? 0 : d.uuid);
   });
 
+  const SchedSchema = v.object({
+    domid: v.nullable(v.number()), name: v.string(), uuid: v.string(),
+    weight: v.pipe(v.number(), v.description("1..65535; share of contended CPUs (default 256)")),
+    cap: v.pipe(v.number(), v.description("most CPU the domain may use, percent of one CPU; 0 = no cap")),
+  });
+  const schedAnswer = async (dom: string) => {
+    const d = await manager.get(dom);
+    if (!manager.schedCredit) throw new XvmError("XVM_NOT_IMPLEMENTED", { what: "the credit scheduler" });
+    const s = await manager.schedCredit(d.domid === 0 ? 0 : d.uuid);
+    return { domid: d.domid, name: d.name, uuid: d.uuid, weight: s.weight, cap: s.cap };
+  };
+  api.route({
+    method: "get", path: "/:dom/sched-credit", tags, summary: "A domain's credit scheduler weight and cap (xm sched-credit)",
+    params: DomParams, response: SchedSchema,
+  }, ({ params }) => schedAnswer(params.dom));
+  api.route({
+    method: "post", path: "/:dom/sched-credit", tags, summary: "Set a domain's weight and/or cap (xm sched-credit -d Domain -w WEIGHT -c CAP)",
+    params: DomParams,
+    body: v.object({ weight: v.optional(v.pipe(v.number(), v.integer())), cap: v.optional(v.pipe(v.number(), v.integer())) }),
+    response: SchedSchema,
+  }, async ({ params, body }) => {
+    const d = await manager.get(params.dom);
+    if (!manager.setSchedCredit) throw new XvmError("XVM_NOT_IMPLEMENTED", { what: "the credit scheduler" });
+    await manager.setSchedCredit(d.domid === 0 ? 0 : d.uuid, { weight: body.weight, cap: body.cap });
+    return schedAnswer(d.domid === 0 ? "0" : d.uuid);
+  });
+
   api.route({
     method: "post", path: "/:dom/maxmem", tags, summary: "Set the maximum memory, MiB (xm mem-max)",
     params: DomParams, body: v.object({ maxmem: v.pipe(v.number(), v.integer(), v.description("MiB")) }), response: DomainSummarySchema,

@@ -10,7 +10,9 @@
 import { errorMessage } from "../errors.ts";
 import type { Paths } from "../paths.ts";
 import { definePlugin, withValidation, type PluginDefinition } from "../plugin/contract.ts";
-import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
+import { CORE_OWNER, CORE_PROPERTIES, parseMetricsAddress } from "../plugin/core-properties.ts";
+import type { ServerHandle } from "../plugin/contract.ts";
+import { METRICS_CONTENT_TYPE } from "./metrics.ts";
 import type { LevelName, LogSink } from "./log.ts";
 import { RotatingFile } from "../runtime/rotating-file.ts";
 
@@ -28,16 +30,49 @@ function logfileProblem(path: string, sink: LogSink): string | undefined {
   }
 }
 
-export function xendPlugin(paths: Paths, sink: LogSink): PluginDefinition {
+export function xendPlugin(paths: Paths, sink: LogSink, metrics?: () => Promise<string>): PluginDefinition {
   return definePlugin({
     name: CORE_OWNER,
-    description: "The daemon's own properties: its log, log level, plugin directories and hypervisor driver.",
+    description: "The daemon's own properties: its log, log level, plugin directories, hypervisor driver and metrics address.",
     properties: withValidation(CORE_PROPERTIES, {
       logfile: { validate: (value) => logfileProblem(paths.under(value), sink), show: (value) => paths.under(value) },
     }),
-    setup(ctx) {
+    async setup(ctx) {
+      // config/metrics-address: GET /metrics over TCP too (opt-in; nothing else is served there).
+      let tcp: { address: string; handle: ServerHandle } | undefined;
+      const serveMetrics = async (): Promise<void> => {
+        const want = ctx.config["metrics-address"];
+        if (tcp && tcp.address === want) return;
+        if (tcp) {
+          const old = tcp;
+          tcp = undefined;
+          await old.handle.close();
+          ctx.log.info(`metrics no longer served on TCP ${old.handle.address}`);
+        }
+        const at = want ? parseMetricsAddress(want) : undefined;
+        if (!at || !metrics) {
+          ctx.degrade(undefined);
+          return;
+        }
+        try {
+          const handle = await ctx.serve({ hostname: at.hostname, port: at.port }, async (req) => {
+            const url = new URL(req.url);
+            if (req.method !== "GET" || url.pathname !== "/metrics") return new Response("only GET /metrics here\n", { status: 404 });
+            return new Response(await metrics(), { headers: { "content-type": METRICS_CONTENT_TYPE } });
+          });
+          tcp = { address: want, handle };
+          ctx.log.info(`metrics served on TCP ${handle.address} (GET /metrics)`);
+          ctx.degrade(undefined);
+        } catch (error) {
+          const reason = `config/metrics-address: cannot listen on ${want}: ${errorMessage(error)}`;
+          ctx.log.error(reason);
+          ctx.degrade(reason);
+        }
+      };
+      await serveMetrics();
       return {
-        refresh(changes) {
+        async refresh(changes) {
+          if (changes.has("metrics-address")) await serveMetrics();
           const level = ctx.config.loglevel as LevelName;
           if (changes.has("logfile")) sink.openMain(paths.under(ctx.config.logfile), level);
           if (changes.has("loglevel") || changes.has("logfile")) sink.setLevel(level);

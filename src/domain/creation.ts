@@ -13,6 +13,7 @@ import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
 import { type Active, DOM0_NAME, type FullConfig, metaOf, mib } from "./records.ts";
+import { schedOf } from "./scheduler.ts";
 import { writeFileAtomicSync } from "./store.ts";
 import { inactiveSummary, summaryOf } from "./summaries.ts";
 import type { DomainConfig, DomainCreateRequest, DomainSummary } from "./types.ts";
@@ -153,6 +154,7 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
         domid, name: final.name, uuid: final.uuid, memoryKiB: final.memory * 1024, maxMemKiB: (final.maxmem ?? final.memory) * 1024,
         vcpus: final.vcpus, maxVcpus: final.maxvcpus ?? final.vcpus, kernel: final.kernel, extra: final.extra ?? "",
         affinity, paused: options.paused, meta: metaOf(rec) as unknown as Record<string, unknown>,
+        sched: schedOf(final),
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {

@@ -21,7 +21,7 @@
  *   lifecycle.ts    destroy, pause, shutdown, sysrq, trigger           resources.ts  memory and vCPUs
  *   console.ts      console read/write/follow                  saves.ts   save/restore/suspend/resume
  */
-import type { GuestInfo } from "../hypervisor/driver.ts";
+import type { GuestInfo, SchedParams } from "../hypervisor/driver.ts";
 import * as attaching from "./attach.ts";
 import * as consoles from "./console.ts";
 import * as creation from "./creation.ts";
@@ -29,6 +29,7 @@ import * as lifecycle from "./lifecycle.ts";
 import { DomainModel, type DomainManagerOptions } from "./model.ts";
 import * as resources from "./resources.ts";
 import * as saves from "./saves.ts";
+import * as scheduler from "./scheduler.ts";
 import { getDomain, listDomains } from "./summaries.ts";
 import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult } from "./types.ts";
 
@@ -82,6 +83,8 @@ export class Manager implements DomainManagerHandle {
   setMaxMemory(dom: string | number, maxmem: number): Promise<void> { return resources.setMaxMemory(this.m, dom, maxmem); }
   setVcpus(dom: string | number, count: number): Promise<void> { return resources.setVcpus(this.m, dom, count); }
   pinVcpu(dom: string | number, vcpu: number | "all", cpus: number[] | "all"): Promise<void> { return resources.pinVcpu(this.m, dom, vcpu, cpus); }
+  schedCredit(dom: string | number): Promise<SchedParams> { return scheduler.schedCredit(this.m, dom); }
+  setSchedCredit(dom: string | number, change: { weight?: number; cap?: number }): Promise<SchedParams> { return scheduler.setSchedCredit(this.m, dom, change); }
   setHostResources(update: HostResources): void { this.m.host.set(update); }
   nodeInfo(): Promise<NodeInfo> { return resources.nodeInfo(this.m); }
 

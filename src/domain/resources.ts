@@ -147,7 +147,7 @@ export async function nodeInfo(m: DomainModel): Promise<NodeInfo> {
 }
 
 /** Changes a stored config of an inactive managed domain. */
-async function changeInactive(m: DomainModel, config: FullConfig, action: string, change: (c: FullConfig) => Partial<DomainConfig>): Promise<void> {
+export async function changeInactive(m: DomainModel, config: FullConfig, action: string, change: (c: FullConfig) => Partial<DomainConfig>): Promise<void> {
   await m.resources(async () => {
     const current = m.managed.get(config.uuid);
     if (!current || m.activeByUuid(config.uuid)) throw new XvmError("DOMAIN_BAD_STATE", { dom: config.name, state: "changing", action });

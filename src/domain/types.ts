@@ -2,7 +2,7 @@
  * The domain manager as plugins and the control API see it. The implementation lives beside this
  * file; plugins get this interface through their context and nothing else.
  */
-import type { GuestInfo, VcpuInfo } from "../hypervisor/driver.ts";
+import type { GuestInfo, SchedParams, VcpuInfo } from "../hypervisor/driver.ts";
 
 export type DomainAction = "destroy" | "restart" | "preserve" | "rename-restart" | "coredump-destroy" | "coredump-restart";
 
@@ -150,6 +150,13 @@ export interface DomainManager {
   setMaxMemory(dom: string | number, mib: number): Promise<void>;
   setVcpus(dom: string | number, count: number): Promise<void>;
   pinVcpu(dom: string | number, vcpu: number | "all", cpus: number[] | "all"): Promise<void>;
+  /** Credit scheduler weight and cap (`xm sched-credit`); any domain, Domain-0 and inactive ones included. */
+  schedCredit?(dom: string | number): Promise<SchedParams>;
+  /**
+   * Sets weight (1..65535) and/or cap (0..100 per vCPU); both are checked before anything changes.
+   * A running domain's driver enforces them at once. Returns the values in force.
+   */
+  setSchedCredit?(dom: string | number, change: { weight?: number; cap?: number }): Promise<SchedParams>;
   sysrq(dom: string | number, key: string): Promise<void>;
   /** Managed domains (`xm new` / `start` / `delete`). */
   define(config: DomainConfig): Promise<DomainSummary>;

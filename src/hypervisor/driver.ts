@@ -27,6 +27,20 @@ export interface PhysInfo {
   hypervisor: { name: string; major: number; minor: number; extra: string; caps: string[] };
 }
 
+/**
+ * Credit scheduler parameters of a guest, as Xen's credit scheduler had them (`xm sched-credit`,
+ * config `cpu_weight` / `cpu_cap`): `weight` 1..65535 is the guest's share when guests compete for
+ * CPUs (512 gets twice the CPU of 256); `cap` is the most CPU the guest may use, in percent of one
+ * physical CPU (50 = half a CPU, 200 = two CPUs), 0 = no cap. A QEMU/KVM driver maps them onto
+ * cgroup v2: weight to `cpu.weight` (256 -> 100), cap to `cpu.max` (`<cap * period / 100> <period>`).
+ */
+export interface SchedParams {
+  weight: number;
+  cap: number;
+}
+
+export const SCHED_DEFAULTS: Readonly<SchedParams> = { weight: 256, cap: 0 };
+
 /** What a driver needs to start a guest. Units are explicit in the names. */
 export interface GuestSpec {
   domid: number;
@@ -44,6 +58,8 @@ export interface GuestSpec {
   affinity: number[][];
   /** Start with all vCPUs paused. */
   paused: boolean;
+  /** Credit scheduler parameters (default {@link SCHED_DEFAULTS}). */
+  sched?: SchedParams;
   /** Opaque config the domain manager wants kept with the guest (name/uuid/config survive xend restarts). */
   meta: Record<string, unknown>;
 }
@@ -85,6 +101,8 @@ export interface GuestInfo {
   pid?: number;
   /** Epoch seconds. */
   startTime: number;
+  /** Credit scheduler parameters in force, for a driver that schedules (see {@link SchedParams}). */
+  sched?: SchedParams;
   /**
    * The guest's host object died while no driver was attached (runner killed while xend was
    * down): `list()` reports such a guest once, with its name/uuid/meta, `crashed` set and a `lost`
@@ -260,6 +278,12 @@ export interface HypervisorDriver {
    */
   saveTo?(domid: number, path: string, options: SaveOptions): Promise<SavedState>;
   restoreFrom?(path: string, spec: GuestSpec, options: RestoreOptions): Promise<GuestInfo>;
+  /**
+   * Sets a guest's credit scheduler parameters (`xm sched-credit -d`): they take effect at once
+   * and stay with the guest (a re-attach sees them). Optional: a driver without it has no
+   * scheduler, and sched-credit says so.
+   */
+  setSchedParams?(domid: number, params: SchedParams): Promise<void>;
   // Only what the core and the built-in plugins call is here. Page, dirty-log, vCPU-register and
   // throttle access are a driver's own methods (SimDriver's, for its tests and benchmarks), not part
   // of the contract: nothing in production called them through it.

@@ -41,4 +41,20 @@ export const CORE_PROPERTIES = {
     default: "qemu-system-x86_64",
     description: "The QEMU program qemu guests run in (a name looked up in PATH, or an absolute path).",
   },
+  "metrics-address": {
+    type: "astring",
+    default: "",
+    check: (value) => (value === "" || parseMetricsAddress(value) ? undefined : "expected HOST:PORT (e.g. 127.0.0.1:9464, [::1]:9464, or :9464 for every interface), or empty"),
+    description: "Also serve GET /metrics (Prometheus text) over TCP at HOST:PORT (`:PORT` = every interface); empty = only on the control socket.",
+  },
 } as const satisfies PropertyDecls;
+
+/** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (every interface) -> hostname (undefined = every interface) and port. */
+export function parseMetricsAddress(value: string): { hostname: string | undefined; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:\[\]]*)):(\d{1,5})$/.exec(value);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return undefined;
+  const host = m[1] ?? m[2] ?? "";
+  return { hostname: host === "" ? undefined : host, port };
+}

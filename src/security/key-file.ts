@@ -10,7 +10,8 @@
  * The key itself never goes into the SMF repository: repository.db is 0644 (every local user can
  * read it through svcprop), and svccfg export and the backups copy it.
  */
-import { createHash, randomBytes } from "node:crypto";
+/** node:crypto on first use: every xm command carries this file (Start-up in docs/architecture.md). */
+const crypto = () => process.getBuiltinModule("node:crypto");
 import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, writeSync, constants } from "node:fs";
 import { dirname } from "node:path";
 
@@ -34,7 +35,7 @@ export class KeyFileError extends Error {
 }
 
 export function fingerprint(secret: Buffer): string {
-  const hex = createHash("sha256").update("xvm-key-fingerprint\0").update(secret).digest("hex").slice(0, 16);
+  const hex = crypto().createHash("sha256").update("xvm-key-fingerprint\0").update(secret).digest("hex").slice(0, 16);
   return hex.match(/.{4}/g)!.join(":");
 }
 
@@ -90,7 +91,7 @@ export function readKeyFile(path: string): SharedKey {
  * Creates a key file with a fresh random key, mode 0600, refusing to replace an existing file
  * (O_EXCL). Its directory is created (0755) when missing. Returns the key.
  */
-export function createKeyFile(path: string, secret: Buffer = randomBytes(KEY_BYTES)): SharedKey {
+export function createKeyFile(path: string, secret: Buffer = crypto().randomBytes(KEY_BYTES)): SharedKey {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   let fd: number;
   try {

@@ -149,7 +149,7 @@ describe("xm migrate between two daemons", () => {
     expect(a.x("xm", "migrate", "Domain-0", "127.0.0.1")).toMatchObject({ code: 1, stderr: "Error: Cannot migrate privileged domain Domain-0\n" });
     expect(a.x("xm", "migrate", "nosuch", "127.0.0.1")).toMatchObject({ code: 1, stderr: "Error: Domain 'nosuch' does not exist.\n" });
     const port = a.x("xm", "migrate", "-p", "99999", "web1", "127.0.0.1");
-    expect(port).toMatchObject({ code: 2, stderr: "Error: invalid port '99999': give a number from 0 to 65535\n" });
+    expect(port).toMatchObject({ code: 1, stderr: "Error: invalid port '99999': give a number from 0 to 65535\n" });
     const closed = a.x("xm", "migrate", "-p", "1", "web1", "127.0.0.1");
     expect(closed).toMatchObject({ code: 1, stderr: "Error: migration of web1 failed: can't connect: 127.0.0.1:1: ECONNREFUSED\n" });
     expect(domains(a).get("web1")!.state).toMatch(/^[r-][b-]----$/);

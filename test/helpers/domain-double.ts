@@ -180,8 +180,7 @@ export class DomainManagerDouble implements DomainManager {
     const d = this.find(dom);
     this.unprivileged(d, "pause");
     this.active(d, "pause");
-    // As the manager (and xend 3.4): pausing a paused domain changes nothing.
-    if (d.flags.paused) return;
+    if (d.flags.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: d.name, state: "paused", action: "pause" });
     this.setFlags(d, { paused: true });
   }
 
@@ -189,7 +188,7 @@ export class DomainManagerDouble implements DomainManager {
     this.record("unpause", [dom]);
     const d = this.find(dom);
     this.active(d, "unpause");
-    if (!d.flags.paused) return;
+    if (!d.flags.paused) throw new XvmError("DOMAIN_BAD_STATE", { dom: d.name, state: "not paused", action: "unpause" });
     this.setFlags(d, { blocked: true });
   }
 

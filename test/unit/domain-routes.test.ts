@@ -159,7 +159,7 @@ describe("domain routes", () => {
     expect(Object.keys(doc.paths).sort()).toEqual([
       "/domains", "/domains/define", "/domains/{dom}", "/domains/{dom}/console", "/domains/{dom}/destroy", "/domains/{dom}/dmesg",
       "/domains/{dom}/dmesg/clear", "/domains/{dom}/log", "/domains/{dom}/maxmem", "/domains/{dom}/memory", "/domains/{dom}/network",
-      "/domains/{dom}/node", "/domains/{dom}/pause", "/domains/{dom}/rename", "/domains/{dom}/shutdown", "/domains/{dom}/start",
+      "/domains/{dom}/node", "/domains/{dom}/pause", "/domains/{dom}/rename", "/domains/{dom}/sched-credit", "/domains/{dom}/shutdown", "/domains/{dom}/start",
       "/domains/{dom}/sysrq", "/domains/{dom}/trigger", "/domains/{dom}/unpause", "/domains/{dom}/vcpus", "/domains/{dom}/vcpus/pin",
     ]);
     expect(Object.keys(doc.paths["/domains"]!).sort()).toEqual(["get", "post"]);

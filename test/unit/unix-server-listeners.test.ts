@@ -2,7 +2,7 @@
  * The unix-server plugin's listeners: where the socket is and with which modes, stale sockets,
  * refresh turning them on, off and elsewhere without a restart, TCP, and stop.
  */
-import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import { waitFor } from "../helpers/cli.ts";
 import { DomainManagerDouble } from "../helpers/domain-double.ts";
 import { startPlugin, type Harness } from "../helpers/plugin-harness.ts";
 import { freePort } from "../helpers/ports.ts";
-import { exchange, libvirtGet, parseResponse } from "../helpers/raw-http.ts";
+import { exchange, libvirtGet, libvirtPost, parseResponse } from "../helpers/raw-http.ts";
 
 type Config = Parameters<typeof plugin.setup>[0]["config"];
 
@@ -80,10 +80,16 @@ describe("the Unix socket", () => {
     expect(harness.degraded).toBeUndefined();
   });
 
-  it("tightens an existing folder to 0700", async () => {
+  it("never chmods an existing folder: 0755 stays 0755, a world-writable one is refused and stays as it was (issue 13 §2)", async () => {
     mkdirSync(join(root, "var/lib/xend"), { recursive: true, mode: 0o755 });
     await start();
-    expect(statSync(join(root, "var/lib/xend")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, "var/lib/xend")).mode & 0o777).toBe(0o755);
+    await h!.stop();
+    h = undefined;
+    chmodSync(join(root, "var/lib/xend"), 0o777);
+    const harness = await start();
+    expect(harness.degraded).toBe(`legacy HTTP interface: cannot listen on ${join(root, "var/lib/xend/xend-socket")}: the socket's folder ${join(root, "var/lib/xend")} has mode 0777; it must be 0755 or stricter; xend does not change the mode of a folder it did not create: fix it or choose another config/xend-unix-path`);
+    expect(statSync(join(root, "var/lib/xend")).mode & 0o777).toBe(0o777);
   });
 
   it("replaces a stale socket file left by a crash", async () => {
@@ -154,7 +160,7 @@ describe("the Unix socket", () => {
     mkdirSync(join(root, "var/lib"), { recursive: true });
     writeFileSync(join(root, "var/lib/xend"), "a file where the folder should be\n");
     const harness = await start();
-    expect(harness.degraded).toMatch(/^legacy HTTP interface: cannot listen on .*\/var\/lib\/xend\/xend-socket: EEXIST/);
+    expect(harness.degraded).toMatch(/^legacy HTTP interface: cannot listen on .*\/var\/lib\/xend\/xend-socket: .*\/var\/lib\/xend is not a folder/);
     await harness.refresh({ "xend-unix-path": "/var/lib/xend2/xend-socket" });
     expect(harness.degraded).toBeUndefined();
     expect(await answers(join(root, "var/lib/xend2/xend-socket"))).toBe(true);
@@ -182,6 +188,22 @@ describe("TCP (xend-http-server)", () => {
     await harness.refresh({ "xend-http-server": false });
     expect(harness.openServers.size).toBe(1);
     await expect(libvirtGet({ host: "127.0.0.1", port }, "/xend/domain")).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it("listens on 127.0.0.1 by default and is read-only there: every POST answers 403, nothing changes (issue 13 §2)", async () => {
+    const port = await freePort();
+    const domains = new DomainManagerDouble();
+    h = await startPlugin(plugin, { root, domains, config: { "xend-http-server": true, "xend-port": port } });
+    expect(h.log.lines.some((l) => l === `INFO (unix-server) legacy HTTP interface listening on TCP 127.0.0.1:${port}`)).toBe(true);
+    expect((await libvirtGet({ host: "127.0.0.1", port }, "/xend/domain")).body).toBe("(Domain-0)");
+    const config = "(vm (name 'tcp1')(memory 32)(image (linux (kernel 'sim:idle'))))";
+    const created = await libvirtPost({ host: "127.0.0.1", port }, "/xend/domain/", [["op", "create"], ["config", config]]);
+    expect(created.status).toBe(403);
+    expect(created.body).toBe("(xend.err 'The legacy interface over TCP is read-only: operations that change domains or write files are accepted only on the Unix socket (config/xend-unix-path)')");
+    expect((await libvirtPost({ host: "127.0.0.1", port }, "/xend/domain/Domain-0", [["op", "dump"], ["file", "x.core"]])).status).toBe(403);
+    expect((await domains.list()).map((d) => d.name)).toEqual(["Domain-0"]);
+    // The Unix socket still takes operations.
+    expect((await libvirtPost(join(root, "var/lib/xend/xend-socket"), "/xend/domain/", [["op", "create"], ["config", config]])).status).toBe(201);
   });
 
   it("says so when the port is taken, and keeps the Unix socket", async () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildCli } from "../../src/cli/main.ts";
-import { lookup, syntaxError, unknownOption, usageText, xmCommandSpecs, xmFront, type CommandSpec } from "../../src/cli/xm/front.ts";
+import { attachDashValues, lookup, syntaxError, unknownOption, usageText, xmCommandSpecs, xmFront, type CommandSpec } from "../../src/cli/xm/front.ts";
 import { cmdHelp34, wrap } from "../../src/cli/xm/xm34.ts";
 
 const specs = xmCommandSpecs(await buildCli("xm"));
@@ -93,6 +93,11 @@ describe("unknownOption", () => {
     expect(unknownOption(["--long=1"], spec)).toBe("option --long must not have an argument");
     expect(unknownOption(["--", "-q"], spec)).toBeUndefined();
     expect(unknownOption(["-", "x"], spec)).toBeUndefined();
+  });
+
+  it("gives an option the dash-led value getopt would (-d -1 is --domain=-1)", () => {
+    expect(attachDashValues(["-d", "-1", "-l", "--domain", "-x", "-d", "y"], spec)).toEqual(["--domain=-1", "-l", "--domain=-x", "-d", "y"]);
+    expect(attachDashValues(["--", "-d", "-1"], spec)).toEqual(["--", "-d", "-1"]);
   });
 });
 

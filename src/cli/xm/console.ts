@@ -6,7 +6,6 @@
  * `</dev/null`): once what was read is sent and the history shown, it waits for the console to be
  * quiet for a moment (so replies show), or leaves at once with `-q`.
  */
-import { request } from "node:http";
 import { Command, Option } from "clipanion";
 import { XvmError } from "../../errors.ts";
 import { ApiError, XmCommand } from "./base.ts";
@@ -107,7 +106,8 @@ export class ConsoleCommand extends XmCommand {
           else maybeLeave();
         });
       };
-      const req = request({ socketPath: paths.controlSocket, method: "GET", path: `/domains/${domid}/console?follow=1` }, (res) => {
+      // node:http on first use (Start-up in docs/architecture.md).
+      const req = process.getBuiltinModule("node:http").request({ socketPath: paths.controlSocket, method: "GET", path: `/domains/${domid}/console?follow=1` }, (res) => {
         let buffered = "";
         res.setEncoding("utf8");
         if ((res.statusCode ?? 0) >= 400) {

@@ -16,6 +16,7 @@
  */
 import type { Cli } from "clipanion";
 import { XM34_ALIASES, XM34_ARGS, XM34_COMMANDS, cmdHelp34 } from "./xm34.ts";
+import { namePlaceholders } from "../usage-text.ts";
 
 /** xvm's extensions that 3.4's argument counts must not see. */
 const EXTENSIONS = new Set(["--json"]);
@@ -52,7 +53,7 @@ export function xmCommandSpecs(cli: Pick<Cli, "definitions">): Map<string, Comma
     if (!m || specs.has(m[1]!)) continue;
     specs.set(m[1]!, {
       options: def.options.map((o) => ({ names: o.nameSet, takesValue: /\s#\d/.test(o.definition) })),
-      usage: def.usage,
+      usage: namePlaceholders(def.usage),
       description: def.description ?? "",
     });
   }
@@ -119,6 +120,31 @@ export function unknownOption(words: readonly string[], spec: CommandSpec): stri
   return undefined;
 }
 
+/**
+ * Getopt takes the word after an option that wants a value as that value, even when it starts with
+ * a dash (`-c -1`); clipanion would read it as an option. Such pairs become `--long=value`.
+ */
+export function attachDashValues(words: readonly string[], spec: CommandSpec): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === "--") {
+      out.push(...words.slice(i));
+      break;
+    }
+    const next = words[i + 1];
+    const o = /^(-[^-]|--[^=]+)$/.test(w) ? spec.options.find((x) => x.names.includes(w)) : undefined;
+    if (o?.takesValue && next !== undefined && next.startsWith("-")) {
+      const long = o.names.find((n) => n.startsWith("--")) ?? w;
+      out.push(`${long}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
+}
+
 /** The operands of `words` (what is neither an option nor an option's value). */
 function operands(words: readonly string[], spec: CommandSpec | undefined): string[] {
   const out: string[] = [];
@@ -181,7 +207,7 @@ export function xmFront(words: readonly string[], specs: ReadonlyMap<string, Com
       return { ...r, stdout: `${r.stdout}\n` };
     }
   }
-  return { args, stdout: "", stderr, command: cmd };
+  return { args: spec ? [cmd, ...attachDashValues(rest, spec)] : args, stdout: "", stderr, command: cmd };
 }
 
 /**

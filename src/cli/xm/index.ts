@@ -21,6 +21,7 @@ import { NewCommand } from "./new.ts";
 import { PauseCommand } from "./pause.ts";
 import { RebootCommand } from "./reboot.ts";
 import { RenameCommand } from "./rename.ts";
+import { SchedCreditCommand } from "./sched-credit.ts";
 import { ShutdownCommand } from "./shutdown.ts";
 import { StartCommand } from "./start.ts";
 import { SysrqCommand } from "./sysrq.ts";
@@ -39,11 +40,13 @@ import { SuspendCommand } from "./suspend.ts";
 import { dumpCoreCommand } from "./dump-core.ts";
 import { migrateCommand } from "./migrate.ts";
 import { relocationKeyCommand } from "./relocation-key.ts";
+import { eventsCommand } from "./events.ts";
 
 const plugins: CommandClass[] = [
   dumpCoreCommand,
   migrateCommand,
   relocationKeyCommand,
+  eventsCommand,
 ];
 
 export const commands: CommandClass[] = [
@@ -51,7 +54,7 @@ export const commands: CommandClass[] = [
   ListCommand, InfoCommand, CreateCommand, NewCommand, StartCommand, DeleteCommand, DestroyCommand,
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
-  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand,
+  DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
   SaveCommand, RestoreCommand, SuspendCommand, ResumeCommand,
   ...plugins,
 ];

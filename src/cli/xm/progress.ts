@@ -2,7 +2,7 @@
  * What xm shows while a long operation runs in xend (`xm dump-core`, `xm migrate`): the client of
  * the NDJSON progress answers plugins give (src/plugin/progress-stream.ts), and one progress line.
  */
-import { request as httpRequest } from "node:http";
+import type { request as HttpRequest } from "node:http";
 import type { Writable } from "node:stream";
 import { ERRORS } from "../../errors.ts";
 
@@ -37,7 +37,8 @@ export function postWithProgress<P, R>(
 ): Promise<R> {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify({ ...body, progress: true });
-    const req = httpRequest(
+    // node:http on first use (Start-up in docs/architecture.md).
+    const req = (process.getBuiltinModule("node:http").request as typeof HttpRequest)(
       { socketPath, method: "POST", path: route, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
       (res) => {
         const status = res.statusCode ?? 0;

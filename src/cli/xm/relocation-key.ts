@@ -10,7 +10,6 @@
  * is needed. The file, not the daemon, is the authority, so this works with xend stopped; reading
  * and writing it needs the rights on the file (root on a real host).
  */
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { Command, Option } from "clipanion";
@@ -67,7 +66,7 @@ export class RelocationKeyCommand extends XmCommand {
         this.out(`${path}: a key is already there, fingerprint ${key.fingerprint}\n`);
         return 0;
       }
-      const key = createKeyFile(path, randomBytes(KEY_BYTES));
+      const key = createKeyFile(path, process.getBuiltinModule("node:crypto").randomBytes(KEY_BYTES));
       this.out(`${path}: key generated, fingerprint ${key.fingerprint}\n`);
       return 0;
     }

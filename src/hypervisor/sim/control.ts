@@ -43,6 +43,11 @@ export const V = {
   STATE: 1,
   /** Wake-up word: notified to cut a sleep short (pause, stop, offline). */
   KICK: 2,
+  /**
+   * The credit scheduler's limit: percent of each timeslice this vCPU may run (1..100; 0 = 100).
+   * Set by the driver from weights and caps (credit.ts).
+   */
+  LIMIT: 3,
 } as const;
 const VCPU_BASE = GLOBAL_WORDS;
 const VCPU_STRIDE = 8;

@@ -33,9 +33,11 @@ import type {
   RestoreOptions,
   SavedState,
   SaveOptions,
+  SchedParams,
   ShutdownReason,
   VcpuState,
 } from "../driver.ts";
+import { CreditBalancer } from "./credit-balancer.ts";
 import type { RunnerSpec } from "./guest.ts";
 import { hostPhysInfo } from "./hostinfo.ts";
 import * as migration from "./migration/driver-side.ts";
@@ -78,12 +80,30 @@ export class SimDriver implements HypervisorDriver {
   /** Domids already reported lost (so a lost guest is reported once). */
   private readonly reportedLost = new Set<number>();
   private closed = false;
+  /** The credit scheduler: weights and caps made into per-vCPU limits (credit-balancer.ts). */
+  private readonly credit: CreditBalancer;
+  private adopted = false;
 
   constructor(options: SimDriverOptions) {
     this.paths = options.paths;
     this.folders = new RunnerFolders(options.paths);
     this.command = options.command ?? selfCommand();
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
+    this.credit = new CreditBalancer({
+      domids: () => this.runnerDomids(),
+      nrCpus: () => hostPhysInfo(0).nrCpus,
+      call: async (domid, cmd, args) => (await this.call(domid, cmd, args ?? {})).result,
+    });
+  }
+
+  /** Domids of the guests whose runners exist and are not being created or destroyed. */
+  private runnerDomids(): number[] {
+    try {
+      return readdirSync(this.paths.runnersDir).filter((n) => /^\d+$/.test(n)).map(Number)
+        .filter((d) => !this.destroying.has(d) && !this.creating.has(d));
+    } catch {
+      return [];
+    }
   }
 
   dir(domid: number): string {
@@ -102,6 +122,8 @@ export class SimDriver implements HypervisorDriver {
   }
 
   private emit(event: GuestEvent): boolean {
+    // A guest that stopped (or vanished) no longer competes for CPUs.
+    if (event.type !== "console") this.credit.changed();
     for (const l of [...this.listeners]) {
       try {
         l(event);
@@ -246,6 +268,11 @@ export class SimDriver implements HypervisorDriver {
     }
     const domids = names.filter((n) => /^\d+$/.test(n)).map(Number).sort((a, b) => a - b);
     const out = await Promise.all(domids.map((domid) => this.listOne(domid)));
+    if (!this.adopted) {
+      // First look after a (re)start: the guests found keep their weights and caps.
+      this.adopted = true;
+      this.credit.changed();
+    }
     return out.filter((g): g is GuestInfo => g !== undefined);
   }
 
@@ -285,6 +312,8 @@ export class SimDriver implements HypervisorDriver {
       return await this.spawnRunner(spec);
     } finally {
       this.creating.delete(spec.domid);
+      this.credit.forget(spec.domid);
+      this.credit.changed();
     }
   }
 
@@ -354,11 +383,13 @@ export class SimDriver implements HypervisorDriver {
       this.children.delete(domid);
     } finally {
       this.destroying.delete(domid);
+      this.credit.changed();
     }
   }
 
   async pause(domid: number): Promise<void> {
     await this.result(domid, "pause");
+    this.credit.changed();
   }
 
   /** Pause, returning how long the runner took from the request to all vCPUs stopped. */
@@ -368,6 +399,7 @@ export class SimDriver implements HypervisorDriver {
 
   async unpause(domid: number): Promise<void> {
     await this.result(domid, "unpause");
+    this.credit.changed();
   }
 
   async requestShutdown(domid: number, reason: Exclude<ShutdownReason, "crash">): Promise<void> {
@@ -388,10 +420,25 @@ export class SimDriver implements HypervisorDriver {
 
   async setVcpus(domid: number, count: number): Promise<void> {
     await this.result(domid, "setVcpus", { count });
+    this.credit.changed();
   }
 
   async pinVcpu(domid: number, vcpu: number, cpus: number[]): Promise<void> {
     await this.result(domid, "pinVcpu", { vcpu, cpus });
+    this.credit.changed();
+  }
+
+  /** Weight and cap (xm sched-credit): kept by the runner, in force once this resolves. */
+  async setSchedParams(domid: number, params: SchedParams): Promise<void> {
+    await this.result(domid, "setSched", { weight: params.weight, cap: params.cap });
+    this.credit.changed();
+    await this.credit.settled();
+  }
+
+  /** Per-vCPU limits in force (percent of one CPU), for tests and benchmarks. */
+  async schedLimits(domid: number): Promise<number[]> {
+    await this.credit.settled();
+    return (await this.result<{ limits: number[] }>(domid, "schedState")).limits;
   }
 
   async setMeta(domid: number, name: string, meta: Record<string, unknown>): Promise<void> {
@@ -489,6 +536,7 @@ export class SimDriver implements HypervisorDriver {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.credit.close();
     for (const link of this.links.values()) link.socket.destroy();
     this.links.clear();
     for (const { child } of this.children.values()) child.removeAllListeners();

@@ -11,10 +11,10 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { XvmError } from "../../errors.ts";
-import type { GuestInfo, GuestSpec, ShutdownReason, VcpuInfo, VcpuState } from "../driver.ts";
+import { SCHED_DEFAULTS, type GuestInfo, type GuestSpec, type SchedParams, type ShutdownReason, type VcpuInfo, type VcpuState } from "../driver.ts";
 import { Control, G, MAX_VCPUS, ShutdownCode, StopCode, V, VcpuRun, allocateControl } from "./control.ts";
 import { GuestMemory, PAGE_SIZE } from "./memory.ts";
-import { checkProgram } from "./programs.ts";
+import { checkProgram, cpuBound } from "./programs.ts";
 import { parseThreadStat, type VcpuMessage } from "./vcpu.ts";
 import { startVcpuThread } from "./vcpu-thread.ts";
 
@@ -311,6 +311,42 @@ export class SimGuest {
 
   // ---- resources -----------------------------------------------------------------------------
 
+  /** Weight and cap in force (kept in spec.json by the caller, so a re-attach sees them). */
+  get sched(): SchedParams {
+    return { ...SCHED_DEFAULTS, ...this.spec.sched };
+  }
+
+  setSched(params: SchedParams): void {
+    if (!Number.isInteger(params.weight) || params.weight < 1 || params.weight > 65535) {
+      throw new XvmError("XVM_BAD_REQUEST", { detail: `weight must be an integer 1..65535 (got ${params.weight})` });
+    }
+    if (!Number.isInteger(params.cap) || params.cap < 0) throw new XvmError("XVM_BAD_REQUEST", { detail: `cap must be an integer percentage, 0 or more (got ${params.cap})` });
+    this.spec.sched = { weight: params.weight, cap: params.cap };
+  }
+
+  /** What the driver's credit scheduler needs: per online vCPU, whether it wants the CPU and where it may run. */
+  schedState(): { sched: SchedParams; vcpus: { busy: boolean; affinity: number[] }[]; limits: number[] } {
+    const active = this.life === "running" && !this.paused;
+    const vcpus = Array.from({ length: this.life === "running" ? this.onlineVcpus : 0 }, (_, v) => ({
+      busy: active && cpuBound(this.spec.kernel, this.spec.extra, v, this.spec.memoryKiB * 1024),
+      affinity: [...(this.affinity[v] ?? [])],
+    }));
+    return { sched: this.sched, vcpus, limits: this.limits() };
+  }
+
+  /** The scheduler's limit per vCPU (percent of each slice; missing ones are unlimited). */
+  setLimits(limits: number[]): void {
+    for (let v = 0; v < this.spec.maxVcpus; v++) {
+      const limit = limits[v];
+      this.ctl.vcpuSet(v, V.LIMIT, limit === undefined ? 0 : Math.max(1, Math.min(100, Math.round(limit))));
+    }
+  }
+
+  /** The limits in force (100 = unlimited), for tests and diagnostics. */
+  limits(): number[] {
+    return Array.from({ length: this.onlineVcpus }, (_, v) => this.ctl.vcpuGet(v, V.LIMIT) || 100);
+  }
+
   setThrottle(percent: number): void {
     if (!Number.isInteger(percent) || percent < 0 || percent > 99) {
       throw new XvmError("XVM_BAD_REQUEST", { detail: `throttle must be an integer percentage 0..99 (got ${percent})` });
@@ -326,7 +362,7 @@ export class SimGuest {
       throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above the maximum of domain ${this.spec.name} (${this.spec.maxMemKiB} KiB)` });
     }
     if (kib > this.spec.allocKiB) {
-      throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above what domain ${this.spec.name} booted with (${this.spec.allocKiB} KiB)` });
+      throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above what domain ${this.spec.name} booted with (${this.spec.allocKiB} KiB); a higher maximum takes effect when it restarts` });
     }
     if (this.life === "dying") this.requireRunning("set memory");
     const pages = Math.ceil(kib / 4);
@@ -344,11 +380,8 @@ export class SimGuest {
   /** Raises or lowers the maximum; a target above a lowered maximum is ballooned down to it. */
   setMaxMemory(kib: number): void {
     if (!Number.isInteger(kib) || kib < 64) throw new XvmError("XVM_BAD_REQUEST", { detail: `maximum memory must be at least 64 KiB (got ${kib} KiB)` });
-    if (kib > this.spec.allocKiB) {
-      throw new XvmError("NO_MEMORY", {
-        detail: `cannot raise the maximum of domain ${this.spec.name} to ${kib} KiB: it booted with ${this.spec.allocKiB} KiB of addressable memory (set maxmem in its config)`,
-      });
-    }
+    // As Xen's setmaxmem: the limit may grow past what the guest booted with; the guest can only
+    // balloon up to its boot allocation until it restarts with the new maximum.
     this.spec.maxMemKiB = kib;
     if (this.targetKiB > kib && this.life !== "dying") this.setMemoryTarget(kib);
   }
@@ -461,6 +494,7 @@ export class SimGuest {
       cpuTimeNs: vcpus.reduce((sum, v) => sum + v.cpuTimeNs, 0),
       pid: process.pid,
       startTime: this.spec.startTime,
+      sched: this.sched,
       meta: this.spec.meta,
     };
   }

@@ -10,12 +10,15 @@
  *   0x0c  u32      layout version (1)
  *   0x10  u64      heartbeat counter (sim:counter): +1 per 10 ms tick of guest time
  *   0x18  u64      pages written so far (sim:memwriter)
+ *   0x20  u64[n]   microseconds of guest time each vCPU ran (sim:busy), vCPU n at 0x20 + 8n
  *
  * Programs keep the rest of their state in vCPU registers (see control.ts), never in JS variables,
  * so a paused, dumped or migrated guest resumes exactly where it stopped.
  *
  * The counter and the memory writer run on vCPU 0 (which vcpu-set never removes); the other vCPUs
- * of every program idle, as the vCPUs of a mostly idle guest do.
+ * of these programs idle, as the vCPUs of a mostly idle guest do. `sim:busy` keeps every online
+ * vCPU computing all the time: the CPU-bound guest the credit scheduler (credit.ts) divides CPUs
+ * between. Which vCPUs want the CPU all the time is {@link cpuBound}.
  *
  * Guest time only advances while a vCPU runs: a paused guest's counter stops, and a throttled one
  * (auto-converge) runs slower, as a real guest would.
@@ -37,9 +40,11 @@ export const TICK_US = 10_000;
 /** The counter prints `heartbeat <n>` on the console every this many ticks (once a second). */
 export const HEARTBEAT_EVERY = 100;
 
-export const KERNELS = ["sim:idle", "sim:counter", "sim:memwriter"] as const;
+export const OFF_BUSY = 0x20;
+
+export const KERNELS = ["sim:idle", "sim:counter", "sim:memwriter", "sim:busy"] as const;
 export type KernelName = (typeof KERNELS)[number];
-const PROGRAM_IDS: Record<KernelName, number> = { "sim:idle": 1, "sim:counter": 2, "sim:memwriter": 3 };
+const PROGRAM_IDS: Record<KernelName, number> = { "sim:idle": 1, "sim:counter": 2, "sim:memwriter": 3, "sim:busy": 4 };
 
 export interface ProgramContext {
   readonly vcpu: number;
@@ -204,6 +209,44 @@ function memwriter(params: MemwriterParams): GuestProgram {
   };
 }
 
+/** Every online vCPU computes for its whole budget; each adds the guest time it ran at 0x20 + 8n. */
+const busy: GuestProgram = {
+  sliceMs: 10,
+  step(ctx, guestUs) {
+    const until = performance.now() + guestUs / 1000;
+    // rbx: a linear congruential generator's state, the "work" (kept in a register like all state).
+    let x = Number(BigInt.asUintN(31, ctx.ctl.reg(ctx.vcpu, "rbx")));
+    let n = 0;
+    while (performance.now() < until) {
+      for (let i = 0; i < 5000; i++) x = (x * 1103515245 + 12345) % 2147483648;
+      if (++n % 8 === 0 && ctx.shouldYield()) break;
+    }
+    ctx.ctl.setReg(ctx.vcpu, "rbx", BigInt(x));
+    if (ctx.vcpu < (PAGE_SIZE - OFF_BUSY) / 8) {
+      const h = header(ctx.mem);
+      const at = OFF_BUSY + 8 * ctx.vcpu;
+      h.setBigUint64(at, h.getBigUint64(at, true) + BigInt(Math.round(guestUs)), true);
+      ctx.mem.markWritten(HEADER_PFN);
+    }
+  },
+};
+
+/**
+ * Whether vCPU `vcpu` of a guest running `kernel` wants the CPU all the time: every vCPU of
+ * sim:busy, vCPU 0 of sim:memwriter with no rate limit (`rate=max`); the rest mostly sleep.
+ */
+export function cpuBound(kernel: string, extra: string, vcpu: number, memoryBytes: number): boolean {
+  if (kernel === "sim:busy") return true;
+  if (kernel === "sim:memwriter" && vcpu === 0) {
+    try {
+      return parseMemwriterParams(extra, memoryBytes).rate === 0;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 export function programFor(kernel: string, extra: string, memoryBytes: number): GuestProgram {
   checkProgram(kernel, extra, memoryBytes);
   switch (kernel as KernelName) {
@@ -211,6 +254,8 @@ export function programFor(kernel: string, extra: string, memoryBytes: number): 
       return counter();
     case "sim:memwriter":
       return memwriter(parseMemwriterParams(extra, memoryBytes));
+    case "sim:busy":
+      return busy;
     default:
       return idle;
   }

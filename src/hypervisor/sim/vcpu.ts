@@ -116,8 +116,10 @@ export function runVcpu(data: VcpuWorkerData, post: (message: VcpuMessage) => vo
         continue;
       }
     }
+    // The slice share that runs: less the auto-converge throttle, at most the scheduler's limit.
     const throttle = Math.min(99, Math.max(0, ctl.get(G.THROTTLE)));
-    program.step(ctx, program.sliceMs * 10 * (100 - throttle));
+    const limit = Math.min(100, ctl.vcpuGet(v, V.LIMIT) || 100);
+    program.step(ctx, program.sliceMs * 10 * Math.min(100 - throttle, limit));
     ctl.setReg(v, "rip", ctl.reg(v, "rip") + 1n);
     const now = performance.now();
     next += program.sliceMs;

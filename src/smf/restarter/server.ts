@@ -12,6 +12,7 @@
  * the instance is brought up from its persistent settings. A restarter that starts while the
  * daemon still runs (the previous restarter was killed) keeps everything and adopts the daemon.
  */
+import { setDaemonUmask } from "../../runtime/umask.ts";
 import { statSync, rmSync } from "node:fs";
 import { appendRotating } from "../../runtime/rotating-file.ts";
 import type { Paths } from "../../paths.ts";
@@ -63,6 +64,7 @@ export function claimPidFile(repo: Repository, paths: Paths): boolean {
 }
 
 export async function runRestarter(paths: Paths): Promise<number> {
+  setDaemonUmask();
   ownLog = paths.restarterLog;
   const repo = new Repository(paths);
   repo.read();
