@@ -106,7 +106,8 @@ export async function runCli(input: readonly string[]): Promise<number> {
  */
 async function runXm(input: readonly string[]): Promise<number> {
   const front = await import("./xm/front.ts");
-  const classes = await registry("xm");
+  // The second word decides whether external plugins' commands are needed (src/cli/registry.ts).
+  const classes = await registry("xm", input[1]);
   const byName = new Map<string, CommandClass>();
   for (const c of classes) for (const p of c.paths ?? []) if (p.length === 2 && p[0] === "xm" && !byName.has(p[1]!)) byName.set(p[1]!, c);
   const specs = new LazySpecs(byName, (c, name) => front.xmCommandSpecs(oneCommandCli(c)).get(name));
@@ -116,7 +117,7 @@ async function runXm(input: readonly string[]): Promise<number> {
   if (r.exit !== undefined) return r.exit;
   const cmd = r.command;
   const only = cmd !== undefined ? byName.get(cmd) : undefined;
-  const cli = only ? oneCommandCli(only) : await buildCli("xm");
+  const cli = only ? oneCommandCli(only) : await buildCli("xm", classes);
   if (cmd !== undefined) {
     cli.syntaxError = (error) => {
       const e = front.syntaxError(error, cmd, specs);

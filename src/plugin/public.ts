@@ -28,6 +28,7 @@ import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
 import { writeFileAtomic } from "../runtime/atomic-write.ts";
 import { VERSION } from "../version.ts";
+import { defineCommand } from "./command-contract.ts";
 import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
@@ -39,7 +40,7 @@ import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
-  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -70,7 +71,7 @@ export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
-  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
