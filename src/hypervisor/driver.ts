@@ -58,6 +58,11 @@ export interface GuestSpec {
   affinity: number[][];
   /** Start with all vCPUs paused. */
   paused: boolean;
+  /**
+   * The guest arrives by migration (prepareIncoming follows): a driver may set the guest up to
+   * receive from the start (QEMU: `-incoming defer`) instead of booting it.
+   */
+  incoming?: boolean;
   /** Credit scheduler parameters (default {@link SCHED_DEFAULTS}). */
   sched?: SchedParams;
   /** Opaque config the domain manager wants kept with the guest (name/uuid/config survive xend restarts). */
