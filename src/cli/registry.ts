@@ -21,6 +21,7 @@ const AREAS: Record<string, Area> = {
   dladm: () => import("./dladm.ts"),
   "install-links": () => import("./misc.ts"),
   shutdown: () => import("./shutdown.ts"),
+  "systemd-unit": () => import("./systemd-unit.ts"),
   completion: () => import("./completion/index.ts"),
   man: () => import("./completion/index.ts"),
   __complete: () => import("./completion/index.ts"),
