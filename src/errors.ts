@@ -65,6 +65,10 @@ export const ERRORS = {
   DUMP_FAILED: { status: 500, exit: 1, message: "Failed to dump core: {detail}" },
   DUMP_BAD_FILE: { status: 400, exit: 1, message: "{path}: {detail}" },
   DUMP_IN_DIRECTORY: { status: 400, exit: 1, message: "Cannot dump core in a directory: {path}" },
+  // save / restore (xm save, restore, suspend, resume)
+  SAVE_FILE_BAD: { status: 400, exit: 1, message: "{path}: {detail}" },
+  SAVE_FAILED: { status: 500, exit: 1, message: "Save failed on domain {dom}: {detail}" },
+  RESTORE_FAILED: { status: 500, exit: 1, message: "Restore failed: {detail}" },
 } as const satisfies Record<string, { status: number; exit: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -7,7 +7,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage, XvmError } from "../errors.ts";
-import type { GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
+import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
+import { isSuspended } from "./checkpoint.ts";
 import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
@@ -24,6 +25,8 @@ export interface LaunchOptions {
   previousRestartTime?: number;
   replacing?: Active;
   incoming?: boolean;
+  /** Starts the guest instead of `driver.create` (restore: `driver.restoreFrom`). */
+  startGuest?: (spec: GuestSpec) => Promise<GuestInfo>;
 }
 
 export function readDomidCounter(m: DomainModel): number {
@@ -180,7 +183,7 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {
-        const info = await m.driver.create(spec);
+        const info = await (options.startGuest ?? ((s: GuestSpec) => m.driver.create(s)))(spec);
         rec.info = info;
         rec.startTime = info.startTime || rec.startTime;
         if (options.replacing) m.forget(options.replacing, `the domain restarted as domain ${domid}`);
@@ -240,6 +243,8 @@ export async function start(m: DomainModel, dom: string | number, options: { pau
   if (found.kind === "active") {
     throw new XvmError("DOMAIN_BAD_STATE", { dom: found.rec.config.name, state: found.rec.managed ? "already running" : "running and not managed", action: "start" });
   }
+  // Starting afresh would throw the saved state away: that is `xm delete`'s or `xm resume`'s call.
+  if (isSuspended(m, found.config.uuid)) throw new XvmError("DOMAIN_BAD_STATE", { dom: found.config.name, state: "suspended (xm resume brings it back)", action: "start" });
   const rec = await launch(m, structuredClone(found.config), { managed: true, paused: options.paused ?? false, restartCount: 0 });
   return summaryOf(m, rec);
 }
