@@ -9,6 +9,7 @@ export const ERRORS = {
   XVM_INTERNAL: { status: 500, exit: 1, message: "internal error: {detail}" },
   XVM_NOT_IMPLEMENTED: { status: 501, exit: 1, message: "{what} is not implemented" },
   XVM_BAD_REQUEST: { status: 400, exit: 1, message: "{detail}" },
+  BODY_TOO_LARGE: { status: 413, exit: 1, message: "request body too large: at most {max} bytes" },
   XVM_NOT_FOUND: { status: 404, exit: 1, message: "{detail}" },
   // repository
   REPO_CORRUPT: { status: 500, exit: 1, message: "repository {path} is damaged ({detail}).{restore}" },
@@ -44,6 +45,7 @@ export const ERRORS = {
   DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
   NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
   NO_VCPUS: { status: 409, exit: 1, message: "{detail}" },
+  DOMID_UNRECORDED: { status: 507, exit: 1, message: "cannot record the next domain id (so none is handed out, and none is ever reused): {detail}" },
   DOMAIN_NAME_TAKEN: { status: 409, exit: 1, message: "Domain name '{name}' is already used by the inactive managed domain {uuid}; start it with 'xm start {name}' or choose another name" },
   DOMAIN_UUID_TAKEN: { status: 409, exit: 1, message: "uuid {uuid} is already used by domain '{name}'" },
   XM_CONFIG_NOT_FOUND: { status: 404, exit: 1, message: "Unable to open config file: {file} (looked in {searched})" },
@@ -63,6 +65,10 @@ export const ERRORS = {
   DUMP_FAILED: { status: 500, exit: 1, message: "Failed to dump core: {detail}" },
   DUMP_BAD_FILE: { status: 400, exit: 1, message: "{path}: {detail}" },
   DUMP_IN_DIRECTORY: { status: 400, exit: 1, message: "Cannot dump core in a directory: {path}" },
+  // save / restore (xm save, restore, suspend, resume)
+  SAVE_FILE_BAD: { status: 400, exit: 1, message: "{path}: {detail}" },
+  SAVE_FAILED: { status: 500, exit: 1, message: "Save failed on domain {dom}: {detail}" },
+  RESTORE_FAILED: { status: 500, exit: 1, message: "Restore failed: {detail}" },
 } as const satisfies Record<string, { status: number; exit: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -8,6 +8,7 @@ import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
 import { isArea, publicAreas, registry } from "./registry.ts";
 import { namePlaceholders } from "./usage-text.ts";
 import { ERRORS } from "../errors.ts";
+import { defaultRoot } from "../paths.ts";
 import { VERSION } from "../version.ts";
 
 export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
@@ -46,8 +47,23 @@ class XvmCli extends Cli {
   }
 
   override usage(...args: Parameters<Cli["usage"]>): string {
-    return namePlaceholders(super.usage(...args));
+    const text = namePlaceholders(super.usage(...args));
+    // The general help (`xvm --help`, `xvm help`) also says where every file goes.
+    return args[0] == null ? `${text}\n${stateRootHelp()}` : text;
   }
+}
+
+/** The paragraph of `xvm --help` on the state root (README, "State root"). */
+export function stateRootHelp(env: NodeJS.ProcessEnv = process.env): string {
+  return `State root
+
+  Every file lives under one root: --root DIR (before or right after the command), else $XVM_ROOT,
+  else / when run as root (the manual page's own places: /etc/svc/repository.db, /var/log/xen, ...),
+  else $XDG_STATE_HOME/xvm (~/.local/state/xvm) for other users. \`npm start\` uses ./.state.
+  Commands that only read (svcs, svcprop, svccfg listprop, xm list) never create anything there.
+  Here and now: ${defaultRoot(env)}
+
+`;
 }
 
 /** A "did you mean" error without the internal commands among its candidates. */
@@ -106,7 +122,8 @@ export async function runCli(input: readonly string[]): Promise<number> {
  */
 async function runXm(input: readonly string[]): Promise<number> {
   const front = await import("./xm/front.ts");
-  const classes = await registry("xm");
+  // The second word decides whether external plugins' commands are needed (src/cli/registry.ts).
+  const classes = await registry("xm", input[1]);
   const byName = new Map<string, CommandClass>();
   for (const c of classes) for (const p of c.paths ?? []) if (p.length === 2 && p[0] === "xm" && !byName.has(p[1]!)) byName.set(p[1]!, c);
   const specs = new LazySpecs(byName, (c, name) => front.xmCommandSpecs(oneCommandCli(c)).get(name));
@@ -116,7 +133,7 @@ async function runXm(input: readonly string[]): Promise<number> {
   if (r.exit !== undefined) return r.exit;
   const cmd = r.command;
   const only = cmd !== undefined ? byName.get(cmd) : undefined;
-  const cli = only ? oneCommandCli(only) : await buildCli("xm");
+  const cli = only ? oneCommandCli(only) : await buildCli("xm", classes);
   if (cmd !== undefined) {
     cli.syntaxError = (error) => {
       const e = front.syntaxError(error, cmd, specs);

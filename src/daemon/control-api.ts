@@ -4,6 +4,7 @@
  * sub-app at `/plugins/<name>/`, `GET /metrics` (Prometheus text) and `GET /events` (NDJSON). The restarter polls `GET /status` to tell online from degraded;
  * xm and the SMF commands are clients of this API only.
  */
+import { bodyLimit } from "hono/body-limit";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError } from "../errors.ts";
@@ -70,10 +71,21 @@ export interface ControlApiOptions {
   log: Logger;
 }
 
+/** A control API request body may weigh at most this (a domain config is a few KiB). */
+export const MAX_BODY_BYTES = 1 << 20;
+
 export function createControlApi(o: ControlApiOptions): Hono {
   const app = new Hono();
   app.onError((error) => errorResponse(error, o.log));
   app.notFound((c) => notFoundResponse(c.req.method, c.req.path));
+  // Bounded before anything reads it (issue 13 §4): core routes and plugin routes alike.
+  app.use("*", bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      const e = new XvmError("BODY_TOO_LARGE", { max: MAX_BODY_BYTES });
+      return c.json(e.toJSON(), 413);
+    },
+  }));
 
   const api = new ApiRouter(new Hono());
   api.route(
@@ -120,6 +132,11 @@ export function createControlApi(o: ControlApiOptions): Hono {
       [
         { prefix: "", docs: api.docs },
         ...(o.domains ? [{ prefix: "/domains", docs: docsOf(o.domains) }] : []),
+        // Each running plugin's documented routes (documentRoutes in xvm/plugin), then the catch-all.
+        ...o.plugins().flatMap((p) => {
+          const target = o.pluginRoutes(p.name);
+          return target?.state === "running" ? [{ prefix: `/plugins/${p.name}`, docs: docsOf(target.routes) }] : [];
+        }),
         { prefix: "", docs: [pluginRouteDoc] },
       ],
     ),

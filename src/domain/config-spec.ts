@@ -28,6 +28,16 @@ export const MAX_VCPUS = 32;
 /** 1 TiB: far above any host this runs on; the host's real total is checked at creation. */
 export const MAX_MEMORY_MIB = 1024 * 1024;
 export const MAX_NAME_LENGTH = 64;
+/** Xen's default number of network interfaces per domain (MAX_VIFS in xend's netif code). */
+export const MAX_VIFS = 8;
+/** Virtual block devices per domain: xvda … xvdp. */
+export const MAX_DISKS = 16;
+/** The guest's kernel command line (extra, root): Xen's MAX_GUEST_CMDLINE. */
+export const MAX_CMDLINE = 1024;
+/** Any other string of a config (a path, a description, a vif's option, a disk spec). */
+export const MAX_CONFIG_STRING = 4096;
+/** What all extraKeys (settings kept for round trips) may weigh together, as JSON. */
+export const MAX_EXTRA_KEYS_BYTES = 64 * 1024;
 
 /** xm's defaults ([3.1] xm/create.py and XendConfig._defaults). */
 export const CONFIG_DEFAULTS = {
@@ -170,6 +180,48 @@ export function checkDomainConfig(config: DomainConfig): ConfigProblem[] {
   }
   if (config.on_xend_stop !== undefined && !["ignore", "shutdown", "suspend"].includes(config.on_xend_stop)) {
     problems.push({ field: "on_xend_stop", message: `'${config.on_xend_stop}' must be ignore, shutdown or suspend` });
+  }
+  // Sizes (issue 13 §4): every string, list and the kept settings are bounded.
+  for (const key of ["extra", "root"] as const) {
+    const v = config[key];
+    if (typeof v === "string" && v.length > MAX_CMDLINE) {
+      problems.push({ field: key, message: `is ${v.length} characters long; the guest command line holds at most ${MAX_CMDLINE}` });
+    }
+  }
+  for (const key of ["kernel", "ramdisk", "cpus", "description"] as const) {
+    const v = config[key];
+    if (typeof v === "string" && v.length > MAX_CONFIG_STRING) {
+      problems.push({ field: key, message: `is ${v.length} characters long; at most ${MAX_CONFIG_STRING}` });
+    }
+  }
+  if ((config.vif ?? []).length > MAX_VIFS) {
+    problems.push({ field: "vif", message: `has ${config.vif.length} entries; a domain has at most ${MAX_VIFS} network interfaces` });
+  }
+  if ((config.disk ?? []).length > MAX_DISKS) {
+    problems.push({ field: "disk", message: `has ${config.disk.length} entries; a domain has at most ${MAX_DISKS} disks` });
+  }
+  (config.vif ?? []).forEach((vif, i) => {
+    for (const [key, value] of Object.entries(vif)) {
+      if (typeof value === "string" && value.length > MAX_CONFIG_STRING) {
+        problems.push({ field: `vif[${i}].${shown(key, 32)}`, message: `is ${value.length} characters long; at most ${MAX_CONFIG_STRING}` });
+      }
+    }
+  });
+  (config.disk ?? []).forEach((disk, i) => {
+    if (typeof disk === "string" && disk.length > MAX_CONFIG_STRING) {
+      problems.push({ field: `disk[${i}]`, message: `is ${disk.length} characters long; at most ${MAX_CONFIG_STRING}` });
+    }
+  });
+  if (config.extraKeys !== undefined) {
+    let bytes = Number.POSITIVE_INFINITY;
+    try {
+      bytes = Buffer.byteLength(JSON.stringify(config.extraKeys));
+    } catch {
+      // a cycle or a BigInt: not a config
+    }
+    if (bytes > MAX_EXTRA_KEYS_BYTES) {
+      problems.push({ field: "extraKeys", message: `the other settings weigh ${Number.isFinite(bytes) ? `${bytes} bytes` : "more than can be stored"}; at most ${MAX_EXTRA_KEYS_BYTES}` });
+    }
   }
   const macs = new Map<string, number>();
   (config.vif ?? []).forEach((vif, i) => {

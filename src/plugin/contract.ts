@@ -18,6 +18,9 @@ import type { Logger } from "../logger.ts";
 import type { ServeOptions, ServerHandle } from "../server-handle.ts";
 
 import type { Hooks } from "../domain/hooks.ts";
+import type { PluginCommand } from "./command-contract.ts";
+
+export type * from "./command-contract.ts";
 
 export type { ConfigValue, Hooks, Logger, ServeOptions, ServerHandle };
 
@@ -165,6 +168,8 @@ export interface PluginDefinition<P extends PropertyDecls = PropertyDecls> {
   version?: string;
   description?: string;
   properties?: P;
+  /** CLI commands the plugin adds (`xm <name>`); see src/plugin/command-contract.ts. */
+  commands?: readonly PluginCommand[];
   setup(ctx: PluginContext<ConfigOf<P>>): PluginInstance | void | Promise<PluginInstance | void>;
 }
 

@@ -28,18 +28,20 @@ import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
 import { writeFileAtomic } from "../runtime/atomic-write.ts";
 import { VERSION } from "../version.ts";
+import { defineCommand } from "./command-contract.ts";
 import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
 import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
+import { documentRoutes } from "./route-docs.ts";
 import { escapeText } from "../security/log-escape.ts";
 import { confinedPath, isInside } from "../security/confined-path.ts";
 import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
-  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -47,9 +49,12 @@ export {
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
   // issue 13 §2 (i13-reloc): confined paths
   confinedPath, isInside,
+  // issue 17.9: plugin routes in /openapi.json
+  documentRoutes,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
+export type { RouteSpec } from "./route-docs.ts";
 export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
 export type { ErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
@@ -70,7 +75,7 @@ export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
-  definePlugin, defineProperties, withValidation, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -78,6 +83,8 @@ export const PLUGIN_API = {
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
   // issue 13 §2 (i13-reloc): confined paths
   confinedPath, isInside,
+  // issue 17.9: plugin routes in /openapi.json
+  documentRoutes,
 } as const;
 
 /** The specifier plugins import. */

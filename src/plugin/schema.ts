@@ -104,6 +104,11 @@ const definitionSchema = v.object({
       v.record(v.pipe(v.string(), v.regex(PROPERTY_NAME, "property names start with a letter and hold letters, digits, '.', '_' or '-'")), declSchema),
     ),
   ),
+  commands: v.optional(v.array(v.object({
+    name: v.pipe(v.string("command name must be a string"), v.regex(/^[a-z][a-z0-9-]{0,63}$/, "command names are lower case letters, digits and '-'")),
+    description: v.string("command description must be a string"),
+    load: v.function("command load must be a function"),
+  }), "commands must be an array")),
   setup: v.function("setup must be a function"),
 });
 

@@ -13,9 +13,13 @@ export interface Xend {
   output(): string;
 }
 
-/** Starts `xvm xend` on `root` and waits until its control API answers. */
-export async function startXend(root: string, env: Record<string, string> = {}): Promise<Xend> {
-  const child = spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts `xvm xend` on `root` and waits until its control API answers. `prefix` runs it through
+ * another command that execs it (e.g. `ip netns exec NS`), so the pid is still xend's.
+ */
+export async function startXend(root: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<Xend> {
+  const command = [...prefix, xvmBin(), "xend"];
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));

@@ -58,7 +58,7 @@ export function importEdges(dirs: readonly string[] = ["src", "plugins"]): Impor
  * The built-in lists, the only files under src/ that may import plugins/: the plugins themselves
  * (the daemon loads them) and their property declarations alone (svcs/svccfg seed the repository).
  */
-export const BUILTIN_LISTS = ["src/daemon/builtins.ts", "src/smf/builtin-properties.ts"];
+export const BUILTIN_LISTS = ["src/daemon/builtins.ts", "src/smf/builtin-properties.ts", "src/daemon/builtin-commands.ts"];
 
 /** What a plugin file may import besides its own plugin's files. */
 export function allowedInPlugin(specifier: string): boolean {
@@ -78,8 +78,10 @@ export function boundaryViolations(edges: readonly ImportEdge[]): ImportEdge[] {
     }
     if (e.from.startsWith("src/") && e.to?.startsWith("plugins/")) {
       if (!BUILTIN_LISTS.includes(e.from)) return true;
-      // The properties list is read by svcs/svccfg: declarations only, no plugin code.
-      return e.from === "src/smf/builtin-properties.ts" && !/^plugins\/[^/]+\/properties\.ts$/.test(e.to);
+      // The properties list is read by svcs/svccfg, the commands list by xm: declarations only.
+      if (e.from === "src/smf/builtin-properties.ts") return !/^plugins\/[^/]+\/properties\.ts$/.test(e.to);
+      if (e.from === "src/daemon/builtin-commands.ts") return !/^plugins\/[^/]+\/commands\.ts$/.test(e.to);
+      return false;
     }
     return false;
   });

@@ -7,11 +7,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { Cli } from "clipanion";
 import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import plugin from "../../plugins/enable-dump/index.ts";
-import { dumpCoreCommand } from "../../src/cli/xm/dump-core.ts";
+import { buildCli } from "../../src/cli/main.ts";
 import { XenCoreFile } from "../../src/formats/elfcore-read.ts";
 import { Paths } from "../../src/paths.ts";
 import type { ServerHandle } from "../../src/plugin/contract.ts";
@@ -27,16 +26,16 @@ let t: DumpTestContext<Config>;
 const savedRoot = process.env.XVM_ROOT;
 
 async function xm(args: string[], tty = false): Promise<{ code: number; stdout: string; stderr: string }> {
-  const cli = new Cli({ binaryName: "xvm" });
-  cli.register(dumpCoreCommand);
+  // The xm area as the binary builds it: dump-core is the enable-dump plugin's command.
+  const cli = await buildCli("xm");
   const stdout = new PassThrough();
   const stderr = Object.assign(new PassThrough(), { isTTY: tty });
   let out = "";
   let err = "";
   stdout.on("data", (d: Buffer) => (out += d.toString()));
   stderr.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await cli.run(["xm", "dump-core", ...args], { stdin: new PassThrough(), stdout, stderr });
-  return { code, stdout: out, stderr: err };
+  const code = cli.exitSignal?.exitCode ?? (await cli.run(["xm", "dump-core", ...args], { stdin: new PassThrough(), stdout, stderr }));
+  return { code: cli.exitSignal?.exitCode ?? code, stdout: out, stderr: err };
 }
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Channel, Msg, detailOf, encode, errorText, field } from "../../plugins/relocation/channel.ts";
 import { helloProblem, helloSxp } from "../../plugins/relocation/receive.ts";
-import { progressText, summaryText } from "../../src/cli/xm/migrate.ts";
+import { progressText, summaryText } from "../../plugins/relocation/xm-migrate.ts";
 import { XvmError } from "../../src/errors.ts";
 import type { MigrationProgress, MigrationStats } from "../../src/hypervisor/driver.ts";
 

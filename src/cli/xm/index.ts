@@ -32,15 +32,19 @@ import { UptimeCommand } from "./uptime.ts";
 import { VcpuListCommand } from "./vcpu-list.ts";
 import { VcpuPinCommand } from "./vcpu-pin.ts";
 import { VcpuSetCommand } from "./vcpu-set.ts";
+import { RestoreCommand } from "./restore.ts";
+import { ResumeCommand } from "./resume.ts";
+import { SaveCommand } from "./save.ts";
+import { SuspendCommand } from "./suspend.ts";
 // Commands other areas provide (one import line each; add yours here):
-import { dumpCoreCommand } from "./dump-core.ts";
-import { migrateCommand } from "./migrate.ts";
 import { relocationKeyCommand } from "./relocation-key.ts";
 import { eventsCommand } from "./events.ts";
+// The built-in plugins' commands (declared in plugins/<name>/commands.ts, loaded when they run).
+import { BUILTIN_COMMANDS } from "../../daemon/builtin-commands.ts";
+import { pluginCommandClass } from "./plugin-command.ts";
 
 const plugins: CommandClass[] = [
-  dumpCoreCommand,
-  migrateCommand,
+  ...BUILTIN_COMMANDS.flatMap((b) => b.commands.map(pluginCommandClass)),
   relocationKeyCommand,
   eventsCommand,
 ];
@@ -51,5 +55,6 @@ export const commands: CommandClass[] = [
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
   DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
+  SaveCommand, RestoreCommand, SuspendCommand, ResumeCommand,
   ...plugins,
 ];

@@ -362,7 +362,7 @@ export class SimGuest {
       throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above the maximum of domain ${this.spec.name} (${this.spec.maxMemKiB} KiB)` });
     }
     if (kib > this.spec.allocKiB) {
-      throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above what domain ${this.spec.name} booted with (${this.spec.allocKiB} KiB)` });
+      throw new XvmError("NO_MEMORY", { detail: `memory target ${kib} KiB is above what domain ${this.spec.name} booted with (${this.spec.allocKiB} KiB); a higher maximum takes effect when it restarts` });
     }
     if (this.life === "dying") this.requireRunning("set memory");
     const pages = Math.ceil(kib / 4);
@@ -380,11 +380,8 @@ export class SimGuest {
   /** Raises or lowers the maximum; a target above a lowered maximum is ballooned down to it. */
   setMaxMemory(kib: number): void {
     if (!Number.isInteger(kib) || kib < 64) throw new XvmError("XVM_BAD_REQUEST", { detail: `maximum memory must be at least 64 KiB (got ${kib} KiB)` });
-    if (kib > this.spec.allocKiB) {
-      throw new XvmError("NO_MEMORY", {
-        detail: `cannot raise the maximum of domain ${this.spec.name} to ${kib} KiB: it booted with ${this.spec.allocKiB} KiB of addressable memory (set maxmem in its config)`,
-      });
-    }
+    // As Xen's setmaxmem: the limit may grow past what the guest booted with; the guest can only
+    // balloon up to its boot allocation until it restarts with the new maximum.
     this.spec.maxMemKiB = kib;
     if (this.targetKiB > kib && this.life !== "dying") this.setMemoryTarget(kib);
   }
