@@ -10,7 +10,7 @@ import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { onlineCpus, processAffinity, formatKernelCpuList } from "../../src/host/cpus.ts";
 import { hostMemoryKiB } from "../../src/host/memory.ts";
-import { FakeSysfs } from "../unit/host-sysfs-fixture.ts";
+import { FakeSysfs } from "../helpers/host-sysfs-fixture.ts";
 import {
   daemonPid,
   expectFail,
@@ -26,7 +26,7 @@ import {
   explained,
   xendLog,
   type Xvm,
-} from "./host-helpers.ts";
+} from "../helpers/host.ts";
 
 /** The CPUs the daemon will be given: those this test may use (restarter and xend inherit them). */
 const allowed = processAffinity("self") ?? onlineCpus();

@@ -14,6 +14,8 @@ export interface XendProcess {
   socket: string;
   stdout(): string;
   stderr(): string;
+  /** stdout and stderr as they came, interleaved. */
+  output(): string;
   /** Resolves with [exit code, signal] when the process ends. */
   exited: Promise<[number | null, NodeJS.Signals | null]>;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
@@ -23,8 +25,9 @@ export async function startXend(root: string, env: Record<string, string> = {}):
   const child = spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  let both = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => ((out += d), (both += d)));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => ((err += d), (both += d)));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
   const socket = join(root, "var/run/xend/control.sock");
   try {
@@ -45,6 +48,7 @@ export async function startXend(root: string, env: Record<string, string> = {}):
     socket,
     stdout: () => out,
     stderr: () => err,
+    output: () => both,
     exited,
     api: <T>(method: string, path: string, body?: unknown) => unixJson<T>(socket, method, path, body, 30_000),
   };
