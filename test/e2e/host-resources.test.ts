@@ -252,7 +252,7 @@ describe("default-nic changed live", () => {
     await waitState(x, "degraded");
     const explain = await explained(x, "Reason: Degraded by the service: config/default-nic: no link named 'nosuch0' on this host");
     expect(explain).toContain("keeping 'lo'");
-    expect(xendLog(x.root)).toMatch(/ERROR \(xend\.plugins\) config\/default-nic: no link named 'nosuch0'/);
+    expect(xendLog(x.root)).toMatch(/ERROR \([^)]+\) config\/default-nic: no link named 'nosuch0'/);
     ok(x("xm", "create", guestConfig(x.root, "n2", "memory = 32\nvif = [ '' ]")));
     expect(bridgeOf("n2")).toBe("lo");
 
