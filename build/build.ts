@@ -10,7 +10,7 @@
  * Usage: npm run build [-- --no-compile] [-- --if-stale] [-- --outdir DIR]
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -74,10 +74,18 @@ if (!args.has("--no-compile")) {
   // --sourcemap: embedded, so that xend.log can name the source file and line of each record
   // ((module:lineno), as xend wrote it; src/daemon/log.ts) and stack traces name real files.
   const flags = ["--compile", "--splitting", "--bytecode", "--format=esm", "--minify-syntax", "--minify-whitespace", "--sourcemap"];
-  execFileSync(bun, ["build", ...flags, join(root, "bin/xvm.ts"), ...workers, "--outfile", binary], {
-    cwd: root,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  // Compiled in a folder of its own: with --splitting and --sourcemap bun also writes a .map file
+  // per chunk beside the executable (the executable carries them too), which would pile up in dist/.
+  const scratch = mkdtempSync(join(dist, ".compile-"));
+  try {
+    execFileSync(bun, ["build", ...flags, join(root, "bin/xvm.ts"), ...workers, "--outfile", join(scratch, "xvm")], {
+      cwd: root,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    renameSync(join(scratch, "xvm"), binary);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
   console.log(`build: dist/xvm (bun --compile, ${(statSync(binary).size / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - t1)} ms`);
 }
 

@@ -45,6 +45,7 @@ export const ERRORS = {
   DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
   NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
   NO_VCPUS: { status: 409, exit: 1, message: "{detail}" },
+  DOMID_UNRECORDED: { status: 507, exit: 1, message: "cannot record the next domain id (so none is handed out, and none is ever reused): {detail}" },
   DOMAIN_NAME_TAKEN: { status: 409, exit: 1, message: "Domain name '{name}' is already used by the inactive managed domain {uuid}; start it with 'xm start {name}' or choose another name" },
   DOMAIN_UUID_TAKEN: { status: 409, exit: 1, message: "uuid {uuid} is already used by domain '{name}'" },
   XM_CONFIG_NOT_FOUND: { status: 404, exit: 1, message: "Unable to open config file: {file} (looked in {searched})" },
@@ -64,6 +65,10 @@ export const ERRORS = {
   DUMP_FAILED: { status: 500, exit: 1, message: "Failed to dump core: {detail}" },
   DUMP_BAD_FILE: { status: 400, exit: 1, message: "{path}: {detail}" },
   DUMP_IN_DIRECTORY: { status: 400, exit: 1, message: "Cannot dump core in a directory: {path}" },
+  // save / restore (xm save, restore, suspend, resume)
+  SAVE_FILE_BAD: { status: 400, exit: 1, message: "{path}: {detail}" },
+  SAVE_FAILED: { status: 500, exit: 1, message: "Save failed on domain {dom}: {detail}" },
+  RESTORE_FAILED: { status: 500, exit: 1, message: "Restore failed: {detail}" },
 } as const satisfies Record<string, { status: number; exit: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -54,6 +54,8 @@ export class Paths {
   /** The daemon's control API (HTTP+JSON over a Unix socket). */
   get controlSocket(): string { return join(this.runDir, "control.sock"); }
   get pidFile(): string { return join(this.runDir, "xend.pid"); }
+  /** Who runs the daemon: `restarter`, `systemd` or `none` (by hand); svcs reads it. */
+  get managerFile(): string { return join(this.runDir, "xend.manager"); }
   get daemonLock(): string { return join(this.runDir, "xend.lock"); }
   /** One folder per running guest: runner socket, pid, spec. */
   get runnersDir(): string { return join(this.runDir, "domains"); }

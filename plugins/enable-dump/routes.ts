@@ -11,7 +11,7 @@
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { errorMessage, jsonBody, progressStream, XvmError } from "xvm/plugin";
+import { documentRoutes, errorMessage, jsonBody, progressStream, XvmError } from "xvm/plugin";
 import type { Dumper } from "./dumper.ts";
 
 export const DumpBody = v.strictObject({
@@ -29,6 +29,18 @@ function asXvmError(error: unknown): XvmError {
 }
 
 export function dumpRoutes(app: Hono, dumper: Dumper): void {
+  documentRoutes(app, [{
+    method: "post", path: "/dump", operationId: "enableDumpDump", tags: ["enable-dump"],
+    summary: "Write a domain's core file (xm dump-core)",
+    body: DumpBody,
+    response: v.object({ file: v.string(), bytes: v.number(), seconds: v.number() }),
+    stream: v.union([
+      v.object({ progress: v.object({ done: v.number(), total: v.number() }) }),
+      v.object({ result: v.object({ file: v.string(), bytes: v.number(), seconds: v.number() }) }),
+      v.object({ error: v.object({ code: v.string(), message: v.string() }) }),
+    ]),
+    errors: ["DOMAIN_NOT_FOUND", "DOMAIN_BAD_STATE", "DUMP_BAD_FILE", "DUMP_IN_DIRECTORY"],
+  }]);
   app.post("/dump", async (c) => {
     try {
       const body = await jsonBody(c, DumpBody);

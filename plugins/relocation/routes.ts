@@ -15,7 +15,7 @@
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { errorMessage, jsonBody, progressStream, XvmError, type DomainManager, type HypervisorDriver, type MigrationProgress } from "xvm/plugin";
+import { documentRoutes, errorMessage, jsonBody, progressStream, XvmError, type DomainManager, type HypervisorDriver, type MigrationProgress } from "xvm/plugin";
 import type { MigrationRecords } from "./records.ts";
 import type { MigrateRequest, MigrateResult } from "./send.ts";
 
@@ -41,7 +41,23 @@ function asXvmError(error: unknown): XvmError {
   return error instanceof XvmError ? error : new XvmError("XVM_INTERNAL", { detail: errorMessage(error) });
 }
 
+/** Loose shapes of the answers, for /openapi.json (the figures are the driver's). */
+const Progress = v.object({ progress: v.record(v.string(), v.unknown()) });
+const Any = v.record(v.string(), v.unknown());
+
 export function relocationRoutes(app: Hono, deps: RouteDeps): void {
+  documentRoutes(app, [
+    {
+      method: "post", path: "/migrate", operationId: "relocationMigrate", tags: ["relocation"],
+      summary: "Migrate a domain to another host (xm migrate)", body: MigrateBody, response: Any,
+      stream: v.union([Progress, v.object({ result: Any }), v.object({ error: v.object({ code: v.string(), message: v.string() }) })]),
+      errors: ["DOMAIN_NOT_FOUND", "DOMAIN_BAD_STATE", "MIGRATE_REFUSED"],
+    },
+    { method: "get", path: "/status", operationId: "relocationStatus", tags: ["relocation"], summary: "The relocation server: enabled, listening address, error", response: Any },
+    { method: "get", path: "/migrations", operationId: "relocationMigrations", tags: ["relocation"], summary: "Migrations running and the last finished, both ways", response: v.object({ migrations: v.array(Any) }) },
+    { method: "get", path: "/migrations/:id", operationId: "relocationMigration", tags: ["relocation"], summary: "One migration", response: Any, errors: ["XVM_NOT_FOUND"] },
+    { method: "get", path: "/digest/:dom", operationId: "relocationDigest", tags: ["relocation"], summary: "SHA-256 of a domain's memory (vCPUs parked while it is read)", response: Any, errors: ["DOMAIN_NOT_FOUND", "DOMAIN_BAD_STATE"] },
+  ]);
   app.post("/migrate", async (c) => {
     try {
       const body = await jsonBody(c, MigrateBody);

@@ -1,7 +1,7 @@
 /**
  * The `op=` operations of `/xend/domain/<dom>` that the domain manager carries out, with xend's
  * parameters and answers (`SrvDomain.py`): 202 + Location for the ones xend "accepted", 200 with
- * the result (empty for none) for the rest. Ops the manager cannot do (save, device_*, sched_*,
+ * the result (empty for none) for the rest. Ops the manager cannot do (save, device_*, sched_sedf,
  * vif_limit_set, configure, reset) are left out and answer 501; dump and migrate are added by their
  * plugins through the legacyHttp registry.
  */
@@ -92,6 +92,17 @@ export const DOMAIN_OPS: Readonly<Record<string, BuiltinOp>> = {
   maxmem_set: { run: async (d, args, { domains }) => void (await domains.setMaxMemory(ref(d), args.int("memory"))) },
   mem_target_set: { run: async (d, args, { domains }) => void (await domains.setMemoryTarget(ref(d), args.int("target"))) },
   set_vcpus: { run: async (d, args, { domains }) => void (await domains.setVcpus(ref(d), args.int("vcpus"))) },
+  /** libvirt's schedinfo: weight and/or cap (a missing one stays as it is, as xend's None did); answers xend's rc 0. */
+  domain_sched_credit_set: {
+    async run(d, args, { domains }) {
+      if (!domains.setSchedCredit) throw new ArgError("the credit scheduler is not available");
+      const change: { weight?: number; cap?: number } = {};
+      if (args.get("weight") !== undefined) change.weight = args.int("weight");
+      if (args.get("cap") !== undefined) change.cap = args.int("cap");
+      await domains.setSchedCredit(ref(d), change);
+      return 0;
+    },
+  },
   pincpu: {
     async run(d, args, { domains }) {
       const vcpuText = args.require("vcpu").trim();

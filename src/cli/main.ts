@@ -8,6 +8,7 @@ import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
 import { isArea, publicAreas, registry } from "./registry.ts";
 import { namePlaceholders } from "./usage-text.ts";
 import { ERRORS } from "../errors.ts";
+import { defaultRoot } from "../paths.ts";
 import { VERSION } from "../version.ts";
 
 export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
@@ -46,8 +47,23 @@ class XvmCli extends Cli {
   }
 
   override usage(...args: Parameters<Cli["usage"]>): string {
-    return namePlaceholders(super.usage(...args));
+    const text = namePlaceholders(super.usage(...args));
+    // The general help (`xvm --help`, `xvm help`) also says where every file goes.
+    return args[0] == null ? `${text}\n${stateRootHelp()}` : text;
   }
+}
+
+/** The paragraph of `xvm --help` on the state root (README, "State root"). */
+export function stateRootHelp(env: NodeJS.ProcessEnv = process.env): string {
+  return `State root
+
+  Every file lives under one root: --root DIR (before or right after the command), else $XVM_ROOT,
+  else / when run as root (the manual page's own places: /etc/svc/repository.db, /var/log/xen, ...),
+  else $XDG_STATE_HOME/xvm (~/.local/state/xvm) for other users. \`npm start\` uses ./.state.
+  Commands that only read (svcs, svcprop, svccfg listprop, xm list) never create anything there.
+  Here and now: ${defaultRoot(env)}
+
+`;
 }
 
 /** A "did you mean" error without the internal commands among its candidates. */

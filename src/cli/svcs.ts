@@ -3,7 +3,12 @@
  * arguments are taken raw and parsed with getopt semantics (src/smf/restarter/view/svcs-args.ts);
  * `-?` prints svcs's own help, `--help`/`-h` alone print this usage.
  */
+import { readFileSync, statSync } from "node:fs";
 import { Command, type CommandClass } from "clipanion";
+import type { Paths } from "../paths.ts";
+import { isProcessOf, readPidFile } from "../runtime/process.ts";
+import { XEND_FMRI } from "../smf/model.ts";
+import type { OutsideDaemon } from "../smf/restarter/view/instances.ts";
 import { Repository } from "../smf/repository.ts";
 import { parseSvcs } from "../smf/restarter/view/svcs-args.ts";
 import { runSvcs } from "../smf/restarter/view/svcs.ts";
@@ -38,11 +43,36 @@ class SvcsCommand extends RawArgsCommand {
       if (req.stderr) this.context.stderr.write(req.stderr);
       return req.exit;
     }
-    const result = runSvcs(new Repository(this.statePaths).existing(), req, Date.now());
+    const paths = this.statePaths;
+    const result = runSvcs(new Repository(paths).existing(), req, Date.now(), { outside: outsideDaemon(paths) });
     this.context.stderr.write(result.stderr);
     this.context.stdout.write(result.stdout);
     return result.exit;
   }
+}
+
+/**
+ * xend running for this root but not started by the restarter (systemd's unit, or `xvm xend` by
+ * hand), from its pid file and the manager it recorded (src/daemon/daemon.ts). Read here without
+ * loading daemon code: svcs stays light.
+ */
+function outsideDaemon(paths: Paths): OutsideDaemon | undefined {
+  const pid = readPidFile(paths.pidFile);
+  if (pid === undefined || !isProcessOf(pid, "xend")) return undefined;
+  let manager = "none";
+  try {
+    manager = readFileSync(paths.managerFile, "utf8").trim() || "none";
+  } catch {
+    // an older daemon: by hand
+  }
+  if (manager === "restarter") return undefined;
+  let since: number | undefined;
+  try {
+    since = statSync(paths.pidFile).mtimeMs;
+  } catch {
+    // gone meanwhile
+  }
+  return { fmri: XEND_FMRI, pid, manager, ...(since !== undefined ? { since } : {}) };
 }
 
 export const commands: CommandClass[] = [SvcsCommand];

@@ -8,34 +8,14 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { XvmError } from "../errors.ts";
 import { issueText } from "../plugin/schema.ts";
+import { ERRORS } from "../errors.ts";
+import { docsOf, documentRoutes, trackDocs, type Method, type RouteDoc, type RouteSpec } from "../plugin/route-docs.ts";
 import { toJsonSchema, type JsonSchema } from "./json-schema.ts";
 
-export type Method = "get" | "post" | "put" | "delete" | "patch";
+export { docsOf, type Method, type RouteDoc, type RouteSpec };
 
 type Schema = v.GenericSchema;
 type Out<S> = S extends v.GenericSchema ? v.InferOutput<S> : undefined;
-
-export interface RouteSpec<Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined, P extends Schema | undefined = undefined> {
-  method: Method;
-  /** Hono path syntax (`/domains/:dom`), relative to where the router is mounted. */
-  path: string;
-  summary: string;
-  description?: string;
-  tags?: string[];
-  params?: P;
-  query?: Q;
-  /** JSON body. An empty body is parsed as `undefined` (make the schema optional to allow it). */
-  body?: B;
-  response: Schema;
-  /** Success status (default 200). */
-  status?: 200 | 201 | 202 | 204;
-}
-
-export interface RouteDoc {
-  method: Method;
-  path: string;
-  spec: RouteSpec<Schema | undefined, Schema | undefined, Schema | undefined>;
-}
 
 export interface RouteInput<Q, B, P> {
   query: Q;
@@ -44,16 +24,9 @@ export interface RouteInput<Q, B, P> {
   c: Context;
 }
 
-const docsByApp = new WeakMap<Hono, RouteDoc[]>();
-
-/** The documented routes of an app built with {@link ApiRouter} (empty for a plain Hono). */
-export function docsOf(app: Hono): RouteDoc[] {
-  return docsByApp.get(app) ?? [];
-}
-
 /** Documents routes of an app not built with ApiRouter. */
 export function attachDocs(app: Hono, docs: RouteDoc[]): void {
-  docsByApp.set(app, [...docsOf(app), ...docs]);
+  documentRoutes(app, docs.map((d) => d.spec));
 }
 
 export class ApiRouter {
@@ -62,7 +35,7 @@ export class ApiRouter {
 
   constructor(app: Hono = new Hono()) {
     this.app = app;
-    docsByApp.set(app, this.docs);
+    trackDocs(app, this.docs);
   }
 
   route<Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined, P extends Schema | undefined = undefined>(
@@ -104,9 +77,38 @@ export const ErrorBody = v.object({
   message: v.string(),
 });
 
+/** `post /domains/{dom}/pause` -> `postDomainsDomPause`: a stable, unique name when a route gives none. */
+function operationIdOf(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return method + words.map((w) => w[0]!.toUpperCase() + w.slice(1)).join("");
+}
+
+/**
+ * The 4xx answers a route may give, from the error table: bad requests always (every route
+ * validates its input), plus the statuses of the codes it names; each lists its codes.
+ */
+function clientErrors(spec: RouteDoc["spec"], path: string): Record<string, unknown> {
+  const byStatus = new Map<number, Set<string>>([[400, new Set(["XVM_BAD_REQUEST"])]]);
+  // A route that names a domain may not find it.
+  const implied = /\{dom\}/.test(path) ? ["DOMAIN_NOT_FOUND"] : [];
+  for (const code of [...implied, ...(spec.errors ?? [])]) {
+    const status = (ERRORS as Record<string, { status: number }>)[code]?.status ?? 400;
+    if (status >= 400 && status < 500) (byStatus.get(status) ?? byStatus.set(status, new Set()).get(status)!).add(code);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    out[String(status)] = {
+      description: `Refused: ${[...codes].sort().join(", ")}`,
+      content: { "application/json": { schema: { ...toJsonSchema(ErrorBody), properties: { ...(toJsonSchema(ErrorBody).properties as object), code: { type: "string", enum: [...codes].sort() } } } } },
+    };
+  }
+  return out;
+}
+
 /** Builds the OpenAPI 3.1 document of the given routes (`prefix` + path). */
 export function openApiDocument(info: { title: string; version: string; description?: string }, groups: Array<{ prefix: string; docs: RouteDoc[] }>): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
+  const tags = new Set<string>();
   for (const { prefix, docs } of groups) {
     for (const doc of docs) {
       const full = `${prefix}${doc.path}`.replace(/\/+$/, "") || "/";
@@ -122,23 +124,47 @@ export function openApiDocument(info: { title: string; version: string; descript
           parameters.push({ name, in: where, required: where === "path" || required.has(name), schema: p, ...(p.description ? { description: p.description } : {}) });
         }
       }
+      // Path parameters the route does not describe with a schema are strings.
+      for (const m of key.matchAll(/\{([A-Za-z0-9_]+)\}/g)) {
+        if (!parameters.some((p) => (p as { name: string; in: string }).name === m[1] && (p as { in: string }).in === "path")) {
+          parameters.push({ name: m[1], in: "path", required: true, schema: { type: "string" } });
+        }
+      }
+      for (const t of s.tags ?? []) tags.add(t);
+      const success = s.status === 204
+        ? { description: "Done" }
+        : {
+            description: s.stream ? "Success: one JSON object, or with `progress: true` an NDJSON stream of progress lines ending in a result or error line" : "Success",
+            content: {
+              "application/json": { schema: toJsonSchema(s.response) },
+              ...(s.stream ? { "application/x-ndjson": { schema: toJsonSchema(s.stream) } } : {}),
+            },
+          };
       const op: Record<string, unknown> = {
+        operationId: s.operationId ?? operationIdOf(doc.method, key),
         summary: s.summary,
         ...(s.description ? { description: s.description } : {}),
         ...(s.tags ? { tags: s.tags } : {}),
         ...(parameters.length ? { parameters } : {}),
         ...(s.body ? { requestBody: { required: !isOptional(s.body), content: { "application/json": { schema: toJsonSchema(s.body) } } } } : {}),
         responses: {
-          [String(s.status ?? 200)]: s.status === 204
-            ? { description: "Done" }
-            : { description: "Success", content: { "application/json": { schema: toJsonSchema(s.response) } } },
+          [String(s.status ?? 200)]: success,
+          ...clientErrors(s, key),
           default: { description: "Error (status from the xvm error table)", content: { "application/json": { schema: toJsonSchema(ErrorBody) } } },
         },
       };
       (paths[key] ??= {})[doc.method] = op;
     }
   }
-  return { openapi: "3.1.0", info, paths };
+  return {
+    openapi: "3.1.0",
+    info: { ...info, license: { name: "MIT", identifier: "MIT" } },
+    servers: [{ url: "http://localhost", description: "The daemon's control socket (var/run/xend/control.sock); HTTP over a Unix socket" }],
+    // No HTTP authentication: who may connect is the socket's file mode (0600, root) — docs/security.md.
+    security: [],
+    tags: [...tags].sort().map((name) => ({ name })),
+    paths,
+  };
 }
 
 function isOptional(schema: Schema): boolean {

@@ -132,6 +132,11 @@ export function createControlApi(o: ControlApiOptions): Hono {
       [
         { prefix: "", docs: api.docs },
         ...(o.domains ? [{ prefix: "/domains", docs: docsOf(o.domains) }] : []),
+        // Each running plugin's documented routes (documentRoutes in xvm/plugin), then the catch-all.
+        ...o.plugins().flatMap((p) => {
+          const target = o.pluginRoutes(p.name);
+          return target?.state === "running" ? [{ prefix: `/plugins/${p.name}`, docs: docsOf(target.routes) }] : [];
+        }),
         { prefix: "", docs: [pluginRouteDoc] },
       ],
     ),

@@ -8,6 +8,7 @@
  * then the logs (without them the daemon refuses to run blind: exit 96), then plugins, domains and
  * last the control socket, so that a daemon answering `GET /status` is a daemon fully started.
  */
+import { rmSync, writeFileSync } from "node:fs";
 import { setDaemonUmask } from "../runtime/umask.ts";
 import type { Hono } from "hono";
 import { XvmError, errorMessage } from "../errors.ts";
@@ -77,6 +78,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const paths = options.paths ?? new Paths();
   const repo = new Repository(paths);
   const lock = acquireDaemonLock(paths, (fn) => repo.file.withLock(fn));
+  recordManager(paths);
   const sink = new LogSink(options.rotation);
   let restoreStdio: (() => void) | undefined;
   try {
@@ -216,6 +218,7 @@ async function boot(
       }
       for (const [signal, handler] of handlers) process.off(signal, handler);
       unwatchRestarter?.();
+      rmSync(paths.managerFile, { force: true });
       lock.release();
       log.info(`xend stopped (exit ${exitCode})`);
       stdio?.restore();
@@ -376,4 +379,23 @@ function runtimeLabel(): string {
   if (runtimeName === "bun" && g.Bun) return `bun ${g.Bun.version}`;
   if (runtimeName === "deno" && g.Deno) return `deno ${g.Deno.version.deno}`;
   return `node ${process.versions.node}`;
+}
+
+/**
+ * Records who runs this daemon (var/run/xend/xend.manager), so that svcs tells the truth when it
+ * is not the restarter: `restarter` (XVM_SUPERVISED), `systemd` (a service: INVOCATION_ID is set),
+ * or `none` (started by hand). Best effort: svcs falls back to `none`.
+ */
+export function daemonManager(env: NodeJS.ProcessEnv = process.env): "restarter" | "systemd" | "none" {
+  if (env.XVM_SUPERVISED === "1") return "restarter";
+  if (env.INVOCATION_ID || env.NOTIFY_SOCKET) return "systemd";
+  return "none";
+}
+
+function recordManager(paths: Paths): void {
+  try {
+    writeFileSync(paths.managerFile, `${daemonManager()}\n`, { mode: 0o644 });
+  } catch {
+    // svcs then reads "none"
+  }
 }

@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ApiRouter } from "./api-router.ts";
+import { saveRoutes } from "./save-routes.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import { Paths } from "../paths.ts";
 import {
@@ -65,7 +66,8 @@ export function domainRoutes(manager: DomainManager, options: DomainRoutesOption
   }, async ({ query }) => {
     const all = await manager.list();
     const want = query.state;
-    const domains = !want || want === "all" ? all : all.filter((d) => powerState(d.flags, d.domid !== null) === (want as PowerState));
+    const state = (d: DomainSummary): PowerState => (d.suspended ? "suspended" : powerState(d.flags, d.domid !== null));
+    const domains = !want || want === "all" ? all : all.filter((d) => state(d) === (want as PowerState));
     return { domains };
   });
 
@@ -309,6 +311,7 @@ export function domainRoutes(manager: DomainManager, options: DomainRoutesOption
     }
   });
 
+  saveRoutes(api, manager);
   return api.app;
 }
 

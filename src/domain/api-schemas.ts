@@ -81,6 +81,7 @@ export const DomainSummarySchema = v.object({
   pid: v.optional(v.number()),
   restartCount: v.optional(v.number()),
   shutdownReason: v.optional(v.string()),
+  suspended: v.optional(v.pipe(v.boolean(), v.description("an inactive managed domain saved by xm suspend"))),
 });
 
 export const DomainListSchema = v.object({ domains: v.array(DomainSummarySchema) });

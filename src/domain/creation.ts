@@ -7,7 +7,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage, XvmError } from "../errors.ts";
-import type { GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
+import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
+import { isSuspended } from "./checkpoint.ts";
 import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
@@ -24,6 +25,8 @@ export interface LaunchOptions {
   previousRestartTime?: number;
   replacing?: Active;
   incoming?: boolean;
+  /** Starts the guest instead of `driver.create` (restore: `driver.restoreFrom`). */
+  startGuest?: (spec: GuestSpec) => Promise<GuestInfo>;
 }
 
 export function readDomidCounter(m: DomainModel): number {
@@ -35,14 +38,20 @@ export function readDomidCounter(m: DomainModel): number {
   }
 }
 
+/**
+ * The next domain id, recorded before it is used: an id is never handed out unless the counter
+ * past it is on disk, so a restart never reuses one (issue 13 §3). A counter that cannot be
+ * written (a full disk) refuses the creation rather than risk a reuse.
+ */
 function allocateDomid(m: DomainModel): number {
   while (m.active.has(m.nextDomid)) m.nextDomid++;
-  const domid = m.nextDomid++;
+  const domid = m.nextDomid;
   try {
-    writeFileAtomicSync(join(m.paths.runDir, "next-domid"), `${m.nextDomid}\n`, 0o644);
+    writeFileAtomicSync(join(m.paths.runDir, "next-domid"), `${domid + 1}\n`, 0o644);
   } catch (error) {
-    m.log.warn(`cannot record the next domain id: ${errorMessage(error)}`);
+    throw new XvmError("DOMID_UNRECORDED", { detail: errorMessage(error) });
   }
+  m.nextDomid = domid + 1;
   return domid;
 }
 
@@ -68,15 +77,33 @@ function assignMacs(m: DomainModel, config: FullConfig): void {
   config.vif.forEach((v) => v.mac && used.add(v.mac.toLowerCase()));
   for (const vif of config.vif) {
     if (vif.mac) continue;
-    let mac: string;
-    do {
-      const b = randomBytes(3);
-      // xend's randomMAC: the fourth octet stays below 0x80.
-      mac = ["00", "16", "3e", (b[0]! & 0x7f).toString(16), b[1]!.toString(16), b[2]!.toString(16)].map((x) => x.padStart(2, "0")).join(":");
-    } while (used.has(mac));
+    const mac = freeXenMac(used);
     used.add(mac);
     vif.mac = mac;
   }
+}
+
+const hex2 = (n: number) => n.toString(16).padStart(2, "0");
+
+/** Random draws before the walk: with 2^23 addresses, the first draw is free on any real host. */
+export const MAC_DRAWS = 64;
+
+/**
+ * A MAC in 00:16:3e:00:00:00-7f:ff:ff not in `used` (xend's randomMAC: the fourth octet stays
+ * below 0x80): a bounded number of random draws, then a walk that stops at the first free address
+ * (at most |used| + 1 steps), then a clear error — never an endless loop (issue 13 §4).
+ */
+export function freeXenMac(used: ReadonlySet<string>, random: () => Buffer = () => randomBytes(3)): string {
+  for (let tries = 0; tries < MAC_DRAWS; tries++) {
+    const b = random();
+    const mac = `00:16:3e:${hex2(b[0]! & 0x7f)}:${hex2(b[1]!)}:${hex2(b[2]!)}`;
+    if (!used.has(mac)) return mac;
+  }
+  for (let n = 0; n < 0x800000 && n <= used.size; n++) {
+    const mac = `00:16:3e:${hex2(n >> 16)}:${hex2((n >> 8) & 0xff)}:${hex2(n & 0xff)}`;
+    if (!used.has(mac)) return mac;
+  }
+  throw new XvmError("DOMAIN_CONFIG", { detail: "every MAC address in Xen's range 00:16:3e:00:00:00-00:16:3e:7f:ff:ff is in use" });
 }
 
 /** Name and uuid must be unique among running domains and managed ones (same uuid = same domain). */
@@ -151,11 +178,12 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
         domid, name: final.name, uuid: final.uuid, memoryKiB: final.memory * 1024, maxMemKiB: (final.maxmem ?? final.memory) * 1024,
         vcpus: final.vcpus, maxVcpus: final.maxvcpus ?? final.vcpus, kernel: final.kernel, extra: final.extra ?? "",
         affinity, paused: options.paused, meta: metaOf(rec) as unknown as Record<string, unknown>,
+        ...(options.incoming ? { incoming: true } : {}),
         sched: schedOf(final),
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {
-        const info = await m.driver.create(spec);
+        const info = await (options.startGuest ?? ((s: GuestSpec) => m.driver.create(s)))(spec);
         rec.info = info;
         rec.startTime = info.startTime || rec.startTime;
         if (options.replacing) m.forget(options.replacing, `the domain restarted as domain ${domid}`);
@@ -215,6 +243,8 @@ export async function start(m: DomainModel, dom: string | number, options: { pau
   if (found.kind === "active") {
     throw new XvmError("DOMAIN_BAD_STATE", { dom: found.rec.config.name, state: found.rec.managed ? "already running" : "running and not managed", action: "start" });
   }
+  // Starting afresh would throw the saved state away: that is `xm delete`'s or `xm resume`'s call.
+  if (isSuspended(m, found.config.uuid)) throw new XvmError("DOMAIN_BAD_STATE", { dom: found.config.name, state: "suspended (xm resume brings it back)", action: "start" });
   const rec = await launch(m, structuredClone(found.config), { managed: true, paused: options.paused ?? false, restartCount: 0 });
   return summaryOf(m, rec);
 }

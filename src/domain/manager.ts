@@ -19,7 +19,7 @@
  *   attach.ts       re-attach at start, driver events, close           summaries.ts  list/get views
  *   creation.ts     create, define/start/undefine, rename, launch      stop-actions.ts  on_* actions
  *   lifecycle.ts    destroy, pause, shutdown, sysrq, trigger           resources.ts  memory and vCPUs
- *   console.ts      console read/write/follow
+ *   console.ts      console read/write/follow                  saves.ts   save/restore/suspend/resume
  */
 import type { GuestInfo, SchedParams } from "../hypervisor/driver.ts";
 import * as attaching from "./attach.ts";
@@ -28,9 +28,10 @@ import * as creation from "./creation.ts";
 import * as lifecycle from "./lifecycle.ts";
 import { DomainModel, type DomainManagerOptions } from "./model.ts";
 import * as resources from "./resources.ts";
+import * as saves from "./saves.ts";
 import * as scheduler from "./scheduler.ts";
 import { getDomain, listDomains } from "./summaries.ts";
-import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo } from "./types.ts";
+import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult } from "./types.ts";
 
 export type { DomainManagerOptions } from "./model.ts";
 export { DOM0_NAME, DOM0_UUID, MINIMUM_RESTART_TIME } from "./records.ts";
@@ -72,6 +73,11 @@ export class Manager implements DomainManagerHandle {
   sysrq(dom: string | number, key: string): Promise<void> { return lifecycle.sysrq(this.m, dom, key); }
   trigger(dom: string | number, trigger: DomainTrigger, vcpu?: number): Promise<void> { return lifecycle.trigger(this.m, dom, trigger, vcpu); }
   notifyMigrated(dom: string | number, direction: "in" | "out", peer: string): Promise<void> { return lifecycle.notifyMigrated(this.m, dom, direction, peer); }
+
+  save(dom: string | number, file: string, options: { checkpoint: boolean; onProgress?: (p: SaveProgress) => void }): Promise<SaveResult> { return saves.save(this.m, dom, file, options); }
+  restore(file: string, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary> { return saves.restore(this.m, file, options); }
+  suspend(dom: string | number, onProgress?: (p: SaveProgress) => void): Promise<SaveResult> { return saves.suspend(this.m, dom, onProgress); }
+  resume(dom: string | number, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary> { return saves.resume(this.m, dom, options); }
 
   setMemoryTarget(dom: string | number, target: number): Promise<void> { return resources.setMemoryTarget(this.m, dom, target); }
   setMaxMemory(dom: string | number, maxmem: number): Promise<void> { return resources.setMaxMemory(this.m, dom, maxmem); }

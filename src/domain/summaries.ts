@@ -1,4 +1,5 @@
 /** How a domain is shown (`xm list`, the API, hooks): a running guest, an inactive managed one, Domain-0. */
+import { isSuspended } from "./checkpoint.ts";
 import { cpuBusyNs, hostBootTime } from "./host.ts";
 import type { DomainModel } from "./model.ts";
 import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, mib } from "./records.ts";
@@ -44,8 +45,9 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
   return summary;
 }
 
-export function inactiveSummary(config: FullConfig): DomainSummary {
+export function inactiveSummary(config: FullConfig, suspended = false): DomainSummary {
   return {
+    ...(suspended ? { suspended: true } : {}),
     domid: null, name: config.name, uuid: config.uuid, memory: config.memory, maxmem: config.maxmem ?? config.memory,
     vcpus: config.vcpus, maxvcpus: config.maxvcpus ?? config.vcpus, state: stateString(NO_FLAGS), flags: { ...NO_FLAGS },
     cpuTime: 0, startTime: 0, managed: true, config: structuredClone(config), vcpuInfo: [], restartCount: 0,
@@ -73,7 +75,7 @@ export async function dom0Summary(m: DomainModel): Promise<DomainSummary> {
 /** Every domain, Domain-0 and inactive managed ones included, sorted by name as xend listed them. */
 export async function listDomains(m: DomainModel): Promise<DomainSummary[]> {
   const out = [await dom0Summary(m), ...(await Promise.all([...m.active.values()].map((r) => summaryOf(m, r))))];
-  for (const c of m.managed.values()) if (!m.activeByUuid(c.uuid)) out.push(inactiveSummary(c));
+  for (const c of m.managed.values()) if (!m.activeByUuid(c.uuid)) out.push(inactiveSummary(c, isSuspended(m, c.uuid)));
   // xend listed domains sorted by name (XendDomain.list_sorted).
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -81,6 +83,6 @@ export async function listDomains(m: DomainModel): Promise<DomainSummary[]> {
 export async function getDomain(m: DomainModel, dom: string | number): Promise<DomainSummary> {
   const found = m.resolve(dom);
   if (found.kind === "dom0") return dom0Summary(m);
-  if (found.kind === "inactive") return inactiveSummary(found.config);
+  if (found.kind === "inactive") return inactiveSummary(found.config, isSuspended(m, found.config.uuid));
   return summaryOf(m, found.rec);
 }

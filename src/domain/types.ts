@@ -76,6 +76,8 @@ export interface DomainSummary {
   restartCount?: number;
   /** Why the guest stopped, while it is kept shut down or crashed (preserve). */
   shutdownReason?: string;
+  /** An inactive managed domain whose state `xm suspend` saved (`xm resume` brings it back). */
+  suspended?: boolean;
 }
 
 /** `xm info`: the node's fields, in the order xm printed them (xend's node SXP, [3.4]). */
@@ -179,6 +181,27 @@ export interface DomainManager {
   trigger(dom: string | number, trigger: DomainTrigger, vcpu?: number): Promise<void>;
   /** The hypervisor's message ring (`xm dmesg`); `clear` empties it after reading. */
   dmesg(clear?: boolean): string;
+  /** `xm save [-c]`, `xm restore [-p]`, `xm suspend`, `xm resume [-p]` (src/domain/saves.ts). */
+  save?(dom: string | number, file: string, options: { checkpoint: boolean; onProgress?: (p: SaveProgress) => void }): Promise<SaveResult>;
+  restore?(file: string, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary>;
+  suspend?(dom: string | number, onProgress?: (p: SaveProgress) => void): Promise<SaveResult>;
+  resume?(dom: string | number, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary>;
+}
+
+/** Progress of a save or restore: bytes of guest state done, of the total, in a phase. */
+export interface SaveProgress {
+  phase: "saving" | "verifying" | "loading";
+  done: number;
+  total: number;
+}
+
+/** What `xm save` / `xm suspend` wrote. */
+export interface SaveResult {
+  file: string;
+  bytes: number;
+  seconds: number;
+  name: string;
+  uuid: string;
 }
 
 export type { GuestInfo };

@@ -58,6 +58,11 @@ export interface GuestSpec {
   affinity: number[][];
   /** Start with all vCPUs paused. */
   paused: boolean;
+  /**
+   * The guest arrives by migration (prepareIncoming follows): a driver may set the guest up to
+   * receive from the start (QEMU: `-incoming defer`) instead of booting it.
+   */
+  incoming?: boolean;
   /** Credit scheduler parameters (default {@link SCHED_DEFAULTS}). */
   sched?: SchedParams;
   /** Opaque config the domain manager wants kept with the guest (name/uuid/config survive xend restarts). */
@@ -122,6 +127,28 @@ export type GuestEvent =
 export interface DumpOptions {
   /** Do not pause the guest while dumping. */
   live: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** `saveTo`: the guest's state appended to a file xend has begun (src/formats/save-image.ts). */
+export interface SaveOptions {
+  /** Reports bytes of guest memory written so far, of the total to write. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What `saveTo` wrote: the payload's format name, length and SHA-256 (hex). */
+export interface SavedState {
+  format: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface RestoreOptions {
+  /** Where in the file the driver's payload starts, and its length (xend checked the checksum). */
+  offset: number;
+  bytes: number;
+  /** The payload's SHA-256 (hex), from the file's trailer. */
+  sha256: string;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -246,6 +273,16 @@ export interface HypervisorDriver {
   consoleWrite(domid: number, data: string): Promise<void>;
   /** Write a core file of the guest at `path` (ELF, Xen dump-core layout). */
   dumpCore(domid: number, path: string, options: DumpOptions): Promise<void>;
+  /**
+   * Optional: save and restore, QEMU-style (QEMU saves as a migration to a file). `saveTo`
+   * appends the state of a paused guest (memory, vCPU registers, what the program needs to go
+   * on) to `path`, which xend has created with its header, and leaves the guest paused: xend
+   * destroys it, or unpauses it for `xm save -c`. `restoreFrom` starts a guest from `spec`
+   * (paused) and loads the state from `path` at `options.offset`; on failure nothing is left
+   * behind. A driver without them answers XVM_NOT_IMPLEMENTED through xend.
+   */
+  saveTo?(domid: number, path: string, options: SaveOptions): Promise<SavedState>;
+  restoreFrom?(path: string, spec: GuestSpec, options: RestoreOptions): Promise<GuestInfo>;
   /**
    * Sets a guest's credit scheduler parameters (`xm sched-credit -d`): they take effect at once
    * and stay with the guest (a re-attach sees them). Optional: a driver without it has no

@@ -24,6 +24,7 @@ const factories = new Map<string, DriverFactory>([
       paths,
       binary: String(settings?.["qemu-binary"] ?? ""),
       accel: String(settings?.["qemu-accel"] ?? "auto"),
+      user: String(settings?.["qemu-user"] ?? ""),
     })],
 ]);
 

@@ -36,6 +36,11 @@ export const CORE_PROPERTIES = {
     values: ["auto", "kvm", "tcg"],
     description: "Accelerator of qemu guests: auto = KVM only when the host has hardware KVM (kvm_amd or kvm_intel loaded), else TCG.",
   },
+  "qemu-user": {
+    type: "astring",
+    default: "",
+    description: "User qemu guests' QEMU runs as; empty = xend's own user. Another user needs xend to run as root (docs/qemu.md).",
+  },
   "qemu-binary": {
     type: "astring",
     default: "qemu-system-x86_64",

@@ -34,6 +34,7 @@ import { jsonBody } from "./json-body.ts";
 import { createLegacyHttpRegistry } from "./legacy-http.ts";
 import { HARNESS_PHYSINFO, startPluginHarness } from "./harness.ts";
 import { progressStream } from "./progress-stream.ts";
+import { documentRoutes } from "./route-docs.ts";
 import { escapeText } from "../security/log-escape.ts";
 import { confinedPath, isInside } from "../security/confined-path.ts";
 import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts";
@@ -48,9 +49,12 @@ export {
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
   // issue 13 §2 (i13-reloc): confined paths
   confinedPath, isInside,
+  // issue 17.9: plugin routes in /openapi.json
+  documentRoutes,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
+export type { RouteSpec } from "./route-docs.ts";
 export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
 export type { ErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
@@ -79,6 +83,8 @@ export const PLUGIN_API = {
   escapeText, acceptPeer, connectPeer, PeerAuthError, RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile, checkDomainConfig,
   // issue 13 §2 (i13-reloc): confined paths
   confinedPath, isInside,
+  // issue 17.9: plugin routes in /openapi.json
+  documentRoutes,
 } as const;
 
 /** The specifier plugins import. */

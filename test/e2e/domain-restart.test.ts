@@ -112,7 +112,7 @@ describe("xend restarts under running guests", () => {
   it("refuses a second restart within MINIMUM_RESTART_TIME and destroys the domain", async () => {
     process.kill(runnerPid("6"), "SIGKILL");
     await waitFor(() => !listRows(root).some((r) => r.name === "c3"), "c3 destroyed by the loop guard");
-    expect(xmOk(root, "log")).toMatch(/ERROR \(XendDomain\) VM c3 restarting too fast \(\d+\.\d{6} seconds since the last restart\)\.  Refusing to restart to avoid loops\./);
+    expect(xmOk(root, "log")).toMatch(/ERROR \(domain\/stop-actions:\d+\) VM c3 restarting too fast \(\d+\.\d{6} seconds since the last restart\)\.  Refusing to restart to avoid loops\./);
     expect(listRows(root).map((r) => r.name)).toEqual(["Domain-0", "c1", "c4", "c5", "managed1"]);
     for (const name of ["c1", "c4", "c5"]) await advancing(name);
   });

@@ -2,18 +2,21 @@
  * The qemu hypervisor driver through the compiled binary, under TCG: real Linux guests (Debian's
  * cloud kernel + a busybox initramfs, examples/qemu/build-guest.sh) created, listed, paused,
  * ballooned, given vCPUs, crashed, shut down and destroyed with xm; then xend killed with -9 while
- * three guests run, and a new xend finds them with the same ids, names, uuids and states.
+ * three guests run, and a new xend finds them with the same ids, names, uuids and states. Where
+ * the test can have a network namespace (root), xend runs in one with a bridge: two guests' vifs
+ * are taps on it and the guests ping each other.
  *
  * Guests boot in about 5 s each under TCG (more on a loaded machine): the tests share three
  * guests and run in order.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
+import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
 import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
@@ -21,6 +24,14 @@ const skip = qemuSkipReason();
 if (skip) console.warn(`qemu e2e tests skipped: ${skip}`);
 
 const BOOT_MS = 90_000;
+/**
+ * xend runs in a network namespace of the test's own (where it can have one: root), with a
+ * bridge xvmbr0 there: g2 and g3 get vifs on it and ping each other.
+ */
+const NS = `xvm-qemu-${process.pid}`;
+const noNet = skip === undefined ? addNamespaces(NS) : "no QEMU";
+if (skip === undefined && noNet) console.warn(`qemu e2e: networking checks skipped: ${noNet}`);
+const inNs = noNet === undefined ? ["ip", "netns", "exec", NS] : [];
 
 describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let root: string;
@@ -44,12 +55,25 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     ensureGuest();
     root = tempRoot("xvm-qemu-");
     prepareRoot(root, { relocation: false, props: { hypervisor: "qemu", "qemu-accel": "tcg" } });
-    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" });
+    if (noNet === undefined) {
+      for (const args of [["link", "set", "lo", "up"], ["link", "add", "xvmbr0", "type", "bridge"], ["link", "set", "xvmbr0", "up"]]) {
+        const r = ip("-n", NS, ...args);
+        if (!r.ok) throw new Error(`ip -n ${NS} ${args.join(" ")}: ${r.err}`);
+      }
+    }
+    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" }, inNs);
   });
 
   afterAll(async () => {
-    if (root) await cleanupRoot(root, xend ? [xend.pid] : []);
+    try {
+      if (root) await cleanupRoot(root, xend ? [xend.pid] : []);
+    } finally {
+      if (noNet === undefined) deleteNamespaces(NS);
+    }
   });
+
+  const vif = (n: number) => (noNet === undefined ? [`vif = [ 'mac=00:16:3e:00:00:1${n}, bridge=xvmbr0' ]`] : []);
+  const nsLinks = () => spawnSync("ip", ["-n", NS, "-o", "link", "show"], { encoding: "utf8" }).stdout ?? "";
 
   test("xm create boots a Linux guest; xm list shows it; its console answers; pause and unpause", async () => {
     const out = xmOk(root, "create", cfg("g1", ["memory = 128", "maxmem = 160", "vcpus = 1", "maxvcpus = 2", 'on_crash = "preserve"']));
@@ -108,9 +132,18 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
   }, 60_000);
 
   test("kill -9 xend with three guests (paused, crashed, running): a new xend finds them as they were", async () => {
-    xmOk(root, "create", cfg("g2", ['on_crash = "preserve"']));
-    xmOk(root, "create", cfg("g3", ['on_crash = "destroy"', 'on_poweroff = "destroy"']));
+    xmOk(root, "create", cfg("g2", ['on_crash = "preserve"', ...vif(2)]));
+    xmOk(root, "create", cfg("g3", ['on_crash = "destroy"', 'on_poweroff = "destroy"', ...vif(3)]));
     await Promise.all([booted("g2"), booted("g3")]);
+    if (noNet === undefined) {
+      // Each vif is a tap on the bridge; in the guests, busybox sees the MAC and pings the other.
+      expect(nsLinks()).toMatch(/: vif2\.0: .* master xvmbr0 /);
+      expect(nsLinks()).toMatch(/: vif3\.0: .* master xvmbr0 /);
+      await shell("g2", "cat /sys/class/net/eth0/address; ip link set eth0 up; ip addr add 10.9.0.2/24 dev eth0; echo net-$((1+1))", "net-2");
+      expect(await consoleText(root, "g2")).toContain("00:16:3e:00:00:12");
+      await shell("g3", "ip link set eth0 up; ip addr add 10.9.0.3/24 dev eth0; echo net-$((1+2))", "net-3");
+      await shell("g3", "ping -c 2 -W 5 10.9.0.2 && echo ping-ok-$((3*3))", "ping-ok-9");
+    }
     xmOk(root, "sysrq", "g2", "c");
     await waitFor(() => row("g2")!.state === "----c-", "g2 to crash (pvpanic)", 30_000, 100);
     // enable-dump wrote QEMU's dump under xend's file name before on_crash (preserve) ran.
@@ -125,7 +158,7 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     expect(before.map((d) => d.state)).toEqual(["--p---", "----c-", expect.stringMatching(/^R-----$/)]);
 
     await killXend(xend!);
-    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" });
+    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" }, inNs);
     const after = (await api<{ domains: { name: string; domid: number; uuid: string; state: string }[] }>("GET", "/domains")).domains
       .filter((d) => d.domid !== 0).map(({ name, domid, uuid, state }) => ({ name, domid, uuid, state: state.replace(/^(r-|-b)/, "R-") }));
     expect(after).toEqual(before);
@@ -143,6 +176,35 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     await waitFor(() => !pidAlive(g3!) && row("g3") === undefined, "g3 to be destroyed by on_crash", 30_000, 100);
     const log = xmOk(root, "log");
     expect(log.match(/Domain g3 \(\d+\) crashed/g)).toHaveLength(1);
+    if (noNet === undefined) await waitFor(() => !nsLinks().includes("vif3.0"), "g3's tap to go", 10_000, 100);
+  }, 60_000);
+
+  test("an HVM config boots the firmware from its disk with VNC on 127.0.0.1; a missing disk and an unsupported key are named", async () => {
+    const img = join(root, "h1.img");
+    writeFileSync(img, Buffer.alloc(1024 * 1024));
+    const hvm = ['builder = "hvm"', `disk = [ 'file:${img},xvda,w' ]`, 'boot = "c"', "vnc = 1", "memory = 64"];
+    const missing = xm(root, "create", cfg("h0", [...hvm.filter((l) => !l.startsWith("disk")), `disk = [ 'file:${root}/nope.img,xvda,w' ]`]));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${root}/nope.img does not exist`);
+    const pci = xm(root, "create", cfg("h0", [...hvm, "pci = [ '01:00.0' ]"]));
+    expect(pci.code).toBe(1);
+    expect(pci.stderr).toContain("the qemu hypervisor does not support 'pci'");
+    xmOk(root, "create", cfg("h1", hvm));
+    const pid = (await api<{ pid: number }>("GET", "/domains/h1")).pid;
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    expect(args).toEqual(expect.arrayContaining(["-boot", "order=c", "-vnc", "127.0.0.1:0,to=99", "-drive", `file=${img},if=virtio,format=raw,readonly=off,id=disk0`]));
+    expect(args).not.toContain("-kernel");
+    expect(row("h1")!.state).toMatch(/^(r-|-b)----$/);
+    if (noNet === undefined) {
+      // In the test's namespace display 0 is free: QEMU's VNC server answers on 127.0.0.1:5900.
+      const rfb = await waitFor(() => {
+        const r = spawnSync("ip", ["netns", "exec", NS, "python3", "-c",
+          "import socket; s = socket.create_connection(('127.0.0.1', 5900), 5); print(s.recv(12).decode().strip())"], { encoding: "utf8" });
+        return r.status === 0 ? r.stdout.trim() : undefined;
+      }, "QEMU's VNC server", 20_000, 200);
+      expect(rfb).toMatch(/^RFB 003\.00\d$/);
+    }
+    xmOk(root, "destroy", "h1");
   }, 60_000);
 
   test("xm shutdown -w powers a guest off through ACPI; xm destroy ends the others", async () => {
@@ -151,5 +213,6 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     expect(row("g1")).toBeUndefined();
     xmOk(root, "destroy", "g2");
     expect(listRows(root).map((r) => r.name)).toEqual(["Domain-0"]);
+    if (noNet === undefined) expect(nsLinks()).not.toContain("vif2.0");
   }, 90_000);
 });

@@ -5,17 +5,22 @@
  * killed mid-stream leaves the guest running on the source under its own name and nothing on the
  * destination once its xend is back.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanupRoot, pidAlive, waitFor } from "../helpers/cli.ts";
-import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
+import { GUEST_DIR, INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
 import { background, consoleText, createGuest, domains, ok, restartHost, startHost, uuidOf, type Host } from "../helpers/relocation.ts";
 
 const skip = qemuSkipReason();
 if (skip) console.warn(`qemu migration e2e tests skipped: ${skip}`);
 
-const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false" };
+/** The guest's kernel and ramdisk are host paths: the destination must allow their folder. */
+const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-paths-allow": GUEST_DIR };
+/** Host b runs its QEMUs as nobody (config/qemu-user) where xend runs as root. */
+const asRoot = process.getuid?.() === 0;
+const NOBODY = asRoot ? Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim()) : NaN;
 
 describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let a: Host;
@@ -32,7 +37,9 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
 
   beforeAll(async () => {
     ensureGuest();
-    [a, b] = await Promise.all([startHost("qa", QEMU_PROPS), startHost("qb", QEMU_PROPS)]);
+    [a, b] = await Promise.all([startHost("qa", QEMU_PROPS), startHost("qb", { ...QEMU_PROPS, ...(asRoot ? { "qemu-user": "nobody" } : {}) })]);
+    // QEMU as nobody must pass through b's state root (a private temporary folder) to its run folder.
+    if (asRoot) chmodSync(b.root, 0o711);
   });
 
   afterAll(async () => {
@@ -59,6 +66,12 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     expect(domains(b).get("m1")?.state).toMatch(/^(r-|-b)----$/);
     expect(await uuidOf(b, "m1")).toBe(uuid);
     await shell(b, "m1", "cat /tmp/mark", "carried-42");
+    if (asRoot) {
+      // b's QEMU runs as nobody, started that way (the sandbox denies QEMU any setuid itself).
+      const pid = (await b.api<{ pid: number }>("GET", "/domains/m1")).pid;
+      expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]).toBe(String(NOBODY));
+      expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toEqual(expect.arrayContaining(["-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"]));
+    }
   }, 180_000);
 
   test("the destination's xend killed mid-stream: the guest runs on at the source, nothing is left at the destination", async () => {

@@ -77,3 +77,15 @@ describe("on a root with no repository", () => {
     expect(readdirSync(join(root, "etc"))).toEqual(["svc"]);
   });
 });
+
+describe("the default root", () => {
+  it("xvm --help says where the files go: / for root, the state folder for others, and the root in force", () => {
+    const asRoot = process.getuid?.() === 0;
+    const home = run(["--help"], { root, env: { XVM_ROOT: "", XDG_STATE_HOME: join(root, "xdg") } });
+    expect(home.code).toBe(0);
+    expect(home.stdout).toContain("\nState root\n\n  Every file lives under one root: --root DIR (before or right after the command), else $XVM_ROOT,\n  else / when run as root");
+    expect(home.stdout).toContain(`  Here and now: ${asRoot ? "/" : join(root, "xdg", "xvm")}\n`);
+    expect(run(["--help"], { root }).stdout).toContain(`  Here and now: ${root}\n`);
+    expect(run(["--root", join(root, "other"), "--help"], { root }).stdout).toContain(`  Here and now: ${join(root, "other")}\n`);
+  });
+});

@@ -280,7 +280,7 @@ describe("xm against xend", () => {
     expect(xmOk(root, "dmesg", "-c")).toBe(dmesg);
     expect(xmOk(root, "dmesg")).toBe("");
     const log = xmOk(root, "log");
-    expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] INFO \(XendDomain\) Domain counter1 \(1\) created: 128 MiB, 1 vCPU\(s\), kernel sim:counter$/m);
+    expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] INFO \(domain\/creation:\d+\) Domain counter1 \(1\) created: 128 MiB, 1 vCPU\(s\), kernel sim:counter$/m);
     expect(log).toContain("Domain counter1 (1): on_crash = preserve");
   });
 

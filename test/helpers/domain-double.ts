@@ -233,6 +233,16 @@ export class DomainManagerDouble implements DomainManager {
     this.refreshVcpus(d);
   }
 
+  async setSchedCredit(dom: string | number, change: { weight?: number; cap?: number }): Promise<{ weight: number; cap: number }> {
+    this.record("setSchedCredit", [dom, change.weight ?? "-", change.cap ?? "-"]);
+    const d = this.find(dom);
+    const keys = d.config.extraKeys ?? {};
+    const next = { weight: change.weight ?? Number(keys.cpu_weight ?? 256), cap: change.cap ?? Number(keys.cpu_cap ?? 0) };
+    if (next.weight < 1 || next.weight > 65535) throw new XvmError("DOMAIN_CONFIG", { detail: `weight ${next.weight} is out of range` });
+    d.config = { ...d.config, extraKeys: { ...keys, cpu_weight: next.weight, cpu_cap: next.cap } };
+    return next;
+  }
+
   async pinVcpu(dom: string | number, vcpu: number | "all", cpus: number[] | "all"): Promise<void> {
     this.record("pinVcpu", [dom, vcpu, cpus]);
     const d = this.find(dom);

@@ -21,8 +21,13 @@ export interface XendProcess {
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-export async function startXend(root: string, env: Record<string, string> = {}): Promise<XendProcess> {
-  const child = spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * `prefix` runs xend through another command that execs it (e.g. `ip netns exec NS`), so the pid
+ * is still xend's.
+ */
+export async function startXend(root: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<XendProcess> {
+  const command = [...prefix, xvmBin(), "xend"];
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   let both = "";

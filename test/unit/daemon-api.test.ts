@@ -127,17 +127,20 @@ describe("control API", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info).toMatchObject({ title: "xend control API", version: "0.1.0" });
     expect(Object.keys(doc.paths)).toEqual(["/status", "/plugins", "/config", "/refresh", "/openapi.json", "/domains/{dom}/pause", "/plugins/{plugin}/{path}"]);
+    // Every operation is named (operationId), and a bad request is among its documented answers.
+    expect(doc.paths["/domains/{dom}/pause"]!.post!.operationId).toBe("postDomainsDomPause");
+    expect(Object.keys(doc.paths["/domains/{dom}/pause"]!.post!.responses as object)).toEqual(["200", "400", "404", "default"]);
     const statusSchema = (doc.paths["/status"]!.get!.responses as Record<string, { content: Record<string, { schema: Record<string, unknown> }> }>)["200"]!.content["application/json"]!.schema;
     expect(statusSchema.required).toEqual(["pid", "root", "state", "reasons", "startedAt", "version", "runtime"]);
-    expect((statusSchema.properties as Record<string, unknown>).state).toEqual({ enum: ["online", "degraded"] });
+    expect((statusSchema.properties as Record<string, unknown>).state).toEqual({ type: "string", enum: ["online", "degraded"] });
     expect((statusSchema.properties as Record<string, unknown>).pid).toEqual({ type: "integer" });
     expect(doc.paths["/config"]!.get!.parameters).toEqual([
       { name: "property", in: "query", required: false, schema: { type: "string", pattern: "^[A-Za-z][A-Za-z0-9._-]{0,254}$", description: "Only this property" }, description: "Only this property" },
     ]);
-    expect(doc.paths["/refresh"]!.post!.requestBody).toEqual({ required: false, content: { "application/json": { schema: { type: "object", properties: {}, additionalProperties: false } } } });
+    expect(doc.paths["/refresh"]!.post!.requestBody).toEqual({ required: false, content: { "application/json": { schema: { type: "object", properties: {}, required: [], additionalProperties: false } } } });
     const pause = doc.paths["/domains/{dom}/pause"]!.post!;
     expect(pause.parameters).toEqual([{ name: "dom", in: "path", required: true, schema: { type: "string" } }]);
-    expect(pause.requestBody).toEqual({ required: true, content: { "application/json": { schema: { type: "object", properties: { wait: { type: "boolean" } } } } } });
+    expect(pause.requestBody).toEqual({ required: true, content: { "application/json": { schema: { type: "object", properties: { wait: { type: "boolean" } }, required: [] } } } });
     expect(await call(app, "POST", "/domains/web1/pause", "{}")).toEqual({ status: 200, json: { ok: true } });
   });
 });

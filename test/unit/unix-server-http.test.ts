@@ -199,6 +199,16 @@ describe("POST /xend/domain/<dom> ops", () => {
     expect((await get("/xend/domain/web1")).body).toContain("(maxmem 2048) (memory 768) (vcpu_avail 7)");
   });
 
+  it("sets the credit scheduler's weight and cap as libvirt's schedinfo did", async () => {
+    expectSxp(await post("/xend/domain/web1", [["op", "domain_sched_credit_set"], ["weight", "512"], ["cap", "50"]]), 200, "0");
+    expectSxp(await post("/xend/domain/web1", [["op", "domain_sched_credit_set"], ["cap", "20"]]), 200, "0");
+    expect(domains.mutations.slice(-2)).toEqual(["setSchedCredit 1 512 50", "setSchedCredit 1 - 20"]);
+    const body = (await get("/xend/domain/web1")).body;
+    expect(body).toContain("(cpu_weight 512)");
+    expect(body).toContain("(cpu_cap 20)");
+    expectSxp(await post("/xend/domain/web1", [["op", "domain_sched_credit_set"], ["weight", "many"]]), 500, `(xend.err "invalid literal for int() with base 10: 'many'")`);
+  });
+
   it("answers 500 with (xend.err …) for bad parameters and refused ops", async () => {
     const cases: [string, [string, string][], string][] = [
       ["web1", [["op", "shutdown"]], "(xend.err 'Missing parameter: reason')"],
@@ -219,7 +229,7 @@ describe("POST /xend/domain/<dom> ops", () => {
   it("answers 406 for a missing or repeated op and 501 for an unknown one", async () => {
     expectEmpty(await post("/xend/domain/web1", []), 406);
     expectEmpty(await post("/xend/domain/web1", [["op", "pause"], ["op", "pause"]]), 406);
-    for (const op of ["frobnicate", "save", "device_create", "domain_sched_credit_set", "dump", "migrate"]) {
+    for (const op of ["frobnicate", "save", "device_create", "domain_sched_sedf_set", "dump", "migrate"]) {
       const r = await post("/xend/domain/web1", [["op", op]]);
       expect(r.status).toBe(501);
       expect(r.headers.get("content-type")).toBe("text/plain");

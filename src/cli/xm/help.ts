@@ -18,7 +18,7 @@ const ORDER = [
   "console", "create", "new", "delete", "destroy", "domid", "domname", "dump-core", "list", "mem-max", "mem-set",
   "migrate", "pause", "reboot", "rename", "reset", "restore", "resume", "save", "shutdown", "start", "suspend", "sysrq",
   "trigger", "top", "unpause", "uptime", "vcpu-list", "vcpu-pin", "vcpu-set", "debug-keys", "dmesg", "info", "log",
-  "serve", "network-list", "help",
+  "serve", "sched-credit", "sched-sedf", "network-list", "help",
 ];
 
 function sentence(text: string): string {

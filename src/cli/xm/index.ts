@@ -32,6 +32,10 @@ import { UptimeCommand } from "./uptime.ts";
 import { VcpuListCommand } from "./vcpu-list.ts";
 import { VcpuPinCommand } from "./vcpu-pin.ts";
 import { VcpuSetCommand } from "./vcpu-set.ts";
+import { RestoreCommand } from "./restore.ts";
+import { ResumeCommand } from "./resume.ts";
+import { SaveCommand } from "./save.ts";
+import { SuspendCommand } from "./suspend.ts";
 // Commands other areas provide (one import line each; add yours here):
 import { relocationKeyCommand } from "./relocation-key.ts";
 import { eventsCommand } from "./events.ts";
@@ -51,5 +55,6 @@ export const commands: CommandClass[] = [
   ShutdownCommand, RebootCommand, PauseCommand, UnpauseCommand, RenameCommand, MemSetCommand, MemMaxCommand,
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
   DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
+  SaveCommand, RestoreCommand, SuspendCommand, ResumeCommand,
   ...plugins,
 ];

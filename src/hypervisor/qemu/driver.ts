@@ -10,7 +10,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -23,7 +23,7 @@ import type {
 } from "../driver.ts";
 import { PAGE_SIZE } from "../driver.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
-import { resolveAccel, type Accel } from "./accel.ts";
+import { resolveAccel, resolveUser, type Accel } from "./accel.ts";
 import { CONSOLE_LOG, CONSOLE_SOCKET, QMP_SOCKET, buildCommandLine } from "./command-line.ts";
 import { boundConsole, readConsole } from "./console-log.ts";
 import { readGuestState, writeGuestState, type GuestState } from "./guest-state.ts";
@@ -40,6 +40,8 @@ export interface QemuDriverOptions {
   binary?: string;
   /** config/qemu-accel: auto | kvm | tcg. */
   accel?: string;
+  /** config/qemu-user: "" = QEMU runs as xend's user; else a user name (xend must be root). */
+  user?: string;
   /** How long QEMU may take to open its QMP socket (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -96,6 +98,8 @@ export class QemuDriver implements HypervisorDriver {
   private readonly paths: Paths;
   private readonly binary: string;
   private readonly accel: Accel;
+  /** config/qemu-user resolved: QEMU runs as this uid/gid (xend runs as root). */
+  readonly user?: { uid: number; gid: number };
   private readonly startTimeoutMs: number;
   private readonly attached = new Map<number, Attached>();
   private readonly connecting = new Map<number, Promise<Attached>>();
@@ -112,6 +116,7 @@ export class QemuDriver implements HypervisorDriver {
     this.paths = options.paths;
     this.binary = options.binary || "qemu-system-x86_64";
     this.accel = resolveAccel(options.accel ?? "auto");
+    this.user = resolveUser(options.user ?? "");
     this.startTimeoutMs = options.startTimeoutMs ?? 30_000;
   }
 
@@ -270,6 +275,10 @@ export class QemuDriver implements HypervisorDriver {
     return state;
   }
 
+  isIncoming(domid: number): boolean {
+    return readGuestState(this.dir(domid))?.incoming === true;
+  }
+
   /** The incoming migration arrived and was committed: the guest is this host's now. */
   settleIncoming(domid: number): void {
     this.updateState(domid, (s) => delete s.incoming);
@@ -400,7 +409,11 @@ export class QemuDriver implements HypervisorDriver {
     await this.qemuVersion();
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(this.guestsDir, { recursive: true, mode: 0o700 });
+    // QEMU as config/qemu-user must pass through to its own folder (search, not list).
+    if (this.user) chmodSync(this.guestsDir, 0o711);
     mkdirSync(dir, { mode: 0o700 });
+    // QEMU running as config/qemu-user makes its sockets and console log here (xend made the folder).
+    if (this.user) chownSync(dir, this.user.uid, this.user.gid);
     mkdirSync(this.paths.xenLogDir, { recursive: true });
     this.reportedLost.delete(spec.domid);
     const fail = (detail: string): never => {
@@ -409,7 +422,7 @@ export class QemuDriver implements HypervisorDriver {
       throw new XvmError("QEMU_START", { domid: spec.domid, name: spec.name, detail });
     };
     try {
-      await createTaps(cmd.taps);
+      await createTaps(cmd.taps, this.user);
     } catch (error) {
       fail(`cannot create its network devices: ${errorMessage(error)}`);
     }
@@ -417,21 +430,24 @@ export class QemuDriver implements HypervisorDriver {
     const state: GuestState = {
       domid: spec.domid, name: spec.name, uuid: spec.uuid, bootKiB: cmd.bootKiB, maxMemKiB: spec.maxMemKiB, targetKiB: spec.memoryKiB,
       maxVcpus: spec.maxVcpus, startTime: Date.now() / 1000, pid: -1, meta: spec.meta ?? {}, taps: cmd.taps, argv: cmd.argv,
+      ...(spec.incoming ? { incoming: true } : {}),
     };
     try {
-      await this.startQemu(state, cmd.argv);
+      // A guest arriving by migration waits for its state from the start (prepareIncoming).
+      await this.startQemu(state, spec.incoming ? [...cmd.argv, "-incoming", "defer"] : cmd.argv);
     } catch (error) {
       await removeTaps(cmd.taps).catch(() => {});
       fail(errorMessage(error));
     }
     try {
-      if (spec.memoryKiB < cmd.bootKiB) await this.qmp(spec.domid, "balloon", { value: spec.memoryKiB * 1024 });
+      // The balloon target and vCPU pinning of an incoming guest come with its state.
+      if (spec.memoryKiB < cmd.bootKiB && !spec.incoming) await this.qmp(spec.domid, "balloon", { value: spec.memoryKiB * 1024 });
       const cpus = await this.qmp<CpuFast[]>(spec.domid, "query-cpus-fast");
       for (const cpu of cpus) {
         const allowed = spec.affinity[cpu["cpu-index"]] ?? spec.affinity[0];
         if (allowed && allowed.length > 0) await taskset(cpu["thread-id"], allowed);
       }
-      if (!spec.paused) await this.qmp(spec.domid, "cont");
+      if (!spec.paused && !spec.incoming) await this.qmp(spec.domid, "cont");
     } catch (error) {
       await this.destroy(spec.domid).catch(() => {});
       throw new XvmError("QEMU_START", { domid: spec.domid, name: spec.name, detail: errorMessage(error) });
@@ -446,11 +462,25 @@ export class QemuDriver implements HypervisorDriver {
   private async startQemu(state: GuestState, argv: string[]): Promise<void> {
     const dir = this.dir(state.domid);
     const log = openSync(this.logFile(state.domid), "a", 0o600);
+    // The kernel and ramdisk reach QEMU as files xend opened (fd 3, 4): QEMU, maybe running as
+    // config/qemu-user, needs no right on the folders that hold them.
+    const fds: number[] = [];
+    const args = [...argv];
     let child: ChildProcess;
     try {
-      child = spawn(this.binary, argv, { detached: true, stdio: ["ignore", log, log], env: process.env });
+      for (const flag of ["-kernel", "-initrd"]) {
+        const at = args.indexOf(flag);
+        if (at < 0) continue;
+        fds.push(openSync(args[at + 1]!, "r"));
+        args[at + 1] = `/dev/fd/${2 + fds.length}`;
+      }
+      const command = this.user
+        ? ["setpriv", `--reuid=${this.user.uid}`, `--regid=${this.user.gid}`, "--clear-groups", "--", this.binary, ...args]
+        : [this.binary, ...args];
+      child = spawn(command[0]!, command.slice(1), { detached: true, stdio: ["ignore", log, log, ...fds], env: process.env });
     } finally {
       closeSync(log);
+      for (const fd of fds) closeSync(fd);
     }
     const entry: { child: ChildProcess; exit?: string } = { child };
     this.children.set(state.domid, entry);
@@ -746,6 +776,11 @@ export class QemuDriver implements HypervisorDriver {
     // QEMU's ELF core (PT_NOTE with NT_PRSTATUS per vCPU, PT_LOAD per RAM block); the guest is
     // stopped while QEMU writes it: QEMU has no live dump.
     const link = await this.link(domid);
+    if (this.user) {
+      // QEMU writes the dump itself: as config/qemu-user it gets the one file, made by xend.
+      closeSync(openSync(path, "a", 0o600));
+      chownSync(path, this.user.uid, this.user.gid);
+    }
     const done = new Promise<void>((resolve, reject) => {
       const poll = async () => {
         for (;;) {
@@ -762,6 +797,7 @@ export class QemuDriver implements HypervisorDriver {
       throw new XvmError("DUMP_FAILED", { detail: error instanceof QmpError ? error.desc : errorMessage(error) });
     });
     await done;
+    if (this.user) chownSync(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
   }
 
   // Live migration (migration.ts).

@@ -8,7 +8,7 @@
  * device state); the destination stays paused until xend commits.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
@@ -24,10 +24,12 @@ const OUTGOING_SOCKET = "outgoing.sock";
 const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
 
 export interface MigrationHost {
+  readonly user?: { uid: number; gid: number };
   dir(domid: number): string;
   command<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   respawn(domid: number, extra: string[], incoming?: boolean): Promise<void>;
   settleIncoming(domid: number): void;
+  isIncoming(domid: number): boolean;
   watchEvents(domid: number, listener: (event: QmpEvent) => void): () => void;
 }
 
@@ -106,7 +108,9 @@ function toStats(q: QueryMigrate, status: MigrationStats["status"]): MigrationSt
 /** Destination: QEMU again with `-incoming defer`, a Unix socket for it, a one-time TCP endpoint for the source. */
 export async function prepareIncoming(host: MigrationHost, domid: number, options: IncomingOptions): Promise<IncomingMigration> {
   const dir = host.dir(domid);
-  await host.respawn(domid, ["-incoming", "defer"], true);
+  // A guest created for the migration (GuestSpec.incoming) already waits with -incoming defer;
+  // one created otherwise never ran, and starts again that way.
+  if (!host.isIncoming(domid)) await host.respawn(domid, ["-incoming", "defer"], true);
   const qemuSocket = join(dir, INCOMING_SOCKET);
   rmSync(qemuSocket, { force: true });
   await host.command(domid, "migrate-incoming", { uri: `unix:${qemuSocket}` });
@@ -184,7 +188,7 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       }
       if (status === "paused" || status === "running") break;
       if (status !== "inmigrate") throw new Error(`the destination QEMU is ${status}`);
-      await Promise.race([sleep(25), failure]);
+      await Promise.race([sleep(5), failure]);
     }
     clearTimeout(connectTimer);
     const q = await host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
@@ -248,6 +252,8 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
     server.listen(qemuSocket, () => resolve());
   });
   chmodSync(qemuSocket, 0o600);
+  // QEMU running as config/qemu-user connects to this socket xend made.
+  if (host.user) chownSync(qemuSocket, host.user.uid, host.user.gid);
   outgoing.set(key, { wasRunning: status.running, server });
   let stoppedAt: number | undefined;
   const unwatch = host.watchEvents(domid, (e) => {

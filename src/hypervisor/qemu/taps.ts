@@ -24,12 +24,13 @@ export function isBridge(name: string): boolean {
   return existsSync(`/sys/class/net/${name}/bridge`);
 }
 
-export async function createTaps(taps: readonly Tap[]): Promise<void> {
+/** `owner`: QEMU's uid/gid when it does not run as xend's user (it must open the taps). */
+export async function createTaps(taps: readonly Tap[], owner?: { uid: number; gid: number }): Promise<void> {
   const made: Tap[] = [];
   try {
     for (const tap of taps) {
       if (existsSync(`/sys/class/net/${tap.ifname}`)) throw new Error(`network interface ${tap.ifname} already exists`);
-      await ip("tuntap", "add", "dev", tap.ifname, "mode", "tap");
+      await ip("tuntap", "add", "dev", tap.ifname, "mode", "tap", ...(owner ? ["user", String(owner.uid), "group", String(owner.gid)] : []));
       made.push(tap);
       if (tap.bridge && isBridge(tap.bridge)) await ip("link", "set", tap.ifname, "master", tap.bridge);
       await ip("link", "set", tap.ifname, "up");

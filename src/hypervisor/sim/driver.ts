@@ -30,6 +30,9 @@ import type {
   MigrationEndpoint,
   MigrationStats,
   PhysInfo,
+  RestoreOptions,
+  SavedState,
+  SaveOptions,
   SchedParams,
   ShutdownReason,
   VcpuState,
@@ -38,6 +41,7 @@ import { CreditBalancer } from "./credit-balancer.ts";
 import type { RunnerSpec } from "./guest.ts";
 import { hostPhysInfo } from "./hostinfo.ts";
 import * as migration from "./migration/driver-side.ts";
+import * as saves from "./save-restore.ts";
 import { PAGE_SIZE } from "./memory.ts";
 import { RUNNER_SOCKET, type EventHeader } from "./protocol.ts";
 import { type CallOptions, type CallResult, connectSocket, type Link, openLink, request } from "./runner-client.ts";
@@ -499,6 +503,18 @@ export class SimDriver implements HypervisorDriver {
       timeoutMs: 0,
       onProgress: (p) => options.onProgress?.(Number(p.done), Number(p.total)),
     });
+  }
+
+  // Save and restore (save-restore.ts, runner commands in commands/save.ts).
+  saveTo(domid: number, path: string, options: SaveOptions): Promise<SavedState> {
+    return saves.saveTo((...a) => this.call(...a), domid, path, options);
+  }
+
+  restoreFrom(path: string, spec: GuestSpec, options: RestoreOptions): Promise<GuestInfo> {
+    return saves.restoreFrom(
+      { call: (...a) => this.call(...a), create: (s) => this.create(s), destroy: (d) => this.destroy(d), info: (d) => this.info(d) },
+      path, spec, options,
+    );
   }
 
   // Migration (src/hypervisor/sim/migration/, runner commands in commands/migrate.ts).

@@ -11,9 +11,12 @@ import { ctimeText, stimeText } from "./time.ts";
 const W = 13;
 const line = (label: string, value: string) => `${label.padEnd(W)}${value}\n`;
 
-/** Processes of an instance: the members of its contract, which here is the daemon it runs. */
+/**
+ * Processes of an instance: the members of its contract, which here is the daemon it runs (or,
+ * run outside the restarter, the daemon itself: systemd's or a terminal's, with no contract).
+ */
 export function processesOf(v: InstanceView): number[] {
-  if (v.contracts.length === 0 || !v.startPid) return [];
+  if ((v.contracts.length === 0 && v.outside === undefined) || !v.startPid) return [];
   return pidAlive(v.startPid) ? [v.startPid] : [];
 }
 
@@ -64,7 +67,7 @@ export function detailed(v: InstanceView, data: RepoData, o: DetailOptions): str
   }
   out += line("restarter", v.restarter);
   if (v.hasContractProp) out += `${"contract_id".padEnd(W)}${v.contracts.map((c) => `${c} `).join("")}\n`;
-  if (o.processes && v.contracts.length === 1) {
+  if (o.processes && (v.contracts.length === 1 || v.outside !== undefined)) {
     for (const pid of processesOf(v)) {
       const args = processArgs(pid);
       out += `${"process".padEnd(W)}${pid}${args !== undefined ? ` ${escapeText(args, 80)}` : ""}\n`;

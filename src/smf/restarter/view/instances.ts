@@ -49,6 +49,18 @@ export interface InstanceView {
   restarterDead: boolean;
   /** Recorded online/degraded, but the daemon it recorded is gone: shown offline. */
   daemonDead: boolean;
+  /** xend runs, but not under this restarter (systemd, or `xvm xend` by hand): shown online, with who runs it. */
+  outside?: string;
+}
+
+/** A daemon of the root that the restarter did not start (see src/cli/svcs.ts). */
+export interface OutsideDaemon {
+  fmri: string;
+  pid: number;
+  /** Who runs it: "systemd", or "none" (started by hand). */
+  manager: string;
+  /** When it started, ms since the epoch. */
+  since?: number;
 }
 
 export interface Liveness {
@@ -73,7 +85,7 @@ function bool(pgs: PgMap, pg: string, prop: string): boolean | undefined {
   return v === undefined ? undefined : v === "true";
 }
 
-export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): InstanceView[] {
+export function instanceViews(data: RepoData, live: Partial<Liveness> = {}, outside?: OutsideDaemon): InstanceView[] {
   const isAlive = live.restarter ?? LIVE.restarter;
   const daemonAlive = live.daemon ?? LIVE.daemon;
   const out: InstanceView[] = [];
@@ -99,16 +111,29 @@ export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): Ins
         nextState = "none";
         daemonDead = true;
       }
+      // Running outside the restarter: svcs says it runs, and who runs it, rather than "disabled".
+      let restarter = firstValue(pgs, "general", "restarter") ?? MASTER_RESTARTER;
+      let stime = timeMs(val("state_timestamp"));
+      let shownPid = startPid;
+      const out1 = outside && outside.fmri === fmri && !((state === "online" || state === "degraded") && startPid === outside.pid) ? outside : undefined;
+      if (out1) {
+        state = "online";
+        nextState = "none";
+        daemonDead = false;
+        restarter = out1.manager === "systemd" ? "systemd" : "none (xvm xend started outside the restarter)";
+        stime = out1.since ?? stime;
+        shownPid = out1.pid;
+      }
       out.push({
         service, instance, fmri, state, nextState,
-        stime: timeMs(val("state_timestamp")),
+        stime,
         contracts: r.contract?.type === "count" ? [...r.contract.values] : [],
         hasContractProp: r.contract?.type === "count",
-        startPid,
+        startPid: shownPid,
         commonName: shown(firstValue(pgs, "tm_common_name", "C")),
         enabledPerm: bool(own, "general", "enabled") ?? bool(pgs, "general", "enabled"),
         enabledTemp: bool(own, "general_ovr", "enabled"),
-        restarter: firstValue(pgs, "general", "restarter") ?? MASTER_RESTARTER,
+        restarter,
         logfile: shown(val("logfile")),
         altLogfile: shown(val("alt_logfile")),
         aux: val("auxiliary_state") ?? "invalid_aux_state",
@@ -121,6 +146,7 @@ export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): Ins
         hasRestarterPg: own.restarter !== undefined,
         restarterDead,
         daemonDead,
+        ...(out1 ? { outside: out1.manager, aux: "none" } : {}),
       });
     }
   }
@@ -129,5 +155,5 @@ export function instanceViews(data: RepoData, live: Partial<Liveness> = {}): Ins
 
 /** svcs lists, without operands, instances enabled either way (general or general_ovr). */
 export function listedByDefault(v: InstanceView): boolean {
-  return v.enabledPerm === true || v.enabledTemp === true;
+  return v.enabledPerm === true || v.enabledTemp === true || v.outside !== undefined;
 }

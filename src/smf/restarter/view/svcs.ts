@@ -10,7 +10,7 @@ import { entitiesOf } from "../../repository.ts";
 import { COLUMNS, columnIndex, headerLine, rowLine, sortViews, type Ctx } from "./columns.ts";
 import { detailed, logLine, processLines } from "./detail.ts";
 import { explainOne, isCause } from "./explain.ts";
-import { instanceViews, listedByDefault, type InstanceView } from "./instances.ts";
+import { instanceViews, listedByDefault, type InstanceView, type OutsideDaemon } from "./instances.ts";
 import type { SvcsRequest } from "./svcs-args.ts";
 
 export interface SvcsResult {
@@ -25,6 +25,8 @@ export interface SvcsOptions {
   restarterAlive?: (pid: number) => boolean;
   /** Whether a recorded daemon pid is a live xend (injected by tests). */
   daemonAlive?: (pid: number) => boolean;
+  /** A daemon of the root that the restarter did not start (systemd, by hand). */
+  outside?: OutsideDaemon;
 }
 
 export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: SvcsOptions = {}): SvcsResult {
@@ -39,7 +41,7 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
   const views = instanceViews(data, {
     ...(opts.restarterAlive ? { restarter: opts.restarterAlive } : {}),
     ...(opts.daemonAlive ? { daemon: opts.daemonAlive } : {}),
-  });
+  }, opts.outside);
   const byFmri = new Map(views.map((v) => [v.fmri, v]));
 
   /** The instances the operands name, in operand order, each once. */
