@@ -9,9 +9,15 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupRoot, pidAlive, processesOfRoot, run, runAsync, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { killXend, lastHeartbeat, listRows, startXend, xm, type Xend } from "./xm-helpers.ts";
+import { lastHeartbeat, listRows, startXend, xm, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
+
+/** Kills xend with SIGKILL (its guests live on) and waits until it is gone. */
+async function killXend(xend: Xend): Promise<void> {
+  process.kill(xend.pid, "SIGKILL");
+  await waitFor(() => !pidAlive(xend.pid), "xend to die", 10_000);
+}
 
 const roots: string[] = [];
 const daemons: Xend[] = [];
