@@ -95,10 +95,13 @@ describe("what a migrated domain may carry", () => {
     const images = join(a.root, "images");
     mkdirSync(images);
     writeFileSync(join(images, "d1.img"), "");
-    createGuest(a, "disk1", `kernel = "sim:idle"\nmemory = 32\ndisk = ['phy:/dev/sda,xvda,w']`);
+    // disk3's file, outside the allowed folder: it must exist for xm create (a missing disk is refused there).
+    writeFileSync(join(a.root, "d1.img"), "");
+    // A device that exists on every host: xm create checks that a disk's backing device is there.
+    createGuest(a, "disk1", `kernel = "sim:idle"\nmemory = 32\ndisk = ['phy:/dev/null,xvda,w']`);
     const r = a.x("xm", "migrate", "-p", String(b.port), "disk1", "127.0.0.1");
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("Error: migration of disk1 failed: the destination refused the domain: Restore failed: domain disk1 is refused here: disk 0 'phy:/dev/sda,xvda,w': /dev/sda is a host path, and config/xend-relocation-paths-allow allows none; only an administrator of this host may give a guest a host disk (xm create)\n");
+    expect(r.stderr).toBe("Error: migration of disk1 failed: the destination refused the domain: Restore failed: domain disk1 is refused here: disk 0 'phy:/dev/null,xvda,w': /dev/null is a host path, and config/xend-relocation-paths-allow allows none; only an administrator of this host may give a guest a host disk (xm create)\n");
     expect(domains(a).has("disk1")).toBe(true);
     ok(a.x("xm", "destroy", "disk1"));
 
