@@ -246,6 +246,7 @@ async function migratePart(a: Host): Promise<void> {
 
   const r = spawnSync(bin, ["xm", "migrate", "--live", "-p", String(b.port), "m1", "127.0.0.1"], { env: { ...process.env, XVM_ROOT: a.root }, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`xm migrate: ${r.stderr}`);
+  if (argv.includes("--verbose")) console.log(r.stdout.split("\n").filter((l) => !l.startsWith("Migrating ")).join("\n"));
   const xmTotal = Number(/^total time: (\d+) ms$/m.exec(r.stdout)?.[1]);
   const xmDown = Number(/^downtime: (\d+) ms$/m.exec(r.stdout)?.[1]);
 

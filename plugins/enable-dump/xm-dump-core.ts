@@ -6,8 +6,9 @@
  * As xm did: the file name is made absolute against the caller's directory; without one, the daemon
  * picks xend's name in the dump directory. The domain is paused while dumping unless --live;
  * --crash destroys it after the dump, --reset restarts it. Beyond xm, the command says where the
- * dump went (`Core dumped to <file>`), since the default name is chosen by the daemon, and shows a
- * progress line on a terminal (standard error) for guests of 64 MiB or more.
+ * dump went (`Core dumped to <file>`), since the default name is chosen by the daemon, and shows
+ * progress on standard error for guests of 64 MiB or more: a percentage with an ETA on a terminal,
+ * a plain line every few seconds on a pipe or a log.
  */
 import { resolve } from "node:path";
 import { XvmError, type CommandRequestError, type CommandRun } from "xvm/plugin";
@@ -16,12 +17,6 @@ import type { DumpResult } from "./dump-file.ts";
 const ROUTE = "/plugins/enable-dump/dump";
 /** Smaller guests dump in a blink; a progress line would only flicker. */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
-const MiB = 2 ** 20;
-
-function progressText(done: number, total: number): string {
-  const pct = total ? Math.floor((done / total) * 100) : 100;
-  return `Dumping: ${String(pct).padStart(3)}% (${(done / MiB).toFixed(0)}/${(total / MiB).toFixed(0)} MiB)`;
-}
 
 const run: CommandRun = async ({ options, args }, ctx) => {
   if (options.crash && options.reset) throw new Error("You may not specify more than one '-CR' option");
@@ -30,15 +25,13 @@ const run: CommandRun = async ({ options, args }, ctx) => {
   if (args.Filename !== undefined) body.file = resolve(args.Filename);
   const { stdout, stderr } = ctx;
   stdout.write(`Dumping core of domain: ${domain} ...\n`);
-  const progress = ctx.progressLine(stderr, true);
+  const progress = ctx.transferProgress(stderr);
   const onProgress = ({ done, total }: { done: number; total: number }) => {
-    if (total >= PROGRESS_MIN_BYTES) progress.update(progressText(done, total));
+    if (total >= PROGRESS_MIN_BYTES) progress.update(`Dumping ${domain}`, done, total);
   };
   let answer: DumpResult;
   try {
-    answer = ctx.isTerminal(stderr)
-      ? await ctx.postWithProgress(ROUTE, body, onProgress, "the daemon closed the connection before the dump finished")
-      : await ctx.request<DumpResult>("POST", ROUTE, body);
+    answer = await ctx.postWithProgress(ROUTE, body, onProgress, "the daemon closed the connection before the dump finished");
   } catch (error) {
     progress.end();
     const e = error as CommandRequestError;

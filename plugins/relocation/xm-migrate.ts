@@ -22,7 +22,20 @@ export function progressText(domain: string, p: MigrationProgress): string {
   const rate = (p.throughputMbps * 1e6) / 8 / MiB;
   const phase = p.phase === "stop-and-copy" ? ", stopped" : p.phase === "verifying" ? ", verifying" : "";
   const throttle = p.throttlePercent > 0 ? `, throttled ${p.throttlePercent}%` : "";
-  return `Migrating ${domain}: round ${p.round}, ${p.percent}%, ${rate.toFixed(1)} MiB/s, ${p.remainingPages} dirty pages left${phase}${throttle}`;
+  return `Migrating ${domain}: round ${p.round}, ${p.percent}%, ${rate.toFixed(1)} MiB/s, ETA ${etaText(p)}, ${p.remainingPages} dirty pages left${phase}${throttle}`;
+}
+
+/**
+ * Time to send what is left at the rate so far (`m:ss`); `--:--` before a rate is known. Pages
+ * dirtied meanwhile make a pre-copy round's estimate a floor, which is what QEMU shows too.
+ */
+export function etaText(p: Pick<MigrationProgress, "remainingBytes" | "throughputMbps" | "remainingPages">): string {
+  const bytesPerSecond = (p.throughputMbps * 1e6) / 8;
+  const left = Math.max(p.remainingBytes, p.remainingPages * 4096);
+  if (left <= 0) return "0:00";
+  if (!(bytesPerSecond > 0)) return "--:--";
+  const s = Math.round(left / bytesPerSecond);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
 /** The closing figures, named as QEMU's `info migrate` names them. */

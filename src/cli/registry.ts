@@ -55,9 +55,11 @@ export async function registry(first?: string, second?: string): Promise<Command
   const loaded = await Promise.all(areas.map((load) => load()));
   // Several first words may name one module (completion, man, __complete): its commands once.
   const commands = [...new Set(loaded)].flatMap((m) => m.commands);
-  if (first === "xm") {
-    const own = new Set(commands.flatMap((c) => (c.paths ?? []).map((p) => p[1]).filter((n): n is string => n !== undefined)));
-    const listing = second === undefined || second === "help" || second === "--help" || second === "-h";
+  // External plugins' xm commands: for xm, and for every listing of all commands (`xvm --help`,
+  // `xvm completion`'s candidates, `xvm man`), so that they appear wherever xm's own do.
+  if (first === "xm" || area === undefined) {
+    const own = new Set(commands.flatMap((c) => (c.paths ?? []).filter((p) => p[0] === "xm").map((p) => p[1]).filter((n): n is string => n !== undefined)));
+    const listing = area === undefined || second === undefined || second === "help" || second === "--help" || second === "-h";
     if (listing || !own.has(second)) {
       const { externalCommands } = await import("./xm/external-commands.ts");
       commands.push(...(await externalCommands(own)));

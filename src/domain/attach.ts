@@ -10,7 +10,7 @@ import type { GuestEvent, GuestInfo, PhysInfo } from "../hypervisor/driver.ts";
 import { readDomidCounter, start } from "./creation.ts";
 import type { DomainModel } from "./model.ts";
 import { type Active, type FullConfig, isMeta, mib } from "./records.ts";
-import { onCrash, onShutdown } from "./stop-actions.ts";
+import { destroyRecord, onCrash, onShutdown } from "./stop-actions.ts";
 
 export async function attach(m: DomainModel): Promise<void> {
   mkdirSync(m.paths.domainsDir, { recursive: true, mode: 0o700 });
@@ -30,6 +30,7 @@ export async function attach(m: DomainModel): Promise<void> {
     throw error;
   }
   for (const g of guests) adopt(m, g);
+  const finish = applyStopped(m);
   m.nextDomid = Math.max(readDomidCounter(m), ...[...m.active.keys()].map((d) => d + 1), 1);
   m.dmesgLine(`(XEN) ${phys.hypervisor.name} hypervisor ${phys.hypervisor.major}.${phys.hypervisor.minor}${phys.hypervisor.extra} on ${phys.hostname}: ${phys.nrCpus} CPUs, ${mib(phys.totalMemoryKiB)} MiB`);
   if (m.active.size > 0) {
@@ -38,11 +39,15 @@ export async function attach(m: DomainModel): Promise<void> {
   const early = m.early;
   m.early = undefined;
   for (const event of early) dispatch(m, event);
+  for (const rec of finish) {
+    m.log.info(`Domain ${rec.config.name} (${rec.domid}): finishing the destroy an earlier xend began`);
+    m.queue(rec.domid, () => destroyRecord(m, rec)).catch((error) => m.log.error(`destroying domain ${rec.domid}: ${errorMessage(error)}`));
+  }
   // A stop that happened while no daemon listened, and whose event an earlier daemon already
   // took, shows only in the guest's state: handle it as the event would have been.
   for (const rec of m.active.values()) {
     const info = rec.info;
-    if (!info) continue;
+    if (!info || rec.stopHandled) continue;
     if (rec.lost || info.crashed) m.queue(rec.domid, () => onCrash(m, rec, rec.lost ? "the guest's runner died while xend was not running" : "crashed while xend was not running"));
     else if (info.shutdown) m.queue(rec.domid, () => onShutdown(m, rec, info.shutdownReason || "poweroff"));
   }
@@ -63,6 +68,45 @@ export async function close(m: DomainModel): Promise<void> {
   m.unsubscribe = undefined;
   await Promise.race([m.queues.idle(), new Promise((r) => setTimeout(r, 10_000).unref?.())]);
   for (const rec of m.active.values()) for (const w of rec.watchers) w.end("xend is stopping");
+}
+
+/**
+ * What earlier daemons recorded (src/domain/stopped.ts): a guest whose stop was handled is not
+ * handled again; one whose runner is gone too comes back as a record (preserved, `c`); a destroy
+ * that was begun is finished (returned, to run once events flow). Records of guests that are gone
+ * and were being destroyed are dropped.
+ */
+function applyStopped(m: DomainModel): Active[] {
+  const finish: Active[] = [];
+  for (const s of m.stopped.load()) {
+    let rec = m.active.get(s.domid);
+    if (rec && rec.config.uuid !== s.meta.config.uuid) {
+      // Not the same guest (ids are never reused; a stale file): keep the live guest.
+      m.stopped.remove(s.domid);
+      continue;
+    }
+    if (s.state === "destroying") {
+      if (rec) finish.push(rec);
+      else m.stopped.remove(s.domid);
+      continue;
+    }
+    if (!rec) {
+      if (!s.info) {
+        m.stopped.remove(s.domid);
+        continue;
+      }
+      rec = {
+        domid: s.domid, config: s.meta.config, managed: s.meta.managed, startTime: s.meta.startTime, restartCount: s.meta.restartCount,
+        previousRestartTime: s.meta.previousRestartTime, targetKiB: s.info.targetKiB, info: { ...s.info, lost: true },
+        lost: true, dying: false, stopHandled: true, watchers: new Set(),
+      };
+      m.active.set(s.domid, rec);
+    }
+    rec.stopHandled = true;
+    rec.stopReason = s.stopReason;
+    m.log.info(`Domain ${rec.config.name} (${rec.domid}) was already ${s.stopReason ?? "stopped"} (on_* action ${s.action ?? "?"} taken by an earlier xend); not handled again`);
+  }
+  return finish;
 }
 
 function adopt(m: DomainModel, g: GuestInfo): void {

@@ -5,6 +5,7 @@
  * `stop-actions.ts`, `lifecycle.ts`, `resources.ts`, `console.ts`, `attach.ts`; `manager.ts` is
  * the façade.
  */
+import { join } from "node:path";
 import { errorMessage, XvmError } from "../errors.ts";
 import type { GuestEvent, GuestInfo, HypervisorDriver, PhysInfo } from "../hypervisor/driver.ts";
 import type { Paths } from "../paths.ts";
@@ -16,6 +17,7 @@ import { Queues } from "./queues.ts";
 import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, MINIMUM_RESTART_TIME, metaOf } from "./records.ts";
 import { stateWord } from "./state.ts";
 import { ManagedStore } from "./store.ts";
+import { StoppedStore } from "./stopped.ts";
 import type { DomainConfig } from "./types.ts";
 
 export interface DomainManagerOptions {
@@ -43,6 +45,8 @@ export class DomainModel {
   readonly minimumRestartTime: number;
   readonly now: () => number;
   readonly store: ManagedStore;
+  /** Stop handling already done, and destroys begun (src/domain/stopped.ts). */
+  readonly stopped: StoppedStore;
   readonly host = new HostAccount();
   readonly queues = new Queues();
   readonly active = new Map<number, Active>();
@@ -68,6 +72,7 @@ export class DomainModel {
     this.minimumRestartTime = options.minimumRestartTime ?? (process.env.XVM_MINIMUM_RESTART_TIME && fromEnv >= 0 ? fromEnv : MINIMUM_RESTART_TIME);
     this.now = options.now ?? Date.now;
     this.store = new ManagedStore(options.paths.domainsDir, options.log);
+    this.stopped = new StoppedStore(join(options.paths.xendLibDir, "stopped"), options.log);
   }
 
   // ---- order -------------------------------------------------------------------------------------
@@ -174,7 +179,10 @@ export class DomainModel {
 
   /** Drops a record from the model and ends its console watchers. */
   forget(rec: Active, why: string): void {
-    if (this.active.get(rec.domid) === rec) this.active.delete(rec.domid);
+    if (this.active.get(rec.domid) === rec) {
+      this.active.delete(rec.domid);
+      this.stopped.remove(rec.domid);
+    }
     for (const w of rec.watchers) w.end(why);
     rec.watchers.clear();
   }

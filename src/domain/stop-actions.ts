@@ -17,6 +17,7 @@ export async function onCrash(m: DomainModel, rec: Active, detail: string): Prom
   if (rec.stopHandled || m.active.get(rec.domid) !== rec) return;
   rec.stopHandled = true;
   rec.stopReason = "crashed";
+  markHandled(m, rec, rec.config.on_crash);
   const name = rec.config.name;
   m.log.warn(`Domain ${name} (${rec.domid}) crashed: ${detail}`);
   m.dmesgLine(`(XEN) Domain ${rec.domid} (${name}) crashed: ${detail}`);
@@ -30,11 +31,17 @@ export async function onShutdown(m: DomainModel, rec: Active, reason: string): P
   if (rec.stopHandled || m.active.get(rec.domid) !== rec) return;
   rec.stopHandled = true;
   rec.stopReason = reason === "reboot" ? "rebooting" : "shut down";
+  markHandled(m, rec, reason === "reboot" ? rec.config.on_reboot : reason === "suspend" ? "preserve" : rec.config.on_poweroff);
   m.log.info(`Domain ${rec.config.name} (${rec.domid}) shut down: ${reason}`);
   m.dmesgLine(`(XEN) Domain ${rec.domid} (${rec.config.name}) shutdown: ${reason}`);
   await m.fireQuietly("domainShutdown", await summaryOf(m, rec), reason);
   const action: DomainAction = reason === "reboot" ? rec.config.on_reboot : reason === "suspend" ? "preserve" : rec.config.on_poweroff;
   await runAction(m, rec, action, reason);
+}
+
+/** Recorded before the action runs: a restarted xend never runs it again (src/domain/stopped.ts). */
+function markHandled(m: DomainModel, rec: Active, action: string): void {
+  m.stopped.write({ domid: rec.domid, state: "handled", stopReason: rec.stopReason, action, meta: metaOf(rec), info: rec.info, at: m.now() });
 }
 
 async function runAction(m: DomainModel, rec: Active, action: DomainAction, reason: string): Promise<void> {
@@ -77,6 +84,7 @@ export async function restartRecord(m: DomainModel, rec: Active, rename: boolean
     rec.managed = false;
     if (!rec.lost) await m.driver.setMeta(rec.domid, rec.config.name, metaOf(rec) as unknown as Record<string, unknown>).catch((e) => m.log.warn(`renaming domain ${rec.domid}: ${errorMessage(e)}`));
     m.log.info(`Domain ${name} (${rec.domid}) preserved as ${rec.config.name}`);
+    markHandled(m, rec, "rename-restart");
   } else {
     // The old domain stays listed as dying (`-----d`) until its successor exists, so that the
     // domain never vanishes from lookups by name or uuid in between (xm reboot -w follows it).
@@ -106,18 +114,23 @@ export async function destroyRecord(m: DomainModel, rec: Active, options: { keep
   if (m.active.get(rec.domid) !== rec || (rec.dying && rec.destroyed)) return;
   const summary = await summaryOf(m, rec);
   rec.dying = true;
+  // Recorded first: a daemon killed now finishes this destroy when it comes back.
+  m.stopped.write({ domid: rec.domid, state: "destroying", stopReason: rec.stopReason, meta: metaOf(rec), info: rec.info, at: m.now() });
   if (!rec.lost) {
     try {
       await m.driver.destroy(rec.domid);
     } catch (error) {
       if (!(error instanceof XvmError && error.code === "DOMAIN_NOT_FOUND")) {
         rec.dying = false;
+        if (rec.stopHandled) markHandled(m, rec, "preserve");
+        else m.stopped.remove(rec.domid);
         throw error;
       }
     }
   }
   rec.destroyed = true;
   if (!options.keepListed) m.forget(rec, "the domain was destroyed");
+  else m.stopped.remove(rec.domid);
   m.log.info(`Domain ${rec.config.name} (${rec.domid}) destroyed`);
   m.dmesgLine(`(XEN) Domain ${rec.domid} (${rec.config.name}) destroyed`);
   await m.fireQuietly("domainDestroyed", { ...summary, flags: { ...summary.flags, dying: true }, state: stateString({ ...summary.flags, dying: true }) });

@@ -54,6 +54,11 @@ export interface CommandContext {
   postWithProgress<P, R>(path: string, body: Record<string, unknown>, onProgress: (progress: P) => void, unfinished: string): Promise<R>;
   /** One progress line (rewritten in place on a terminal; whole lines elsewhere). */
   progressLine(out: Writable, tty?: boolean): { update(text: string, key?: string): void; end(): void };
+  /**
+   * Progress of a transfer of `total` bytes, as xm save/restore show it: on a terminal a percentage
+   * with an ETA rewritten in place, elsewhere a plain line every few seconds and at each new label.
+   */
+  transferProgress(out: Writable, tty?: boolean): { update(label: string, done: number, total: number): void; end(): void };
   isTerminal(out: Writable): boolean;
   /** An error to throw for wrong arguments: `Error: <message>` and the command's usage, exit 1. */
   usageError(message: string): Error;

@@ -5,7 +5,7 @@
  * ones the build wrote into dist/man render with man(1)/groff without a warning.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, xvmBin } from "../helpers/cli.ts";
@@ -23,11 +23,11 @@ afterAll(async () => {
 });
 
 /** What bash's completion offers for `line` (cursor at its end), with the script loaded. */
-function bashComplete(line: string): string[] {
-  const script = run(["completion", "bash"], { root });
+function bashComplete(line: string, at = root): string[] {
+  const script = run(["completion", "bash"], { root: at });
   expect(script.code).toBe(0);
   const r = spawnSync("bash", ["-c", `source /dev/stdin <<'XVM_EOF'\n${script.stdout}XVM_EOF\nCOMP_LINE="$1"; COMP_POINT=\${#COMP_LINE}; _xvm_complete; printf '%s\\n' "\${COMPREPLY[@]}"`, "bash", line], {
-    env: { ...process.env, XVM_ROOT: root },
+    env: { ...process.env, XVM_ROOT: at },
     encoding: "utf8",
     timeout: 60_000,
   });
@@ -61,6 +61,25 @@ describe("xvm completion", () => {
       for (const name of ["xvm", "xm", "svcs", "svccfg", "svcadm", "svcprop"]) expect(r.stdout).toContain(` ${name}`);
     }
     expect(run(["completion", "tcsh"], { root })).toMatchObject({ code: 2, stdout: "" });
+  });
+});
+
+describe("a plugin's commands", () => {
+  it("are completed, listed by --help and documented by xvm man like the built-in ones", async () => {
+    // The hello example plugin installed where xend (and xm) look for plugins; no daemon needed.
+    const at = tempRoot("xvm-completion-plugin-");
+    try {
+      const dir = join(at, "usr/lib/xvm/plugins/hello");
+      cpSync(join(repoRoot, "examples/plugins/hello"), dir, { recursive: true });
+      rmSync(join(dir, "hello.test.ts"), { force: true });
+      expect(bashComplete("xvm xm hel", at)).toEqual(["hello"]);
+      expect(run(["--help"], { root: at }).stdout).toContain("xvm xm hello <Domain>");
+      const page = run(["man", "xm"], { root: at }).stdout;
+      expect(page).toContain("\\fBxvm xm hello\\fR <Domain>");
+      expect(page).toContain("greet a domain");
+    } finally {
+      await cleanupRoot(at);
+    }
   });
 });
 

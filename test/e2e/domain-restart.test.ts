@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, pidAlive, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { consoleText, heartbeats, killXend, lastHeartbeat, listRows, startXend, xmOk, type ListRow, type Xend } from "./xm-helpers.ts";
+import { consoleText, heartbeats, killXend, lastHeartbeat, listRows, startXend, xmOk, type ListRow, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;
@@ -112,7 +112,7 @@ describe("xend restarts under running guests", () => {
   it("refuses a second restart within MINIMUM_RESTART_TIME and destroys the domain", async () => {
     process.kill(runnerPid("6"), "SIGKILL");
     await waitFor(() => !listRows(root).some((r) => r.name === "c3"), "c3 destroyed by the loop guard");
-    expect(xmOk(root, "log")).toMatch(/ERROR \(XendDomain\) VM c3 restarting too fast \(\d+\.\d{6} seconds since the last restart\)\.  Refusing to restart to avoid loops\./);
+    expect(xmOk(root, "log")).toMatch(/ERROR \(domain\/stop-actions:\d+\) VM c3 restarting too fast \(\d+\.\d{6} seconds since the last restart\)\.  Refusing to restart to avoid loops\./);
     expect(listRows(root).map((r) => r.name)).toEqual(["Domain-0", "c1", "c4", "c5", "managed1"]);
     for (const name of ["c1", "c4", "c5"]) await advancing(name);
   });

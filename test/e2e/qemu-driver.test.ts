@@ -10,7 +10,7 @@
  * guests and run in order.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
@@ -18,7 +18,7 @@ import { cleanupRoot, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts
 import { prepareRoot } from "../helpers/daemon.ts";
 import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
-import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const skip = qemuSkipReason();
 if (skip) console.warn(`qemu e2e tests skipped: ${skip}`);
@@ -177,6 +177,34 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     const log = xmOk(root, "log");
     expect(log.match(/Domain g3 \(\d+\) crashed/g)).toHaveLength(1);
     if (noNet === undefined) await waitFor(() => !nsLinks().includes("vif3.0"), "g3's tap to go", 10_000, 100);
+  }, 60_000);
+
+  test("an HVM config boots the firmware from its disk with VNC on 127.0.0.1; a missing disk and an unsupported key are named", async () => {
+    const img = join(root, "h1.img");
+    writeFileSync(img, Buffer.alloc(1024 * 1024));
+    const hvm = ['builder = "hvm"', `disk = [ 'file:${img},xvda,w' ]`, 'boot = "c"', "vnc = 1", "memory = 64"];
+    const missing = xm(root, "create", cfg("h0", [...hvm.filter((l) => !l.startsWith("disk")), `disk = [ 'file:${root}/nope.img,xvda,w' ]`]));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`${root}/nope.img does not exist`);
+    const pci = xm(root, "create", cfg("h0", [...hvm, "pci = [ '01:00.0' ]"]));
+    expect(pci.code).toBe(1);
+    expect(pci.stderr).toContain("the qemu hypervisor does not support 'pci'");
+    xmOk(root, "create", cfg("h1", hvm));
+    const pid = (await api<{ pid: number }>("GET", "/domains/h1")).pid;
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    expect(args).toEqual(expect.arrayContaining(["-boot", "order=c", "-vnc", "127.0.0.1:0,to=99", "-drive", `file=${img},if=virtio,format=raw,readonly=off,id=disk0`]));
+    expect(args).not.toContain("-kernel");
+    expect(row("h1")!.state).toMatch(/^(r-|-b)----$/);
+    if (noNet === undefined) {
+      // In the test's namespace display 0 is free: QEMU's VNC server answers on 127.0.0.1:5900.
+      const rfb = await waitFor(() => {
+        const r = spawnSync("ip", ["netns", "exec", NS, "python3", "-c",
+          "import socket; s = socket.create_connection(('127.0.0.1', 5900), 5); print(s.recv(12).decode().strip())"], { encoding: "utf8" });
+        return r.status === 0 ? r.stdout.trim() : undefined;
+      }, "QEMU's VNC server", 20_000, 200);
+      expect(rfb).toMatch(/^RFB 003\.00\d$/);
+    }
+    xmOk(root, "destroy", "h1");
   }, 60_000);
 
   test("xm shutdown -w powers a guest off through ACPI; xm destroy ends the others", async () => {

@@ -10,9 +10,9 @@ import { readFileSync, statSync } from "node:fs";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
-import { cleanupRoot, run } from "../helpers/cli.ts";
+import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
 import { relocationKeyPath } from "../helpers/relocation-key.ts";
-import { createGuest, domains, expectNoGuests, ok, startHost, waitFor, type Host } from "./relocation-helpers.ts";
+import { createGuest, domains, expectNoGuests, ok, startHost, waitFor, type Host } from "../helpers/relocation.ts";
 import { join } from "node:path";
 
 let a: Host;
@@ -57,6 +57,18 @@ describe("relocation key", () => {
     const shown = ok(b.x("xm", "relocation-key"));
     expect(shown).toMatch(new RegExp(`^${path}\\nfingerprint [0-9a-f]{4}(:[0-9a-f]{4}){3}\\n$`));
     expect(xendLog(b)).toContain(`generated the relocation key ${path} (fingerprint ${shown.split("fingerprint ")[1]!.trim()})`);
+  });
+
+  it("says how to get a key on a root that has none yet", async () => {
+    const fresh = tempRoot("xvm-reloc-nokey-");
+    try {
+      const r = run(["xm", "relocation-key"], { root: fresh });
+      expect(r).toMatchObject({ code: 1, stderr: `Error: ${relocationKeyPath(fresh)} does not exist yet: xend creates it at its first start, or run 'xm relocation-key --generate' (or --import a key from another host)\n` });
+      expect(ok(run(["xm", "relocation-key", "--generate"], { root: fresh }))).toMatch(/: key generated, fingerprint /);
+      expect(statSync(relocationKeyPath(fresh)).mode & 0o777).toBe(0o600);
+    } finally {
+      await cleanupRoot(fresh);
+    }
   });
 
   it("refuses a source without the key on both sides; the guest stays at the source", async () => {

@@ -15,15 +15,17 @@ import { helloSxp } from "../../plugins/relocation/receive.ts";
 import type { Sxp } from "../../src/formats/sxp.ts";
 import { connectPeer } from "../../src/security/peer-auth.ts";
 import { RELOCATION_AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
+import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { cleanupRoot } from "../helpers/cli.ts";
 import { TEST_RELOCATION_KEY } from "../helpers/relocation-key.ts";
-import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, type Host } from "./relocation-helpers.ts";
+import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, type Host } from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;
 
+/** xend.log without the line numbers of its `(module:lineno)` locations. */
 function xendLog(h: Host): string {
-  return readFileSync(join(h.root, "var/log/xen/xend.log"), "utf8");
+  return logWithoutLineNos(readFileSync(join(h.root, "var/log/xen/xend.log"), "utf8"));
 }
 
 /** An authenticated peer that sends HELLO then `receive` (or raw bytes) and returns the answer. */
@@ -124,7 +126,7 @@ describe("what a migrated domain may carry", () => {
     expect(there.managed).toBe(false);
     expect(there.config.on_xend_start).toBeUndefined();
     expect(there.config.vif[0]!.script).toBeUndefined();
-    expect(xendLog(b)).toMatch(/WARNING \(relocation\) domain boot1 from 127\.0\.0\.1 \(localhost\): dropped what only an administrator of this host may set: on_xend_start start, vif 0 script \/tmp\/evil\.sh\n/);
+    expect(xendLog(b)).toMatch(/WARNING \(relocation\/receive\) domain boot1 from 127\.0\.0\.1 \(localhost\): dropped what only an administrator of this host may set: on_xend_start start, vif 0 script \/tmp\/evil\.sh\n/);
     ok(b.x("xm", "destroy", "boot1"));
   });
 });

@@ -10,7 +10,7 @@ import { cleanupRoot, xvmBin } from "../helpers/cli.ts";
 import { libvirtPost } from "../helpers/raw-http.ts";
 import {
   createGuest, digest, domains, expectNoGuests, lastHeartbeat, ok, startHost, uuidOf, waitFor, type Host,
-} from "./relocation-helpers.ts";
+} from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;
@@ -53,7 +53,7 @@ describe("xm migrate between two daemons", () => {
     expect(Number(s.duplicate.split(" ")[0]) + Number(s.normal.split(" ")[0])).toBeGreaterThanOrEqual(16384);
     expect(s.downtime).toMatch(/^\d+ ms$/);
     // Progress lines (not a terminal: plain lines).
-    expect(lines.some((l) => /^Migrating web1: round \d+, \d+%, [\d.]+ MiB\/s, \d+ dirty pages left/.test(l))).toBe(true);
+    expect(lines.some((l) => /^Migrating web1: round \d+, \d+%, [\d.]+ MiB\/s, ETA (\d+:\d\d|--:--), \d+ dirty pages left/.test(l))).toBe(true);
 
     expect(domains(a).has("web1")).toBe(false);
     expect(domains(a).has("migrating-web1")).toBe(false);
@@ -140,7 +140,7 @@ describe("xm migrate between two daemons", () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const updates = r.stdout.split("\r").filter((l) => l.startsWith("Migrating tty1: "));
     expect(updates.length).toBeGreaterThan(1);
-    for (const u of updates) expect(u).toMatch(/^Migrating tty1: round \d+, \d+%, [\d.]+ MiB\/s, \d+ dirty pages left(, stopped|, verifying)?\x1b\[K(\r?\n)?/);
+    for (const u of updates) expect(u).toMatch(/^Migrating tty1: round \d+, \d+%, [\d.]+ MiB\/s, ETA (\d+:\d\d|--:--), \d+ dirty pages left(, stopped|, verifying)?\x1b\[K(\r?\n)?/);
     expect(r.stdout).toMatch(/\x1b\[K\r?\nMigration of tty1 to 127\.0\.0\.1:\d+ completed \(live\): it is domain \d+ there\.\r?\n/);
     expect(r.stdout).toMatch(/\r?\ncpu throttle percentage: 0\r?\n$/);
   });

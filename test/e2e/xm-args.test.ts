@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { parseList, startXend, xm, type Xend } from "./xm-helpers.ts";
+import { parseList, startXend, xm, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { consoleText, heartbeats, listMap, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { consoleText, heartbeats, listMap, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 const example = (name: string) => join(repo, "examples", name);
@@ -280,7 +280,7 @@ describe("xm against xend", () => {
     expect(xmOk(root, "dmesg", "-c")).toBe(dmesg);
     expect(xmOk(root, "dmesg")).toBe("");
     const log = xmOk(root, "log");
-    expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] INFO \(XendDomain\) Domain counter1 \(1\) created: 128 MiB, 1 vCPU\(s\), kernel sim:counter$/m);
+    expect(log).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+\] INFO \(domain\/creation:\d+\) Domain counter1 \(1\) created: 128 MiB, 1 vCPU\(s\), kernel sim:counter$/m);
     expect(log).toContain("Domain counter1 (1): on_crash = preserve");
   });
 

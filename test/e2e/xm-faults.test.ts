@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { startXend, xm, type Xend } from "./xm-helpers.ts";
+import { startXend, xm, type Xend } from "../helpers/xm.ts";
 
 const roots: string[] = [];
 const daemons: Xend[] = [];

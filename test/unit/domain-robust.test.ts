@@ -3,7 +3,7 @@
  * a restart (a counter that cannot be written refuses the creation: nothing is created), and the
  * MAC assignment is a bounded search.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -13,23 +13,32 @@ import type { DomainConfig } from "../../src/domain/types.ts";
 import { XvmError } from "../../src/errors.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Logger } from "../../src/plugin/contract.ts";
-import { FakeDriver } from "./domain-fake-driver.ts";
+import { waitFor } from "../helpers/cli.ts";
+import { FakeDriver } from "../helpers/domain-fake-driver.ts";
 
 let root: string;
 const managers: DomainManagerHandle[] = [];
 
 const quiet: Logger = { trace: () => {}, debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => quiet };
 
-async function manager(driver: FakeDriver): Promise<DomainManagerHandle> {
-  const m = createDomainManager({ driver, paths: new Paths(root), log: quiet, now: () => 1_800_000_000_000, fire: async () => {} });
+async function manager(driver: FakeDriver, hooks: string[] = []): Promise<DomainManagerHandle> {
+  const m = createDomainManager({
+    driver, paths: new Paths(root), log: quiet, now: () => 1_800_000_000_000,
+    fire: async (hook, ...args) => {
+      const first = args[0] as { name?: string; config?: { name: string } };
+      hooks.push(`${hook} ${first?.name ?? first?.config?.name ?? ""}`.trim());
+    },
+  });
   managers.push(m);
   await m.attach();
   return m;
 }
 
-function config(name: string): DomainConfig {
-  return { name, memory: 64, vcpus: 1, kernel: "sim:counter", on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [{}], disk: [] };
+function config(name: string, extra: Partial<DomainConfig> = {}): DomainConfig {
+  return { name, memory: 64, vcpus: 1, kernel: "sim:counter", on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [{}], disk: [], ...extra };
 }
+
+const listed = async (m: DomainManagerHandle) => (await m.list()).map((d) => `${d.name.startsWith("Domain-") && d.domid !== 0 ? "Domain-<uuid>" : d.name}:${d.domid}:${d.state}`);
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), "xvm-domain-robust-"));
@@ -76,6 +85,74 @@ describe("domain ids", () => {
     rmSync(counter, { recursive: true });
     writeFileSync(counter, "2\n");
     expect((await m.create(config("b"))).domid).toBe(2);
+  });
+});
+
+describe("crash handling across an xend restart (kill -9: the next daemon re-attaches)", () => {
+  it("a preserved crashed domain is dumped (domainCrashed) once, and stays listed c", async () => {
+    const driver = new FakeDriver();
+    const hooks: string[] = [];
+    const first = await manager(driver, hooks);
+    await first.create(config("web1", { on_crash: "preserve" }));
+    await first.sysrq("web1", "c");
+    await waitFor(async () => (await first.get("web1")).state === "----c-", "web1 crashed");
+    await waitFor(() => hooks.includes("domainCrashed web1"), "the crash handled");
+    await first.close();
+    const again: string[] = [];
+    const second = await manager(driver, again);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(again.filter((h) => h.startsWith("domainCrashed"))).toEqual([]);
+    expect(await listed(second)).toEqual(["Domain-0:0:r-----", "web1:1:----c-"]);
+  });
+
+  it("rename-restart renames once: no second Domain-<uuid> ghost, no second copy of the config", async () => {
+    const driver = new FakeDriver();
+    const first = await manager(driver);
+    await first.create(config("web1", { on_crash: "rename-restart", vif: [{ mac: "00:16:3e:00:00:42" }] }));
+    await first.sysrq(1, "c");
+    await waitFor(async () => (await first.list()).length === 3, "the restarted web1");
+    await first.close();
+    const second = await manager(driver);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await listed(second)).toEqual(["Domain-0:0:r-----", "Domain-<uuid>:1:----c-", "web1:2:-b----"]);
+    expect(driver.calls.filter((c) => c.startsWith("create"))).toHaveLength(2);
+  });
+
+  it("a preserved crashed domain whose runner died is still listed after the restart (c), until destroyed", async () => {
+    const driver = new FakeDriver();
+    const hooks: string[] = [];
+    const first = await manager(driver, hooks);
+    await first.create(config("web1", { on_crash: "preserve" }));
+    await first.sysrq("web1", "c");
+    await waitFor(() => hooks.includes("domainCrashed web1"), "the crash handled");
+    await first.close();
+    // Its runner is killed while no xend runs, and the driver forgets it once reported.
+    driver.guests.delete(1);
+    const second = await manager(driver);
+    expect(await listed(second)).toEqual(["Domain-0:0:r-----", "web1:1:----c-"]);
+    await second.close();
+    const third = await manager(driver);
+    expect(await listed(third)).toEqual(["Domain-0:0:r-----", "web1:1:----c-"]);
+    await third.destroy("web1");
+    await third.close();
+    const fourth = await manager(driver);
+    expect(await listed(fourth)).toEqual(["Domain-0:0:r-----"]);
+  });
+
+  it("a destroy begun by a daemon killed before the hypervisor acted is finished by the next one", async () => {
+    const driver = new FakeDriver();
+    const first = await manager(driver);
+    await first.create(config("web1"));
+    // The destroy's record is written, then the daemon dies before the driver destroys the guest.
+    const destroy = driver.destroy.bind(driver);
+    driver.destroy = () => new Promise(() => {});
+    void first.destroy("web1").catch(() => undefined);
+    await waitFor(() => existsSync(join(root, "var/lib/xend/stopped/1.json")), "the destroy recorded");
+    driver.destroy = destroy;
+    const second = await manager(driver);
+    await waitFor(async () => (await second.list()).length === 1, "web1 destroyed by the new daemon");
+    expect(driver.guests.has(1)).toBe(false);
+    expect(existsSync(join(root, "var/lib/xend/stopped/1.json"))).toBe(false);
   });
 });
 

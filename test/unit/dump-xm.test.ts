@@ -93,7 +93,11 @@ describe("xm dump-core", () => {
     const r = await xm(["big", join(root, "big.core")], true);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`Dumping core of domain: big ...\nCore dumped to ${join(root, "big.core")}\n`);
-    expect(r.stderr).toMatch(/^(\rDumping: +\d+% \(\d+\/64 MiB\)\x1b\[K)*\rDumping: 100% \(64\/64 MiB\)\x1b\[K\n$/);
+    expect(r.stderr).toMatch(/^(\rDumping big: +\d+% \(\d+\/64 MiB\), ETA (\d+:\d\d|--:--)\x1b\[K)*\rDumping big: 100% \(64\/64 MiB\), ETA 0:00\x1b\[K\n$/);
+    // On a pipe: plain lines (one every few seconds and the first at once), no ETA, no escapes.
+    const piped = await xm(["big", join(root, "big2.core")]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toMatch(/^(Dumping big: \d+\/64 MiB \(\d+%\)\n)+$/);
     const small = await xm(["web1", join(root, "small.core")], true);
     expect([small.code, small.stderr]).toEqual([0, ""]);
     const missing = await xm(["nosuch"], true);

@@ -85,8 +85,8 @@ describe("xm migrate output", () => {
 
   it("shows round, percent, MiB/s and the dirty pages left", () => {
     const p: MigrationProgress = { ...stats, status: "active", round: 2, remainingPages: 1234, percent: 45, phase: "precopy", expectedDowntimeMs: 40 };
-    expect(progressText("web1", p)).toBe("Migrating web1: round 2, 45%, 103.8 MiB/s, 1234 dirty pages left, throttled 20%");
-    expect(progressText("web1", { ...p, phase: "stop-and-copy", throttlePercent: 0 })).toBe("Migrating web1: round 2, 45%, 103.8 MiB/s, 1234 dirty pages left, stopped");
+    expect(progressText("web1", p)).toBe("Migrating web1: round 2, 45%, 103.8 MiB/s, ETA 0:00, 1234 dirty pages left, throttled 20%");
+    expect(progressText("web1", { ...p, phase: "stop-and-copy", throttlePercent: 0 })).toBe("Migrating web1: round 2, 45%, 103.8 MiB/s, ETA 0:00, 1234 dirty pages left, stopped");
   });
 
   it("ends with QEMU's info migrate figures", () => {

@@ -10,6 +10,7 @@ import { unixJson } from "../../runtime/http-client.ts";
 import type { CommandContext, CommandRun, PluginCommand } from "../../plugin/command-contract.ts";
 import { ApiError, XmCommand, XmUsageError } from "./base.ts";
 import { ProgressLine, isTerminal, postWithProgress, type ProgressRequestError } from "./progress.ts";
+import { TransferProgress } from "./transfer-progress.ts";
 
 export function pluginCommandClass(decl: PluginCommand): CommandClass {
   const args = decl.args ?? [];
@@ -57,6 +58,7 @@ export function pluginCommandClass(decl: PluginCommand): CommandClass {
           }
         },
         progressLine: (out, tty) => new ProgressLine(out, tty),
+        transferProgress: (out, tty) => new TransferProgress(out, tty),
         isTerminal,
         usageError: (message) => new XmUsageError(message),
         apiError: (code, message, status) => new ApiError(code, message, status),

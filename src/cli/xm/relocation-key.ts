@@ -24,7 +24,7 @@ import { XmCommand, XmUsageError } from "./base.ts";
 export class RelocationKeyCommand extends XmCommand {
   static override paths = [["xm", "relocation-key"]];
   static override usage = Command.Usage({
-    description: "show, print, import or generate the relocation key shared by hosts that migrate to each other",
+    description: "show or share the relocation key for migration",
     details: `
       Two hosts can migrate guests to each other only if they hold the same relocation key
       (\`config/xend-relocation-key\`: empty means the file /etc/xen/relocation.key under the state
@@ -69,6 +69,9 @@ export class RelocationKeyCommand extends XmCommand {
       const key = createKeyFile(path, process.getBuiltinModule("node:crypto").randomBytes(KEY_BYTES));
       this.out(`${path}: key generated, fingerprint ${key.fingerprint}\n`);
       return 0;
+    }
+    if (keyFileProblem(path) === "does not exist") {
+      throw new XvmError("XVM_NOT_FOUND", { detail: `${path} does not exist yet: xend creates it at its first start, or run 'xm relocation-key --generate' (or --import a key from another host)` });
     }
     const key = readKeyFile(path);
     this.out(this.print ? `${key.secret.toString("hex")}\n` : `${path}\nfingerprint ${key.fingerprint}\n`);
