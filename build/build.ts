@@ -10,7 +10,7 @@
  * Usage: npm run build [-- --no-compile] [-- --if-stale] [-- --outdir DIR]
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -42,7 +42,7 @@ function stale(target: string): boolean {
 
 mkdirSync(dist, { recursive: true });
 const binary = join(dist, "xvm");
-if (args.has("--if-stale") && !stale(binary) && !stale(join(dist, "xvm.mjs"))) {
+if (args.has("--if-stale") && !stale(binary) && !stale(join(dist, "xvm.mjs")) && !stale(join(dist, "plugin.d.ts"))) {
   console.log(`build: ${relative(root, binary)} is up to date`);
   process.exit(0);
 }
@@ -87,6 +87,16 @@ if (!args.has("--no-compile")) {
     rmSync(scratch, { recursive: true, force: true });
   }
   console.log(`build: dist/xvm (bun --compile, ${(statSync(binary).size / 2 ** 20).toFixed(1)} MiB) in ${Math.round(performance.now() - t1)} ms`);
+}
+
+// Declarations of `xvm/plugin` for plugin authors: dist/types/ (tsc's declaration emit of
+// src/plugin/public.ts and what it imports) and dist/plugin.d.ts, the entry that re-exports it.
+{
+  const t2 = performance.now();
+  const tsc = join(root, "node_modules/.bin/tsc");
+  execFileSync(tsc, ["-p", join(root, "build/tsconfig.plugin-types.json"), "--outDir", join(dist, "types")], { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+  writeFileSync(join(dist, "plugin.d.ts"), `/** Types of \`xvm/plugin\` (src/plugin/public.ts), for plugins written in TypeScript. */\nexport * from "./types/src/plugin/public.ts";\n`);
+  console.log(`build: dist/plugin.d.ts in ${Math.round(performance.now() - t2)} ms`);
 }
 
 // The manual pages, generated from the command definitions by the program just built (`xvm man`).

@@ -17,7 +17,7 @@ import type { LevelName, LogSink } from "./log.ts";
 import { RotatingFile } from "../runtime/rotating-file.ts";
 
 /** Properties that only a restart of xend applies. */
-const AT_RESTART = ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary"] as const;
+const AT_RESTART = ["plugin-path", "hypervisor", "qemu-accel", "qemu-binary", "qemu-user"] as const;
 
 /** Can xend write a log at `path`? (It creates the file as the log would.) */
 function logfileProblem(path: string, sink: LogSink): string | undefined {

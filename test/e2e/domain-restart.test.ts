@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, pidAlive, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { consoleText, heartbeats, killXend, lastHeartbeat, listRows, startXend, xmOk, type ListRow, type Xend } from "./xm-helpers.ts";
+import { consoleText, heartbeats, killXend, lastHeartbeat, listRows, startXend, xmOk, type ListRow, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;

@@ -14,7 +14,7 @@ import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { pseudoRandom } from "../helpers/dump-double.ts";
-import { list, ok, onRoot, setLive, svcState, xendLog, type Xvm } from "./host-helpers.ts";
+import { list, ok, onRoot, setLive, svcState, xendLog, type Xvm } from "../helpers/host.ts";
 
 let x: Xvm;
 let root: string;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
-import { explained, expectFail, guestConfig, inNamespace, ok, setLive, svcState, waitState, xendLog, type Xvm } from "./host-helpers.ts";
+import { explained, expectFail, guestConfig, inNamespace, ok, setLive, svcState, waitState, xendLog, type Xvm } from "../helpers/host.ts";
 
 const NS = `xvm-test-${process.pid}`;
 

@@ -10,7 +10,7 @@ import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { onlineCpus, processAffinity, formatKernelCpuList } from "../../src/host/cpus.ts";
 import { hostMemoryKiB } from "../../src/host/memory.ts";
-import { FakeSysfs } from "../unit/host-sysfs-fixture.ts";
+import { FakeSysfs } from "../helpers/host-sysfs-fixture.ts";
 import {
   daemonPid,
   expectFail,
@@ -26,7 +26,7 @@ import {
   explained,
   xendLog,
   type Xvm,
-} from "./host-helpers.ts";
+} from "../helpers/host.ts";
 
 /** The CPUs the daemon will be given: those this test may use (restarter and xend inherit them). */
 const allowed = processAffinity("self") ?? onlineCpus();
@@ -252,7 +252,7 @@ describe("default-nic changed live", () => {
     await waitState(x, "degraded");
     const explain = await explained(x, "Reason: Degraded by the service: config/default-nic: no link named 'nosuch0' on this host");
     expect(explain).toContain("keeping 'lo'");
-    expect(xendLog(x.root)).toMatch(/ERROR \(xend\.plugins\) config\/default-nic: no link named 'nosuch0'/);
+    expect(xendLog(x.root)).toMatch(/ERROR \([^)]+\) config\/default-nic: no link named 'nosuch0'/);
     ok(x("xm", "create", guestConfig(x.root, "n2", "memory = 32\nvif = [ '' ]")));
     expect(bridgeOf("n2")).toBe("lo");
 

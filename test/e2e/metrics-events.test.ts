@@ -12,7 +12,7 @@ import { cleanupRoot, run, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { freePort } from "../helpers/ports.ts";
 import { parseMetrics, sample } from "../helpers/prometheus.ts";
-import { startXend, xmOk, type Xend } from "./xm-helpers.ts";
+import { startXend, xmOk, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 let root: string;

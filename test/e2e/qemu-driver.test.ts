@@ -18,7 +18,7 @@ import { cleanupRoot, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts
 import { prepareRoot } from "../helpers/daemon.ts";
 import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
 import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
-import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { consoleText, killXend, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const skip = qemuSkipReason();
 if (skip) console.warn(`qemu e2e tests skipped: ${skip}`);

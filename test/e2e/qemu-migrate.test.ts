@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanupRoot, pidAlive, waitFor } from "../helpers/cli.ts";
 import { GUEST_DIR, INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
-import { background, consoleText, createGuest, domains, ok, restartHost, startHost, uuidOf, type Host } from "./relocation-helpers.ts";
+import { background, consoleText, createGuest, domains, ok, restartHost, startHost, uuidOf, type Host } from "../helpers/relocation.ts";
 
 const skip = qemuSkipReason();
 if (skip) console.warn(`qemu migration e2e tests skipped: ${skip}`);

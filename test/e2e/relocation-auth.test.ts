@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encode, Msg } from "../../plugins/relocation/channel.ts";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
 import { relocationKeyPath } from "../helpers/relocation-key.ts";
-import { createGuest, domains, expectNoGuests, ok, startHost, waitFor, type Host } from "./relocation-helpers.ts";
+import { createGuest, domains, expectNoGuests, ok, startHost, waitFor, type Host } from "../helpers/relocation.ts";
 import { join } from "node:path";
 
 let a: Host;

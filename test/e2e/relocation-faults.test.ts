@@ -13,7 +13,7 @@ import { withMigrationFault } from "../helpers/migration-faults.ts";
 import {
   background, createGuest, digest, domains, expectNoGuests, lastHeartbeat, ok, progressAtLeast, restartHost, runnerPids, startHost, waitFor,
   type Digest, type Host,
-} from "./relocation-helpers.ts";
+} from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;

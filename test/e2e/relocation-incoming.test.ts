@@ -18,7 +18,7 @@ import { RELOCATION_AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
 import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { cleanupRoot } from "../helpers/cli.ts";
 import { TEST_RELOCATION_KEY } from "../helpers/relocation-key.ts";
-import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, waitFor, type Host } from "./relocation-helpers.ts";
+import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, waitFor, type Host } from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;

@@ -10,7 +10,7 @@ import { cleanupRoot, xvmBin } from "../helpers/cli.ts";
 import { libvirtPost } from "../helpers/raw-http.ts";
 import {
   createGuest, digest, domains, expectNoGuests, lastHeartbeat, ok, startHost, uuidOf, waitFor, type Host,
-} from "./relocation-helpers.ts";
+} from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;

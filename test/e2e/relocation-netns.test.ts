@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor } from "../helpers/cli.ts";
 import { addNamespaces, deleteNamespaces, ip } from "../helpers/netns.ts";
-import { guestConfig, inNamespace, ok, svcState, xendLog, type Xvm } from "./host-helpers.ts";
+import { guestConfig, inNamespace, ok, svcState, xendLog, type Xvm } from "../helpers/host.ts";
 import { writeRelocationKey } from "../helpers/relocation-key.ts";
-import { setProps } from "./relocation-helpers.ts";
+import { setProps } from "../helpers/relocation.ts";
 
 const NS_A = `xvm-reloc-a-${process.pid}`;
 const NS_B = `xvm-reloc-b-${process.pid}`;

@@ -15,10 +15,10 @@ import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
 import { freePort } from "../helpers/ports.ts";
 import { TEST_RELOCATION_KEY, writeRelocationKey } from "../helpers/relocation-key.ts";
-import { daemonPid, explained, onRoot, setLive, svcState, xendLog, type Xvm } from "./host-helpers.ts";
+import { daemonPid, explained, onRoot, setLive, svcState, xendLog, type Xvm } from "../helpers/host.ts";
 import {
   background, createGuest, digest, domains, ok, progressAtLeast, setProps, startHost, waitFor, type Host,
-} from "./relocation-helpers.ts";
+} from "../helpers/relocation.ts";
 
 type Probe = "hello" | "closed" | "refused";
 

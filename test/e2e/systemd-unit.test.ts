@@ -12,7 +12,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, pidAlive, processesOfRoot, run, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { xm, xmOk } from "./xm-helpers.ts";
+import { xm, xmOk } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 let root: string;

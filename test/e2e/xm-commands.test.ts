@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { consoleText, heartbeats, listMap, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { consoleText, heartbeats, listMap, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 const example = (name: string) => join(repo, "examples", name);

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { listMap, listRows, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { listMap, listRows, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname, "../..");
 let root: string;

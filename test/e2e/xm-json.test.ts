@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;

@@ -12,7 +12,7 @@ import { connectionLost, unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { onPty } from "../helpers/pty.ts";
-import { consoleText, heartbeats, listMap, startXend, xm, xmOk, type Xend } from "./xm-helpers.ts";
+import { consoleText, heartbeats, listMap, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;

@@ -14,17 +14,25 @@ export interface XendProcess {
   socket: string;
   stdout(): string;
   stderr(): string;
+  /** stdout and stderr as they came, interleaved. */
+  output(): string;
   /** Resolves with [exit code, signal] when the process ends. */
   exited: Promise<[number | null, NodeJS.Signals | null]>;
   api<T>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-export async function startXend(root: string, env: Record<string, string> = {}): Promise<XendProcess> {
-  const child = spawn(xvmBin(), ["xend"], { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * `prefix` runs xend through another command that execs it (e.g. `ip netns exec NS`), so the pid
+ * is still xend's.
+ */
+export async function startXend(root: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<XendProcess> {
+  const command = [...prefix, xvmBin(), "xend"];
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (err += d));
+  let both = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => ((out += d), (both += d)));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => ((err += d), (both += d)));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("exit", (code, signal) => resolve([code, signal])));
   const socket = join(root, "var/run/xend/control.sock");
   try {
@@ -45,6 +53,7 @@ export async function startXend(root: string, env: Record<string, string> = {}):
     socket,
     stdout: () => out,
     stderr: () => err,
+    output: () => both,
     exited,
     api: <T>(method: string, path: string, body?: unknown) => unixJson<T>(socket, method, path, body, 30_000),
   };

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startPluginHarness, type ConfigValue, type DomainCreateRequest, type DomainSummary, type PluginDefinition, type PluginHarness } from "xvm/plugin";
-import { FakeSysfs } from "./host-sysfs-fixture.ts";
-import { guestConfig, summary } from "./host-plugin-context.ts";
+import { FakeSysfs } from "../helpers/host-sysfs-fixture.ts";
+import { guestConfig, summary } from "../helpers/host-plugin-context.ts";
 
 const plugin = defaultNic as PluginDefinition;
 

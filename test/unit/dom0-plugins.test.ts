@@ -9,7 +9,7 @@ import dom0Cpus from "../../plugins/dom0-cpus/index.ts";
 import type { PluginDefinition, PluginInstance } from "../../src/plugin/contract.ts";
 import { XvmError } from "../../src/errors.ts";
 import { onlineCpus, processAffinity } from "../../src/host/cpus.ts";
-import { fakeContext, guestConfig, setUp, summary, type FakeContext } from "./host-plugin-context.ts";
+import { fakeContext, guestConfig, setUp, summary, type FakeContext } from "../helpers/host-plugin-context.ts";
 
 const MiB = 1024;
 const minMem = dom0MinMem as PluginDefinition;

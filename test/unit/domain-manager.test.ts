@@ -8,7 +8,7 @@ import { XvmError } from "../../src/errors.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Hooks, Logger } from "../../src/plugin/contract.ts";
 import { waitFor } from "../helpers/cli.ts";
-import { FAKE_PHYS, FakeDriver } from "./domain-fake-driver.ts";
+import { FAKE_PHYS, FakeDriver } from "../helpers/domain-fake-driver.ts";
 
 interface Setup {
   driver: FakeDriver;

@@ -14,7 +14,7 @@ import { XvmError } from "../../src/errors.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Logger } from "../../src/plugin/contract.ts";
 import { waitFor } from "../helpers/cli.ts";
-import { FakeDriver } from "./domain-fake-driver.ts";
+import { FakeDriver } from "../helpers/domain-fake-driver.ts";
 
 let root: string;
 const managers: DomainManagerHandle[] = [];

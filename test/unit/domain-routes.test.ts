@@ -10,7 +10,7 @@ import { domainRoutes } from "../../src/daemon/domain-routes.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Logger } from "../../src/plugin/contract.ts";
 import { waitFor } from "../helpers/cli.ts";
-import { FakeDriver } from "./domain-fake-driver.ts";
+import { FakeDriver } from "../helpers/domain-fake-driver.ts";
 
 let root: string;
 let manager: DomainManagerHandle;

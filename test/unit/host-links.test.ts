@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readLinks, type Link } from "../../src/host/links.ts";
 import { chooseDefaultNic, legacyReason } from "../../src/host/link-choice.ts";
 import { parseIpLinkKinds } from "../../src/host/link-kinds.ts";
-import { FakeSysfs } from "./host-sysfs-fixture.ts";
+import { FakeSysfs } from "../helpers/host-sysfs-fixture.ts";
 
 let trees: FakeSysfs[] = [];
 function tree(): FakeSysfs {

@@ -16,7 +16,7 @@ import { Paths } from "../../src/paths.ts";
 import { dumpRoutes } from "../../plugins/enable-dump/routes.ts";
 import { relocationRoutes } from "../../plugins/relocation/routes.ts";
 import { captureLogger } from "../helpers/plugin-host.ts";
-import { FakeDriver } from "./domain-fake-driver.ts";
+import { FakeDriver } from "../helpers/domain-fake-driver.ts";
 
 type Operation = { operationId: string; responses: Record<string, { content?: Record<string, unknown> }> };
 let dir: string;

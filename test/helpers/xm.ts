@@ -2,40 +2,14 @@
  * Helpers for the xm end-to-end tests: start `xvm xend` (the compiled binary) on a temporary root,
  * run `xm`, read `xm list` back as rows, and read guests' consoles through the control API.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { killPids, pidAlive, run, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
+import { pidAlive, run, waitFor, type RunResult } from "./cli.ts";
+import { startXend, type XendProcess } from "./xend.ts";
 
-export interface Xend {
-  child: ChildProcess;
-  pid: number;
-  output(): string;
-}
-
-/**
- * Starts `xvm xend` on `root` and waits until its control API answers. `prefix` runs it through
- * another command that execs it (e.g. `ip netns exec NS`), so the pid is still xend's.
- */
-export async function startXend(root: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<Xend> {
-  const command = [...prefix, xvmBin(), "xend"];
-  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, XVM_ROOT: root, TZ: "UTC", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
-  const pid = child.pid!;
-  try {
-    await waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`xend exited with ${child.exitCode}: ${out}`);
-      return xm(root, "list").code === 0;
-    }, "xend to answer", 30_000, 50);
-  } catch (error) {
-    // The caller never learns the pid of a daemon that did not answer: kill it here.
-    await killPids([pid]);
-    throw error;
-  }
-  return { child, pid, output: () => out };
-}
+/** xend as the xm tests use it: the one startXend of test/helpers/xend.ts. */
+export type Xend = XendProcess;
+export { startXend };
 
 /** Kills xend with SIGKILL (its guests live on) and waits until it is gone. */
 export async function killXend(xend: Xend): Promise<void> {

@@ -8,11 +8,11 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { cleanupRoot, run, tempRoot, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
-import { prepareRoot } from "../helpers/daemon.ts";
-import { freePort } from "../helpers/ports.ts";
-import { writeRelocationKey } from "../helpers/relocation-key.ts";
-import { startXend, type XendProcess } from "../helpers/xend.ts";
+import { cleanupRoot, run, tempRoot, waitFor, xvmBin, type RunResult } from "./cli.ts";
+import { prepareRoot } from "./daemon.ts";
+import { freePort } from "./ports.ts";
+import { writeRelocationKey } from "./relocation-key.ts";
+import { startXend, type XendProcess } from "./xend.ts";
 
 export interface Host {
   root: string;

@@ -3,12 +3,12 @@
  * or inside a network namespace), change properties live (svccfg setprop + svcadm refresh, waiting
  * until xend has applied the refresh), and read `xm info`, `xm list` and `xm vcpu-list`.
  */
-import { logWithoutLineNos } from "../helpers/log-lines.ts";
+import { logWithoutLineNos } from "./log-lines.ts";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
-import { run, waitFor, xvmBin, type RunResult } from "../helpers/cli.ts";
+import { run, waitFor, xvmBin, type RunResult } from "./cli.ts";
 
 export interface Xvm {
   root: string;
