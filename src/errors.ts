@@ -73,27 +73,77 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+export interface ErrorDefinition {
+  /** HTTP status the control API answers with. */
+  status: number;
+  /** Exit status of a command that reports it (1 unless given). */
+  exit?: number;
+  /** Message template with `{name}` placeholders. */
+  message: string;
+}
+
+/** A code a plugin declared (see {@link defineErrors}); it joins the table above at run time. */
+export type PluginErrorCode = string & { readonly __pluginErrorCode: true };
+
+const pluginErrors = new Map<string, Required<ErrorDefinition> & { owner: string }>();
+
+/** The table entry of a code: the core's, or one a plugin declared. */
+export function errorDefinition(code: string): Required<ErrorDefinition> | undefined {
+  return Object.hasOwn(ERRORS, code) ? ERRORS[code as ErrorCode] : pluginErrors.get(code);
+}
+
+/** Codes are SCREAMING_SNAKE_CASE, like the core's. */
+const CODE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
+
+/**
+ * Declares a plugin's own error codes, Fastify-style (fastify-error's `createError`): each code
+ * joins the one error table (status, exit status, message template) and comes back as a function
+ * that makes the XvmError. A code the core or another plugin already declared differently is
+ * refused (the same declaration again, as on a second load, is fine).
+ *
+ *   const errors = defineErrors("hello", { HELLO_NO_GREETING: { status: 404, message: "no greeting for {dom}" } });
+ *   throw errors.HELLO_NO_GREETING({ dom: "web1" });
+ */
+export function defineErrors<const T extends Record<string, ErrorDefinition>>(
+  owner: string,
+  table: T,
+): { readonly [K in keyof T]: (params?: Record<string, string | number>, options?: { cause?: unknown }) => XvmError } {
+  const out: Record<string, (params?: Record<string, string | number>, options?: { cause?: unknown }) => XvmError> = {};
+  for (const [code, def] of Object.entries(table)) {
+    if (!CODE.test(code)) throw new Error(`error code ${code} of ${owner}: use upper case words joined by '_' (e.g. ${owner.toUpperCase().replace(/[^A-Z0-9]+/g, "_")}_FAILED)`);
+    const entry = { status: def.status, exit: def.exit ?? 1, message: def.message, owner };
+    const known = Object.hasOwn(ERRORS, code) ? { ...ERRORS[code as ErrorCode], owner: "xvm" } : pluginErrors.get(code);
+    if (known && (known.owner !== owner || known.status !== entry.status || known.exit !== entry.exit || known.message !== entry.message)) {
+      throw new Error(`error code ${code} of ${owner} is already declared by ${known.owner}`);
+    }
+    pluginErrors.set(code, entry);
+    out[code] = (params = {}, options) => new XvmError(code as PluginErrorCode, params, options);
+  }
+  return out as { readonly [K in keyof T]: (params?: Record<string, string | number>, options?: { cause?: unknown }) => XvmError };
+}
+
 export class XvmError extends Error {
-  readonly code: ErrorCode;
+  readonly code: ErrorCode | PluginErrorCode;
   readonly params: Record<string, string | number>;
 
-  constructor(code: ErrorCode, params: Record<string, string | number> = {}, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode | PluginErrorCode, params: Record<string, string | number> = {}, options?: { cause?: unknown }) {
     super(formatError(code, params), options);
     this.name = "XvmError";
     this.code = code;
     this.params = params;
   }
 
-  get status(): number { return ERRORS[this.code].status; }
-  get exitCode(): number { return ERRORS[this.code].exit; }
+  get status(): number { return errorDefinition(this.code)?.status ?? 500; }
+  get exitCode(): number { return errorDefinition(this.code)?.exit ?? 1; }
 
-  toJSON(): { code: ErrorCode; message: string; params: Record<string, string | number> } {
+  toJSON(): { code: ErrorCode | PluginErrorCode; message: string; params: Record<string, string | number> } {
     return { code: this.code, message: this.message, params: this.params };
   }
 }
 
-export function formatError(code: ErrorCode, params: Record<string, string | number>): string {
-  return ERRORS[code].message.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+export function formatError(code: ErrorCode | PluginErrorCode, params: Record<string, string | number>): string {
+  const template = errorDefinition(code)?.message ?? `${code}: {detail}`;
+  return template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
 }
 
 export function errorMessage(err: unknown): string {

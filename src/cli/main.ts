@@ -133,7 +133,7 @@ async function runXm(input: readonly string[]): Promise<number> {
   if (r.exit !== undefined) return r.exit;
   const cmd = r.command;
   const only = cmd !== undefined ? byName.get(cmd) : undefined;
-  const cli = only ? oneCommandCli(only) : await buildCli("xm", classes);
+  const cli = only ? oneCommandCli(only, cmd!, () => buildCli("xm", classes)) : await buildCli("xm", classes);
   if (cmd !== undefined) {
     cli.syntaxError = (error) => {
       const e = front.syntaxError(error, cmd, specs);
@@ -145,8 +145,26 @@ async function runXm(input: readonly string[]): Promise<number> {
   return runWith(cli, ["xm", ...r.args!], "xm");
 }
 
-function oneCommandCli(command: CommandClass): XvmCli {
+/**
+ * A Cli with one xm command registered. A command that runs another one (`xm create -c` attaches
+ * `xm console`) through `this.cli.run` gets the full xm Cli (`full`) for it, and the exit status
+ * that one's error set is carried back.
+ */
+function oneCommandCli(command: CommandClass, name?: string, full?: () => Promise<XvmCli>): XvmCli {
   const cli = new XvmCli({ binaryLabel: "xvm", binaryName: "xvm", binaryVersion: VERSION, enableColors: false });
+  if (name !== undefined && full !== undefined) {
+    type Run = (this: XvmCli, input: unknown, context: unknown) => Promise<number>;
+    const own = XvmCli.prototype.run as unknown as Run;
+    cli.run = (async (input: unknown, context: unknown) => {
+      if (!Array.isArray(input) || (input[0] === "xm" && input[1] === name)) return own.call(cli, input, context);
+      const other = await full();
+      other.syntaxError = cli.syntaxError;
+      const code = await own.call(other, input, context);
+      cli.exitSignal ??= other.exitSignal;
+      cli.usageFailure ||= other.usageFailure;
+      return code;
+    }) as unknown as XvmCli["run"];
+  }
   cli.register(command);
   cli.register(Builtins.HelpCommand);
   cli.register(Builtins.VersionCommand);

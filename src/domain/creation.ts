@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorMessage, XvmError } from "../errors.ts";
+import { faultPoint } from "../runtime/fault-point.ts";
 import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
 import { isSuspended } from "./checkpoint.ts";
 import { checkDiskBacking } from "./disks.ts";
@@ -185,7 +186,9 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {
+        await faultPoint("create.before-driver", m.paths.runDir);
         const info = await (options.startGuest ?? ((s: GuestSpec) => m.driver.create(s)))(spec);
+        await faultPoint("create.after-driver", m.paths.runDir);
         rec.info = info;
         rec.startTime = info.startTime || rec.startTime;
         if (options.replacing) m.forget(options.replacing, `the domain restarted as domain ${domid}`);

@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { configFromSxp, domainToSxp, nodeToSxp, vcpuInfoToSxp } from "../domain/sxp-convert.ts";
 import { checkDomainConfig } from "../domain/config-spec.ts";
-import { XvmError, errorMessage, formatError } from "../errors.ts";
+import { XvmError, defineErrors, errorMessage, formatError } from "../errors.ts";
 import { formatCpuRanges, parseCpuList } from "../formats/cpu-list.ts";
 import * as sxp from "../formats/sxp.ts";
 import {
@@ -41,7 +41,7 @@ import { PeerAuthError, acceptPeer, connectPeer } from "../security/peer-auth.ts
 import { RELOCATION_AUTH_PURPOSE, relocationKey, relocationKeyFile } from "../security/relocation-key.ts";
 
 export {
-  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, defineErrors, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,
@@ -56,7 +56,7 @@ export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";
 export type { RouteSpec } from "./route-docs.ts";
 export type { PluginHarness, PluginHarnessOptions } from "./harness.ts";
-export type { ErrorCode } from "../errors.ts";
+export type { ErrorCode, ErrorDefinition, PluginErrorCode } from "../errors.ts";
 export type { Sxp, SxpNode } from "../formats/sxp.ts";
 export type { CpuListError, CpuListOptions, CpuListProblem } from "../formats/cpu-list.ts";
 export type {
@@ -75,7 +75,7 @@ export type { SharedKey } from "../security/key-file.ts";
 
 /** The same run-time exports as one object (what the virtual module hands external plugins). */
 export const PLUGIN_API = {
-  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, errorMessage, formatError, VERSION,
+  definePlugin, defineProperties, withValidation, defineCommand, isPluginDefinition, Hono, v, XvmError, defineErrors, errorMessage, formatError, VERSION,
   jsonBody, progressStream, createLegacyHttpRegistry, sxp, domainToSxp, configFromSxp, nodeToSxp, vcpuInfoToSxp,
   readHostLinks, chooseDefaultNic, legacyReason, hostMemoryKiB,
   AffinityError, formatKernelCpuList, onlineCpus, planDom0Cpus, processAffinity, setProcessAffinity,

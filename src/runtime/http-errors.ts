@@ -3,14 +3,14 @@
  * `{code, message}` with the HTTP status of the code in the error table.
  */
 import { HTTPException } from "hono/http-exception";
-import { ERRORS, XvmError, type ErrorCode } from "../errors.ts";
+import { XvmError, errorDefinition } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 
 export function errorResponse(error: unknown, log: Logger): Response {
   if (error instanceof XvmError) return json(error.status, error.code, error.message);
   const coded = error as { code?: unknown; message?: unknown };
-  if (typeof coded?.code === "string" && Object.hasOwn(ERRORS, coded.code) && typeof coded.message === "string") {
-    return json(ERRORS[coded.code as ErrorCode].status, coded.code, coded.message);
+  if (typeof coded?.code === "string" && errorDefinition(coded.code) && typeof coded.message === "string") {
+    return json(errorDefinition(coded.code)?.status ?? 500, coded.code, coded.message);
   }
   if (error instanceof HTTPException) {
     return json(error.status, error.status === 404 ? "XVM_NOT_FOUND" : error.status >= 500 ? "XVM_INTERNAL" : "XVM_BAD_REQUEST", error.message || `HTTP ${error.status}`);

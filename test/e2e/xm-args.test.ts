@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanupRoot, tempRoot } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { parseList, startXend, xm, type Xend } from "../helpers/xm.ts";
+import { parseList, startXend, xm, xmOk, type Xend } from "../helpers/xm.ts";
 
 let root: string;
 let xend: Xend | undefined;
@@ -72,5 +72,20 @@ describe("xm subcommand names", () => {
     expect([r.code, r.stderr]).toEqual([0, "Command vif-list is deprecated.  Please use xm network-list instead.\n"]);
     const b = xm(root, "balloon", "x");
     expect([b.code, b.stderr]).toEqual([1, "Command balloon is deprecated.  Please use xm mem-set instead.\nError: 'xm mem-set' requires 2 arguments.\n\n"]);
+  });
+});
+
+describe("xm vcpu-set 0 N (Domain-0)", () => {
+  it("takes Domain-0's vCPUs offline and back within what it has, as 3.4 did", () => {
+    const all = (JSON.parse(xmOk(root, "vcpu-list", "--json", "0")) as { domains: { vcpus: unknown[] }[] }).domains[0]!.vcpus.length;
+    expect(xm(root, "vcpu-set", "0", "1")).toEqual({ code: 0, stdout: "", stderr: "" });
+    const rows = xmOk(root, "vcpu-list", "0").split("\n").filter(Boolean).slice(1);
+    expect(rows).toHaveLength(all);
+    expect(rows.filter((r) => / --p /.test(r))).toHaveLength(all - 1);
+    expect(parseList(xmOk(root, "list", "0"))[0]!.vcpus).toBe(1);
+    const over = xm(root, "vcpu-set", "0", String(all + 1));
+    expect([over.code, over.stderr]).toEqual([1, `Error: Domain 'Domain-0' can have 1 to ${all} vCPUs (config/dom0-cpus), not ${all + 1}.\n`]);
+    xmOk(root, "vcpu-set", "0", String(all));
+    expect(parseList(xmOk(root, "list", "0"))[0]!.vcpus).toBe(all);
   });
 });

@@ -4,10 +4,20 @@
  * instead of waiting forever; an xend killed while it handles `xm create` makes xm say what it
  * knows ("xend went away; the domain may exist: xm list").
  */
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupRoot, run, tempRoot } from "../helpers/cli.ts";
+import { cleanupRoot, pidAlive, processesOfRoot, run, runAsync, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { startXend, xm, type Xend } from "../helpers/xm.ts";
+import { lastHeartbeat, listRows, startXend, xm, type Xend } from "../helpers/xm.ts";
+
+const repo = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "../..");
+
+/** Kills xend with SIGKILL (its guests live on) and waits until it is gone. */
+async function killXend(xend: Xend): Promise<void> {
+  process.kill(xend.pid, "SIGKILL");
+  await waitFor(() => !pidAlive(xend.pid), "xend to die", 10_000);
+}
 
 const roots: string[] = [];
 const daemons: Xend[] = [];
@@ -47,5 +57,46 @@ describe("a hung xend", () => {
       process.kill(xend.pid, "SIGCONT");
     }
     expect(xm(root, "list").code).toBe(0);
+  });
+});
+
+describe("xend killed with -9 in the middle of xm create", () => {
+  async function createKilledAt(point: string): Promise<{ root: string; answer: { code: number; stdout: string; stderr: string } }> {
+    const root = newRoot();
+    mkdirSync(join(root, "etc/xen"), { recursive: true });
+    copyFileSync(join(repo, "examples/counter.cfg"), join(root, "etc/xen/counter.cfg"));
+    const xend = await startXend(root, { XVM_TEST_FAULTS: "1", XVM_TEST_HOLD: point });
+    daemons.push(xend);
+    const pending = runAsync(["xm", "create", "counter.cfg", "name=k1"], { root });
+    const hold = join(root, "var/run/xend", `hold-${point}`);
+    await waitFor(() => existsSync(hold), `xend to reach ${point}`, 60_000);
+    expect(Number(readFileSync(hold, "utf8"))).toBe(xend.pid);
+    await killXend(xend);
+    return { root, answer: await pending };
+  }
+
+  const wentAway = "Error: xend went away; the domain may exist: xm list\n";
+
+  it("after the hypervisor started the guest: xm says so; the next xend has the domain, whole and running", async () => {
+    const { root, answer } = await createKilledAt("create.after-driver");
+    expect(answer).toEqual({ code: 1, stdout: `Using config file "${root}/etc/xen/counter.cfg".\n`, stderr: wentAway });
+    daemons.push(await startXend(root));
+    const row = listRows(root).find((r) => r.name === "k1");
+    expect(row).toMatchObject({ id: "1", mem: 128, vcpus: 1 });
+    const beat = await lastHeartbeat(root, "k1");
+    await waitFor(async () => (await lastHeartbeat(root, "k1")) > beat, "k1's counter to advance", 30_000, 100);
+    // Exactly one copy: one runner for domain 1.
+    expect(processesOfRoot(root).filter((p) => p.args.includes("__runner")).length).toBe(1);
+    expect(xm(root, "create", "counter.cfg", "name=k2").stdout).toContain("Started domain k2 (id=2)");
+  });
+
+  it("before the hypervisor was asked: xm says so; the next xend has no such domain and never reuses its id", async () => {
+    const { root, answer } = await createKilledAt("create.before-driver");
+    expect(answer.code).toBe(1);
+    expect(answer.stderr).toBe(wentAway);
+    daemons.push(await startXend(root));
+    expect(listRows(root).map((r) => r.name)).toEqual(["Domain-0"]);
+    expect(processesOfRoot(root).filter((p) => p.args.includes("__runner"))).toEqual([]);
+    expect(xm(root, "create", "counter.cfg", "name=k1").stdout).toContain("Started domain k1 (id=2)");
   });
 });

@@ -27,6 +27,7 @@ describe("hello example plugin", () => {
       config: { "hello-greeting": "Howdy" },
       domains: {
         get: async (dom) => {
+          if (dom === "off1") return { ...web1, name: "off1", domid: null };
           if (dom !== "web1") throw new XvmError("DOMAIN_NOT_FOUND", { dom });
           return web1;
         },
@@ -37,6 +38,11 @@ describe("hello example plugin", () => {
     const missing = await h.routes.request("/plugins/hello/nosuch");
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ code: "DOMAIN_NOT_FOUND", message: "Domain 'nosuch' does not exist." });
+
+    // The plugin's own error code, from its declaration: status 409, the message template filled in.
+    const off = await h.routes.request("/plugins/hello/off1");
+    expect(off.status).toBe(409);
+    expect(await off.json()).toMatchObject({ code: "HELLO_NOT_RUNNING", message: "Domain 'off1' is not running: there is nobody to greet." });
 
     await h.refresh({ "hello-greeting": "no <html>" });
     expect(h.reasons).toEqual([`config/hello-greeting: letters, spaces and , ! . ' - only (at most 40); keeping "Howdy"`]);

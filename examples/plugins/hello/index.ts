@@ -8,8 +8,13 @@
  * state root) and restart xend. Type-checked against `xvm/plugin` by `npm test` (tsconfig.json
  * maps the specifier to src/plugin/public.ts; third parties use dist/plugin.d.ts).
  */
-import { definePlugin, XvmError } from "xvm/plugin";
+import { defineErrors, definePlugin, XvmError } from "xvm/plugin";
 import { commands } from "./commands.ts";
+
+/** The plugin's own error codes: they join xvm's error table (status, exit status, message). */
+const errors = defineErrors("hello", {
+  HELLO_NOT_RUNNING: { status: 409, message: "Domain '{dom}' is not running: there is nobody to greet." },
+});
 
 export default definePlugin({
   name: "hello",
@@ -34,6 +39,7 @@ export default definePlugin({
         if (error instanceof XvmError) throw error;
         throw new XvmError("XVM_INTERNAL", { detail: (error as Error).message });
       }
+      if (domain.domid === null) throw errors.HELLO_NOT_RUNNING({ dom: domain.name });
       const state = domain.flags.paused ? "paused" : domain.flags.running || domain.flags.blocked ? "running" : domain.domid === null ? "halted" : "shut down";
       return c.json({
         greeting: `${ctx.config["hello-greeting"]}, ${domain.name}!`,

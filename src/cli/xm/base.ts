@@ -3,7 +3,7 @@
  * exit status from the error table), and the control API client (xm talks to xend through the
  * control API on var/run/xend/control.sock and nothing else).
  */
-import { ERRORS, XvmError, errorMessage, type ErrorCode } from "../../errors.ts";
+import { XvmError, errorDefinition, errorMessage } from "../../errors.ts";
 import { REQUEST_TIMEOUT, connectionLost, unixJson } from "../../runtime/http-client.ts";
 import { ExitSignal, XvmCommand } from "../base.ts";
 import { withRestartWait } from "./daemon-wait.ts";
@@ -18,7 +18,7 @@ export class ApiError extends Error {
   }
 
   get exitCode(): number {
-    return Object.hasOwn(ERRORS, this.code) ? ERRORS[this.code as ErrorCode].exit : 1;
+    return errorDefinition(this.code)?.exit ?? 1;
   }
 }
 

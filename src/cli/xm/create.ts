@@ -37,7 +37,9 @@ export class CreateCommand extends ConfigFileCommand {
       ifGone: "; the domain may exist: xm list",
     });
     this.out(`Started domain ${d.name} (id=${d.domid})\n`);
-    if (this.console) return this.cli.run(["xm", "console", d.name]);
+    // Through the whole command line: the CLI running `create` may hold that one command only
+    // (src/cli/main.ts registers xm's subcommands lazily), so `this.cli.run` would not find console.
+    if (this.console) return (await import("../main.ts")).runCli(["xm", "console", d.name]);
     return 0;
   }
 }

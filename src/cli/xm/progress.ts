@@ -4,7 +4,7 @@
  */
 import type { request as HttpRequest } from "node:http";
 import type { Writable } from "node:stream";
-import { ERRORS } from "../../errors.ts";
+import { errorDefinition } from "../../errors.ts";
 
 type StreamLine<P, R> =
   | { progress: P }
@@ -59,7 +59,7 @@ export function postWithProgress<P, R>(
           } else if ("error" in msg) {
             settled = true;
             const code = msg.error.code;
-            reject(failure(msg.error.message, Object.hasOwn(ERRORS, code) ? ERRORS[code as keyof typeof ERRORS].status : 500, code));
+            reject(failure(msg.error.message, errorDefinition(code)?.status ?? 500, code));
           } else if (status >= 400) {
             // Refused before the operation started: a plain `{code, message}` answer.
             settled = true;
