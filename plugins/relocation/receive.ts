@@ -103,7 +103,7 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
     // A migration never replaces nor edits a domain it did not create: running, managed or kept.
     const here = (await deps.domains.list()).find((d) => d.name === config.name || (config.uuid !== undefined && d.uuid === config.uuid.toLowerCase()));
     if (here) {
-      const what = here.domid === null ? "an inactive managed domain" : here.domid === 0 ? "the control domain" : here.flags.crashed || here.flags.shutdown ? "a domain kept here after it stopped" : here.name.startsWith("migrating-") ? "the domain being migrated away (a domain cannot migrate to the host it runs on)" : "a running domain";
+      const what = here.domid === null ? "an inactive managed domain" : here.domid === 0 ? "the control domain" : here.flags.crashed || here.flags.shutdown ? "a domain kept after it stopped" : here.name.startsWith("migrating-") ? "the domain being migrated away (a domain cannot migrate to the host it runs on)" : "a running domain";
       const same = here.name === config.name ? `name ${config.name}` : `uuid ${here.uuid}`;
       throw new XvmError("MIGRATE_REFUSED", { detail: `the ${same} belongs to ${what} here ('${here.name}'); a migration never replaces a domain` });
     }

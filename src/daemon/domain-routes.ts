@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { Hono } from "hono";
 import * as v from "valibot";
 import { ApiRouter } from "./api-router.ts";
+import { deviceRoutes } from "./device-routes.ts";
 import { saveRoutes } from "./save-routes.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import { Paths } from "../paths.ts";
@@ -312,6 +313,7 @@ export function domainRoutes(manager: DomainManager, options: DomainRoutesOption
   });
 
   saveRoutes(api, manager);
+  deviceRoutes(api, manager);
   return api.app;
 }
 

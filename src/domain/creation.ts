@@ -10,6 +10,7 @@ import { errorMessage, XvmError } from "../errors.ts";
 import { faultPoint } from "../runtime/fault-point.ts";
 import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
 import { isSuspended } from "./checkpoint.ts";
+import { checkDiskBacking } from "./disks.ts";
 import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
@@ -160,6 +161,7 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       const final = prepare(request.config);
       final.uuid = config.uuid;
       final.name = config.name;
+      checkDiskBacking(final.name, final.disk);
       assignMacs(m, final);
       const available = m.host.available(phys, m.guestsKiB());
       if (final.memory * 1024 > available) {

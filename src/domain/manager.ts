@@ -20,6 +20,7 @@
  *   creation.ts     create, define/start/undefine, rename, launch      stop-actions.ts  on_* actions
  *   lifecycle.ts    destroy, pause, shutdown, sysrq, trigger           resources.ts  memory and vCPUs
  *   console.ts      console read/write/follow                  saves.ts   save/restore/suspend/resume
+ *   devices.ts      block-/network-attach and -detach           disks.ts   disk specs, vbd numbers, checks
  */
 import type { GuestInfo, SchedParams } from "../hypervisor/driver.ts";
 import * as attaching from "./attach.ts";
@@ -29,9 +30,10 @@ import * as lifecycle from "./lifecycle.ts";
 import { DomainModel, type DomainManagerOptions } from "./model.ts";
 import * as resources from "./resources.ts";
 import * as saves from "./saves.ts";
+import * as devices from "./devices.ts";
 import * as scheduler from "./scheduler.ts";
 import { getDomain, listDomains } from "./summaries.ts";
-import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult } from "./types.ts";
+import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult, VifConfig } from "./types.ts";
 
 export type { DomainManagerOptions } from "./model.ts";
 export { DOM0_NAME, DOM0_UUID, MINIMUM_RESTART_TIME } from "./records.ts";
@@ -78,6 +80,11 @@ export class Manager implements DomainManagerHandle {
   restore(file: string, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary> { return saves.restore(this.m, file, options); }
   suspend(dom: string | number, onProgress?: (p: SaveProgress) => void): Promise<SaveResult> { return saves.suspend(this.m, dom, onProgress); }
   resume(dom: string | number, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary> { return saves.resume(this.m, dom, options); }
+
+  blockAttach(dom: string | number, backdev: string, frontdev: string, mode: string): Promise<void> { return devices.blockAttach(this.m, dom, backdev, frontdev, mode); }
+  blockDetach(dom: string | number, devId: string): Promise<void> { return devices.blockDetach(this.m, dom, devId); }
+  networkAttach(dom: string | number, options: string[]): Promise<VifConfig> { return devices.networkAttach(this.m, dom, options); }
+  networkDetach(dom: string | number, devId: string): Promise<void> { return devices.networkDetach(this.m, dom, devId); }
 
   setMemoryTarget(dom: string | number, target: number): Promise<void> { return resources.setMemoryTarget(this.m, dom, target); }
   setMaxMemory(dom: string | number, maxmem: number): Promise<void> { return resources.setMaxMemory(this.m, dom, maxmem); }

@@ -186,6 +186,22 @@ export interface DomainManager {
   restore?(file: string, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary>;
   suspend?(dom: string | number, onProgress?: (p: SaveProgress) => void): Promise<SaveResult>;
   resume?(dom: string | number, options: { paused: boolean; onProgress?: (p: SaveProgress) => void }): Promise<DomainSummary>;
+  /** `xm block-attach` / `block-detach` / `network-attach` / `network-detach` (src/domain/devices.ts). */
+  blockAttach?(dom: string | number, backdev: string, frontdev: string, mode: string): Promise<void>;
+  blockDetach?(dom: string | number, devId: string): Promise<void>;
+  networkAttach?(dom: string | number, options: string[]): Promise<VifConfig>;
+  networkDetach?(dom: string | number, devId: string): Promise<void>;
+}
+
+/** A virtual block device as `xm block-list` shows it. */
+export interface VbdInfo {
+  /** Xen's device number of the front end (xvda = 51712). */
+  devid: number;
+  vdev: string;
+  /** `file`, `phy`, … and the host path. */
+  type: string;
+  path: string;
+  mode: string;
 }
 
 /** Progress of a save or restore: bytes of guest state done, of the total, in a phase. */

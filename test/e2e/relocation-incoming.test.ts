@@ -18,7 +18,7 @@ import { RELOCATION_AUTH_PURPOSE } from "../../src/security/relocation-key.ts";
 import { logWithoutLineNos } from "../helpers/log-lines.ts";
 import { cleanupRoot } from "../helpers/cli.ts";
 import { TEST_RELOCATION_KEY } from "../helpers/relocation-key.ts";
-import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, type Host } from "../helpers/relocation.ts";
+import { createGuest, domains, expectNoGuests, ok, setProps, startHost, uuidOf, waitFor, type Host } from "../helpers/relocation.ts";
 
 let a: Host;
 let b: Host;
@@ -80,6 +80,20 @@ describe("a migration never replaces a domain", () => {
     ok(b.x("xm", "delete", "admin1"));
   });
 
+  it("refuses the name of a crashed domain kept there (on_crash preserve)", async () => {
+    createGuest(b, "kept1", 'kernel = "sim:counter"\nmemory = 16\non_crash = "preserve"');
+    ok(b.x("xm", "sysrq", "kept1", "c"));
+    await waitFor(() => domains(b).get("kept1")?.state.includes("c") === true, "kept1 crashed and kept");
+    createGuest(a, "kept1", 'kernel = "sim:idle"\nmemory = 16');
+    const r = a.x("xm", "migrate", "-p", String(b.port), "kept1", "127.0.0.1");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("Error: migration of kept1 failed: the destination refused the domain: Restore failed: the name kept1 belongs to a domain kept after it stopped here ('kept1'); a migration never replaces a domain\n");
+    expect(domains(b).get("kept1")!.state).toContain("c");
+    expect(domains(a).get("kept1")!.state).toMatch(/^[r-][b-]----$/);
+    ok(a.x("xm", "destroy", "kept1"));
+    ok(b.x("xm", "destroy", "kept1"));
+  });
+
   it("refuses a migration to the same xend (its own source copy holds the uuid) and keeps the guest", async () => {
     createGuest(a, "self1", 'kernel = "sim:counter"\nmemory = 32');
     const uuid = await uuidOf(a, "self1");
@@ -97,10 +111,13 @@ describe("what a migrated domain may carry", () => {
     const images = join(a.root, "images");
     mkdirSync(images);
     writeFileSync(join(images, "d1.img"), "");
-    createGuest(a, "disk1", `kernel = "sim:idle"\nmemory = 32\ndisk = ['phy:/dev/sda,xvda,w']`);
+    // disk3's file, outside the allowed folder: it must exist for xm create (a missing disk is refused there).
+    writeFileSync(join(a.root, "d1.img"), "");
+    // A device that exists on every host: xm create checks that a disk's backing device is there.
+    createGuest(a, "disk1", `kernel = "sim:idle"\nmemory = 32\ndisk = ['phy:/dev/null,xvda,w']`);
     const r = a.x("xm", "migrate", "-p", String(b.port), "disk1", "127.0.0.1");
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("Error: migration of disk1 failed: the destination refused the domain: Restore failed: domain disk1 is refused here: disk 0 'phy:/dev/sda,xvda,w': /dev/sda is a host path, and config/xend-relocation-paths-allow allows none; only an administrator of this host may give a guest a host disk (xm create)\n");
+    expect(r.stderr).toBe("Error: migration of disk1 failed: the destination refused the domain: Restore failed: domain disk1 is refused here: disk 0 'phy:/dev/null,xvda,w': /dev/null is a host path, and config/xend-relocation-paths-allow allows none; only an administrator of this host may give a guest a host disk (xm create)\n");
     expect(domains(a).has("disk1")).toBe(true);
     ok(a.x("xm", "destroy", "disk1"));
 

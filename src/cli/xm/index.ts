@@ -36,6 +36,7 @@ import { RestoreCommand } from "./restore.ts";
 import { ResumeCommand } from "./resume.ts";
 import { SaveCommand } from "./save.ts";
 import { SuspendCommand } from "./suspend.ts";
+import { BlockAttachCommand, BlockDetachCommand, BlockListCommand, NetworkAttachCommand, NetworkDetachCommand } from "./devices.ts";
 // Commands other areas provide (one import line each; add yours here):
 import { relocationKeyCommand } from "./relocation-key.ts";
 import { eventsCommand } from "./events.ts";
@@ -56,5 +57,6 @@ export const commands: CommandClass[] = [
   VcpuSetCommand, VcpuPinCommand, VcpuListCommand, DomidCommand, DomnameCommand, UptimeCommand, ConsoleCommand,
   DmesgCommand, LogCommand, SysrqCommand, TriggerCommand, NetworkListCommand, TopCommand, SchedCreditCommand,
   SaveCommand, RestoreCommand, SuspendCommand, ResumeCommand,
+  BlockListCommand, BlockAttachCommand, BlockDetachCommand, NetworkAttachCommand, NetworkDetachCommand,
   ...plugins,
 ];

@@ -1,0 +1,87 @@
+/**
+ * Hot-plugged devices (issue 15.2): `xm block-attach` / `block-detach` and `network-attach` /
+ * `network-detach` change a domain's `disk` and `vif` lists, running or inactive managed, as xend
+ * 3.4's device_create / destroyDevice did for PV domains. A disk's backing file or device must
+ * exist (./disks.ts), a vif's `bridge=` must name a link of this host (`xvm dladm show-link`).
+ * The simulator has no front-end drivers: the change is the domain's config, shown by block-list,
+ * network-list, `xm list -l` and the legacy interface.
+ */
+import { XvmError } from "../errors.ts";
+import { readHostLinks } from "../host/host-links.ts";
+import { checkDomainConfig, formatVifSpec, parseVifSpec } from "./config-spec.ts";
+import { checkDiskBacking, parseDiskSpec, vbdNumber } from "./disks.ts";
+import type { DomainModel } from "./model.ts";
+import { changeInactive } from "./resources.ts";
+import type { DomainConfig, VifConfig } from "./types.ts";
+
+async function change(m: DomainModel, dom: string | number, action: string, edit: (c: DomainConfig) => Partial<DomainConfig>): Promise<void> {
+  const found = m.resolve(dom);
+  if (found.kind === "dom0") throw new XvmError("DOMAIN_PRIVILEGED", { action, dom: 0 });
+  if (found.kind === "inactive") {
+    await changeInactive(m, found.config, action, edit);
+    return;
+  }
+  await m.withDomain(found.rec.domid, action, async (rec) => {
+    await m.requireLive(rec, action);
+    const next = { ...rec.config, ...edit(rec.config) };
+    const problems = checkDomainConfig(next);
+    if (problems.length) throw new XvmError("DOMAIN_CONFIG", { detail: problems.map((p) => `${p.field} ${p.message}`).join("; ") });
+    await m.updateConfig(rec, edit(rec.config));
+  });
+}
+
+function nameOf(m: DomainModel, dom: string | number): string {
+  const found = m.resolve(dom);
+  return found.kind === "dom0" ? "Domain-0" : found.kind === "active" ? found.rec.config.name : found.config.name;
+}
+
+export async function blockAttach(m: DomainModel, dom: string | number, backdev: string, frontdev: string, mode: string): Promise<void> {
+  const spec = `${backdev},${frontdev},${mode}`;
+  if (!/^(r|w|w!)$/.test(mode)) throw new XvmError("DOMAIN_CONFIG", { detail: `mode '${mode}' must be r, w or w!` });
+  if (vbdNumber(frontdev) < 0) throw new XvmError("DOMAIN_CONFIG", { detail: `'${frontdev}' is not a virtual device name (xvda, hdb, sdc1, or a number)` });
+  checkDiskBacking(nameOf(m, dom), [spec], true);
+  await change(m, dom, "attach a disk to", (c) => {
+    const devid = vbdNumber(frontdev);
+    if (c.disk.some((d) => parseDiskSpec(d).devid === devid)) {
+      throw new XvmError("DOMAIN_CONFIG", { detail: `Domain '${c.name}' already has a disk at ${frontdev} (device ${devid})` });
+    }
+    return { disk: [...c.disk, spec] };
+  });
+  m.log.info(`Domain ${nameOf(m, dom)}: disk ${spec} attached`);
+}
+
+/** `DevId` is the device number (51712) or the front-end name (xvda). */
+export async function blockDetach(m: DomainModel, dom: string | number, devId: string): Promise<void> {
+  const want = /^\d+$/.test(devId) ? Number(devId) : vbdNumber(devId);
+  await change(m, dom, "detach a disk from", (c) => {
+    const left = c.disk.filter((d) => parseDiskSpec(d).devid !== want);
+    if (left.length === c.disk.length) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${devId} not connected` });
+    return { disk: left };
+  });
+  m.log.info(`Domain ${nameOf(m, dom)}: disk ${devId} detached`);
+}
+
+export async function networkAttach(m: DomainModel, dom: string | number, options: string[]): Promise<VifConfig> {
+  const { vif, problems } = parseVifSpec(options.join(","));
+  if (problems.length) throw new XvmError("DOMAIN_CONFIG", { detail: problems.join("; ") });
+  if (vif.bridge !== undefined) {
+    const links = readHostLinks().map((l) => l.name);
+    if (!links.includes(vif.bridge)) {
+      throw new XvmError("DOMAIN_CONFIG", { detail: `bridge=${vif.bridge}: no such link on this host (xvm dladm show-link lists ${links.join(", ") || "none"})` });
+    }
+  }
+  await change(m, dom, "attach a network interface to", (c) => ({ vif: [...c.vif, vif] }));
+  m.log.info(`Domain ${nameOf(m, dom)}: vif ${formatVifSpec(vif)} attached`);
+  return vif;
+}
+
+/** `DevId` is the vif's index (xm network-list's Idx). */
+export async function networkDetach(m: DomainModel, dom: string | number, devId: string): Promise<void> {
+  if (!/^\d+$/.test(devId)) throw new XvmError("DOMAIN_CONFIG", { detail: `'${devId}' is not a vif index (xm network-list shows them)` });
+  const idx = Number(devId);
+  await change(m, dom, "detach a network interface from", (c) => {
+    if (idx >= c.vif.length) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${devId} not connected` });
+    return { vif: c.vif.filter((_, i) => i !== idx) };
+  });
+  m.log.info(`Domain ${nameOf(m, dom)}: vif ${idx} detached`);
+}
