@@ -9,6 +9,7 @@
  */
 import type { RunnerCommand } from "../runner-command.ts";
 import { commands as core } from "./core.ts";
+import { commands as devices } from "./devices.ts";
 import { commands as dump } from "./dump.ts";
 import { commands as save } from "./save.ts";
 import { commands as sched } from "./sched.ts";
@@ -28,4 +29,4 @@ const migrate: Record<string, RunnerCommand> = Object.fromEntries(
 // migrate.ts's unpause refuses while a migration holds the guest; none can before it is loaded.
 migrate.unpause = (ctx) => (migrateTable ? migrateTable.unpause!(ctx) : core.unpause!(ctx));
 
-export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...dump, ...migrate, ...save, ...sched };
+export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...devices, ...dump, ...migrate, ...save, ...sched };
