@@ -143,7 +143,10 @@ export class XvmError extends Error {
 
 export function formatError(code: ErrorCode | PluginErrorCode, params: Record<string, string | number>): string {
   const template = errorDefinition(code)?.message ?? `${code}: {detail}`;
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+  const text = template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+  // An action named for "Cannot {action} privileged domain 0" ends in a preposition ("set memory
+  // of"); where the domain is not named after it, the sentence needs its object.
+  return template.endsWith("{action}.") ? text.replace(/ (of|to|from|into)\.$/, " $1 it.") : text;
 }
 
 export function errorMessage(err: unknown): string {

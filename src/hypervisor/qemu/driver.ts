@@ -19,7 +19,7 @@ import type { Paths } from "../../paths.ts";
 import { pidAlive } from "../../runtime/process.ts";
 import type {
   DumpOptions, GuestEvent, GuestInfo, GuestSpec, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
-  MigrationEndpoint, MigrationStats, PhysInfo, ShutdownReason, VcpuInfo, VcpuState,
+  MigrationEndpoint, MigrationStats, PhysInfo, RestoreOptions, SaveOptions, SavedState, ShutdownReason, VcpuInfo, VcpuState,
 } from "../driver.ts";
 import { PAGE_SIZE } from "../driver.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
@@ -30,6 +30,7 @@ import { readGuestState, writeGuestState, type GuestState } from "./guest-state.
 import * as migration from "./migration.ts";
 import { guestRamPath, isQemuOf, threadFacts } from "./procfs.ts";
 import { QmpClient, QmpError, type QmpEvent } from "./qmp.ts";
+import * as saves from "./save-restore.ts";
 import { createTaps, removeTaps } from "./taps.ts";
 
 const run = promisify(execFile);
@@ -313,6 +314,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.version;
   }
 
+  /** QEMU's version as "major.minor.micro" (save files name the QEMU that wrote them). */
+  async qemuVersionText(): Promise<string> {
+    const v = await this.qemuVersion();
+    return `${v.major}.${v.minor}.${v.micro}`;
+  }
+
   async physInfo(): Promise<PhysInfo> {
     const v = await this.qemuVersion();
     const guests = await this.list();
@@ -545,7 +552,7 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  private logTail(domid: number): string {
+  logTail(domid: number): string {
     try {
       const lines = readFileSync(this.logFile(domid), "utf8").trimEnd().split("\n");
       return lines.slice(-3).join(" | ") || "(no output)";
@@ -642,7 +649,7 @@ export class QemuDriver implements HypervisorDriver {
       // ends in. With -action reboot=shutdown it stops QEMU and xend runs on_reboot.
       await this.qmp(domid, "system_reset");
     } else {
-      throw new XvmError("QEMU_UNSUPPORTED", { domid, detail: `the qemu hypervisor cannot ${reason} a guest (no save/suspend support yet)` });
+      throw new XvmError("QEMU_UNSUPPORTED", { domid, detail: `the qemu hypervisor cannot ${reason} a guest (xm suspend and xm save save its state instead)` });
     }
   }
 
@@ -811,6 +818,15 @@ export class QemuDriver implements HypervisorDriver {
 
   finishMigrateOut(domid: number, committed: boolean): Promise<void> {
     return migration.finishMigrateOut(this, domid, committed);
+  }
+
+  // Save and restore: a migration to and from a file (save-restore.ts).
+  saveTo(domid: number, path: string, options: SaveOptions): Promise<SavedState> {
+    return saves.saveTo(this, domid, path, options);
+  }
+
+  restoreFrom(path: string, spec: GuestSpec, options: RestoreOptions): Promise<GuestInfo> {
+    return saves.restoreFrom(this, path, spec, options);
   }
 
   async close(): Promise<void> {
