@@ -333,7 +333,8 @@ export interface HypervisorDriver {
    * (qemu: a tap + netdev_add + device_add virtio-net-pci).
    */
   attachDisk?(domid: number, disk: GuestDisk): Promise<void>;
-  detachDisk?(domid: number, devid: number): Promise<void>;
+  /** `disk` as the domain's config has it now (its devid names the device). */
+  detachDisk?(domid: number, disk: GuestDisk): Promise<void>;
   attachVif?(domid: number, vif: GuestVif): Promise<void>;
   /** `vif` as the domain's config has it now; its MAC (unique per host) names the device, as indexes shift. */
   detachVif?(domid: number, vif: GuestVif): Promise<void>;

@@ -6,10 +6,8 @@
  * must not race with guest writes (balloon, dumps, migration stop-and-copy) stop the vCPUs with
  * {@link SimGuest.withVcpusStopped}, which waits until every vCPU has parked.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import type { Worker } from "node:worker_threads";
 import { XvmError } from "../../errors.ts";
 import { SCHED_DEFAULTS, type GuestDisk, type GuestInfo, type GuestSpec, type GuestVif, type SchedParams, type ShutdownReason, type VcpuInfo, type VcpuState } from "../driver.ts";
 import { BlockDevices, allocateBlockTable } from "./blockdev.ts";
@@ -17,7 +15,7 @@ import { Control, G, MAX_VCPUS, ShutdownCode, StopCode, V, VcpuRun, allocateCont
 import { GuestMemory, PAGE_SIZE } from "./memory.ts";
 import { checkProgram, cpuBound } from "./programs.ts";
 import { parseThreadStat, type VcpuMessage } from "./vcpu.ts";
-import { startVcpuThread } from "./vcpu-thread.ts";
+import { startVcpuThread, type VcpuWorker } from "./vcpu-thread.ts";
 
 /** What a runner keeps on disk about its guest (spec.json in its folder). */
 export interface RunnerSpec extends GuestSpec {
@@ -45,7 +43,7 @@ const PAUSE_TIMEOUT_MS = 5_000;
 const READY_TIMEOUT_MS = 20_000;
 
 interface VcpuThread {
-  worker: Worker;
+  worker: VcpuWorker;
   tid: number | null;
   ready: Promise<void>;
   exited: boolean;
@@ -147,13 +145,13 @@ export class SimGuest {
     });
     const thread: VcpuThread = { worker, tid: null, ready, exited: false, finalCpuTimeNs: null };
     this.threads[v] = thread;
-    worker.on("message", (message: VcpuMessage) => this.onVcpuMessage(thread, message, markReady));
-    worker.on("error", (error: Error) => {
+    worker.onMessage((message) => this.onVcpuMessage(thread, message, markReady));
+    worker.onError((error) => {
       fail(error);
       this.hooks.log(`vcpu${v}: thread failed: ${error.stack ?? error.message}`);
       if (this.life === "running") this.crash(`vCPU ${v} thread failed: ${error.message}`);
     });
-    worker.on("exit", () => {
+    worker.onExit(() => {
       thread.exited = true;
       fail(new Error(`vCPU ${v} thread exited before it was ready`));
     });
@@ -485,7 +483,8 @@ export class SimGuest {
     const wanted = this.affinity[vcpu] ?? [];
     if (wanted.length === 0 && !this.pinnedOnce.has(vcpu)) return;
     const list = wanted.length ? wanted.join(",") : `0-${cpus().length - 1}`;
-    const r = spawnSync("taskset", ["-p", "-c", list, String(tid)], { stdio: "ignore" });
+    // node:child_process on first use: most guests are never pinned.
+    const r = process.getBuiltinModule("node:child_process").spawnSync("taskset", ["-p", "-c", list, String(tid)], { stdio: "ignore" });
     if (r.status === 0) this.pinnedOnce.add(vcpu);
     else this.hooks.log(`vcpu${vcpu}: taskset ${list} failed (${r.error?.message ?? `exit ${r.status}`}); affinity only recorded`);
   }
