@@ -76,6 +76,11 @@ export interface DomainSummary {
   restartCount?: number;
   /** Why the guest stopped, while it is kept shut down or crashed (preserve). */
   shutdownReason?: string;
+  /**
+   * The guest did not act on a shutdown or reboot request within this many seconds (xend 3.4's
+   * SHUTDOWN_TIMEOUT, `xend/unresponsive`): it still runs.
+   */
+  unresponsive?: number;
   /** An inactive managed domain whose state `xm suspend` saved (`xm resume` brings it back). */
   suspended?: boolean;
   /** Request counters of its disks, where the driver counts them (xm top). */

@@ -4,6 +4,12 @@
  * `-incoming defer` is fed it back. A value the guest wrote into its RAM-backed /tmp before the
  * save is read back after the restore; `xm save -c` leaves the guest running; `-p` restores it
  * paused with the same name, uuid and memory. One guest boot for the whole file.
+ *
+ * The same guest then shows the crash and shutdown checks of issue 14 that need a guest of their
+ * own: a guest whose acpid is gone ignores the power button, stays up, and `xm shutdown -w` says
+ * so once xend's shutdown timeout (XVM_SHUTDOWN_TIMEOUT here, 30 s by default) has passed; a real
+ * kernel panic inside the guest (sysrq-trigger → pvpanic → GUEST_PANICKED) is state c and runs
+ * on_crash.
  */
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -49,7 +55,7 @@ describe.skipIf(skip !== undefined)(`xm save / restore on the qemu driver${skip 
     // QEMU as nobody must pass through the state root (a private temporary folder) to its run folder.
     if (asRoot) chmodSync(root, 0o711);
     writeFileSync(join(root, "s1.cfg"), guestConfig("s1", ["memory = 96", "maxmem = 128", 'on_crash = "preserve"']));
-    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0" });
+    xend = await startXend(root, { XVM_MINIMUM_RESTART_TIME: "0", XVM_SHUTDOWN_TIMEOUT: "3" });
   });
 
   afterAll(async () => {
@@ -114,4 +120,26 @@ describe.skipIf(skip !== undefined)(`xm save / restore on the qemu driver${skip 
     expect(twice.stderr).toMatch(/^Error: .*s1/m);
     expect(row("s1")!.state).toMatch(/^(r-|-b)----$/);
   }, BOOT_MS + 120_000);
+
+  test("a guest that ignores the power button stays up: xm shutdown -w says so after xend's timeout", async () => {
+    // Without acpid nothing in the guest acts on the ACPI power button.
+    await shell("s1", "killall acpid; echo acpid-gone-$((2*21))", "acpid-gone-42");
+    const r = xm(root, "shutdown", "-w", "s1");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("Error: Domain s1 did not shut down within 3 seconds: the guest ignores the request (it is still running)\n");
+    expect(row("s1")!.state).toMatch(/^(r-|-b)----$/);
+    expect(xmOk(root, "log")).toMatch(/Domain shutdown timeout expired: name=s1 id=\d+/);
+    await shell("s1", "echo still-up-$((6*7))", "still-up-42");
+  }, 60_000);
+
+  test("a real kernel panic in the guest (sysrq-trigger, pvpanic) is state c and runs on_crash", async () => {
+    await api("POST", "/domains/s1/console", { data: "echo c > /proc/sysrq-trigger\n" });
+    await waitFor(() => row("s1")?.state === "----c-", "s1 to crash", 30_000, 100);
+    // on_crash = preserve: xend keeps the crashed domain, says so once, and leaves it there.
+    await waitFor(() => /Domain s1 \(\d+\) crashed/.test(xmOk(root, "log")), "xend to log the crash", 10_000, 100);
+    expect(xmOk(root, "log").match(/Domain s1 \(\d+\) crashed/g)).toHaveLength(1);
+    expect(row("s1")!.state).toBe("----c-");
+    xmOk(root, "destroy", "s1");
+    expect(listRows(root).map((r) => r.name)).toEqual(["Domain-0"]);
+  }, 60_000);
 });
