@@ -114,6 +114,15 @@ export interface VcpuInfo {
 
 export type { VcpuState } from "../formats/vcpu-state.ts";
 
+/** A virtual disk's request counters, where a driver counts them (xm top's VBD_RD / VBD_WR). */
+export interface VbdStats {
+  devid: number;
+  readRequests: number;
+  writeRequests: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
+
 export type ShutdownReason = "poweroff" | "reboot" | "halt" | "suspend" | "crash";
 
 export interface GuestInfo {
@@ -139,6 +148,8 @@ export interface GuestInfo {
   startTime: number;
   /** Credit scheduler parameters in force, for a driver that schedules (see {@link SchedParams}). */
   sched?: SchedParams;
+  /** Request counters of the guest's disks, for a driver that counts them (sim: its block devices). */
+  vbdStats?: VbdStats[];
   /**
    * The guest's host object died while no driver was attached (runner killed while xend was
    * down): `list()` reports such a guest once, with its name/uuid/meta, `crashed` set and a `lost`

@@ -32,6 +32,8 @@ export interface HotplugHost {
   /** The guest's taps as guest.json keeps them (destroy removes them), and a change to them. */
   taps(domid: number): Tap[];
   setTaps(domid: number, change: (taps: Tap[]) => Tap[]): void;
+  /** Overrides {@link UNPLUG_TIMEOUT_MS} (tests). */
+  unplugTimeoutMs?: number;
 }
 
 /** How long the guest has to answer an unplug request (ACPI eject) before detach gives up. */
@@ -122,14 +124,15 @@ async function unplug(host: HotplugHost, domid: number, path: string, what: stri
     if (event.event === "DEVICE_DELETED" && (event.data?.path === path || `/machine/peripheral/${String(event.data?.device)}` === path)) done();
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const limitMs = host.unplugTimeoutMs ?? UNPLUG_TIMEOUT_MS;
   try {
     await host.command(domid, "device_del", { id: path });
     await Promise.race([
       deleted,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new XvmError("DOMAIN_BAD_STATE", {
-          dom: domid, state: "not answering", action: `detach ${what} (the guest did not release it within ${UNPLUG_TIMEOUT_MS / 1000} s: a running Linux guest ejects it through ACPI PCI hot-plug; a paused one does so once unpaused)`,
-        })), UNPLUG_TIMEOUT_MS);
+          dom: domid, state: "not answering", action: `detach ${what} (the guest did not release it within ${limitMs / 1000} s: a running Linux guest ejects it through ACPI PCI hot-plug; a paused one does so once unpaused)`,
+        })), limitMs);
       }),
     ]);
   } finally {
