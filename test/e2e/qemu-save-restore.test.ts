@@ -3,7 +3,7 @@
  * binary: QEMU migrates to a socket xend appends to the save file, and a QEMU started with
  * `-incoming defer` is fed it back. A value the guest wrote into its RAM-backed /tmp before the
  * save is read back after the restore; `xm save -c` leaves the guest running; `-p` restores it
- * paused with the same name, uuid and memory. One guest boot for the whole file.
+ * paused with the same name, uuid and memory.
  *
  * The same guest then shows the issue 14 checks that need a guest of their own: config `uuid` and
  * `cpus` (the vCPU thread pinned, again after the restore), the run folder 0700 and QEMU's sockets
