@@ -38,7 +38,7 @@ export function addDomainsService(data: RepoData, now: number): void {
   const instPgs: PgMap = {};
   setProp(instPgs, "general", "enabled", "boolean", ["true"], "framework");
   setProp(instPgs, "general", "entity_stability", "astring", ["Volatile"], "framework");
-  setProp(instPgs, "restarter", "state", "astring", ["uninitialized"], "framework", 1);
+  setProp(instPgs, "restarter", "state", "astring", ["offline"], "framework", 1);
   setProp(instPgs, "restarter", "next_state", "astring", ["none"], "framework", 1);
   setProp(instPgs, "restarter", "state_timestamp", "time", [timeValue(now)], "framework", 1);
   setProp(instPgs, "restarter", "auxiliary_state", "astring", ["none"], "framework", 1);
