@@ -37,7 +37,13 @@ export function stopLines(domains: XendStopOutcome[]): string[] {
   });
 }
 
-export function domainsMethods(paths: Paths): { start: TransientMethod; stop: TransientMethod } {
+/**
+ * `xendUp`: whether the xend the service started with is still there, running or being stopped
+ * in order. When it is not (it died, and its restarter may be starting another), the stop leaves
+ * the domains alone: a crash is not a stop of xend, and xend 3.4 applied on_xend_stop only when
+ * it was stopped.
+ */
+export function domainsMethods(paths: Paths, xendUp: () => boolean = () => true): { start: TransientMethod; stop: TransientMethod } {
   return {
     start: async (timeoutMs) => {
       let r: { domains: XendStartOutcome[] };
@@ -50,6 +56,7 @@ export function domainsMethods(paths: Paths): { start: TransientMethod; stop: Tr
       return startLines(r.domains);
     },
     stop: async (timeoutMs) => {
+      if (!xendUp()) return ["xend exited: its domains are left as they are."];
       // Leave the restarter a little of its own timeout to hear the answer.
       const wait = timeoutMs > 0 ? Math.max(1, Math.floor(timeoutMs / 1000) - 2) : MAX_WAIT_S;
       let r: { domains: XendStopOutcome[] };

@@ -309,6 +309,12 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
         set("offline");
         return;
       } else log(`Method "start" failed with exit status ${code ?? "unknown"}.`);
+      if (ctx.depsSatisfied === false && !m.startTimedOut) {
+        // A dependency went away meanwhile (its stop may be why the method failed): wait for it
+        // offline, and do not count this start against the instance.
+        set("offline");
+        return;
+      }
       if (m.startTimedOut || (code !== null && FATAL_EXITS.has(code))) {
         m.startTimedOut = false;
         toMaintenance("method_failed");
@@ -358,6 +364,9 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
       if (m.proc === "running" && isRunningState(m.state) && m.nextState === "none" && !m.enabled) {
         stop("Stopping because service disabled.", "disabled");
       } else if (m.proc === "running" && isRunningState(m.state) && m.nextState === "none" && ctx.depsSatisfied === false) {
+        // svc.startd's graph sends STOP_RESET here: a restart its dependency caused is not
+        // counted by the rate rule (a restarting xend must not put its dependents in maintenance).
+        m.starts.reset();
         stop("Stopping because dependency activity requires stop.", "offline");
       }
       return;

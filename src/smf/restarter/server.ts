@@ -121,7 +121,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
     onChange: () => domains?.dispatch({ type: "dependencies" }),
   });
   if (locate(repo.read(), DOMAINS_SERVICE, DOMAINS_INSTANCE)) {
-    const methods = domainsMethods(paths);
+    const methods = domainsMethods(paths, () => sup.m.proc === "running" || sup.m.proc === "stopping");
     domains = new TransientSupervisor({
       paths, repo, service: DOMAINS_SERVICE, instance: DOMAINS_INSTANCE, warn: say,
       start: methods.start, stop: methods.stop,
