@@ -198,7 +198,33 @@ export interface DomainManager {
   blockDetach?(dom: string | number, devId: string): Promise<void>;
   networkAttach?(dom: string | number, options: string[]): Promise<VifConfig>;
   networkDetach?(dom: string | number, devId: string): Promise<void>;
+  /**
+   * on_xend_start / on_xend_stop (src/domain/xend-actions.ts): the start and stop methods of
+   * svc:/system/xvm/domains, or the daemon's own steps when no restarter runs it.
+   */
+  onXendStart?(): Promise<XendStartOutcome[]>;
+  onXendStop?(timeoutMs: number): Promise<XendStopOutcome[]>;
 }
+
+/** What the domains service's start did to one managed domain. */
+export interface XendStartOutcome {
+  name: string;
+  uuid: string;
+  action: "started" | "resumed";
+  domid?: number;
+  error?: string;
+}
+
+export interface XendStopOutcome {
+  name: string;
+  uuid: string;
+  domid: number;
+  action: "shutdown" | "suspend" | "ignore";
+  /** shutdown: the domain is gone; suspend: its checkpoint is written; ignore: always true. */
+  done: boolean;
+  error?: string;
+}
+
 
 /** A virtual block device as `xm block-list` shows it. */
 export interface VbdInfo {
