@@ -69,8 +69,9 @@ export async function blockDetach(m: DomainModel, dom: string | number, devId: s
     const left = c.disk.filter((d) => parseDiskSpec(d).devid !== want);
     if (left.length === c.disk.length) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${devId} not connected` });
     return { disk: left };
-  }, async (rec) => {
-    await m.driver.detachDisk?.(rec.domid, want);
+  }, async (rec, before) => {
+    const spec = before.disk.find((d) => parseDiskSpec(d).devid === want)!;
+    await m.driver.detachDisk?.(rec.domid, guestDisk(spec));
   });
   m.log.info(`Domain ${nameOf(m, dom)}: disk ${devId} detached`);
 }

@@ -114,6 +114,15 @@ export interface VcpuInfo {
 
 export type { VcpuState } from "../formats/vcpu-state.ts";
 
+/** A virtual disk's request counters, where a driver counts them (xm top's VBD_RD / VBD_WR). */
+export interface VbdStats {
+  devid: number;
+  readRequests: number;
+  writeRequests: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
+
 export type ShutdownReason = "poweroff" | "reboot" | "halt" | "suspend" | "crash";
 
 export interface GuestInfo {
@@ -139,6 +148,8 @@ export interface GuestInfo {
   startTime: number;
   /** Credit scheduler parameters in force, for a driver that schedules (see {@link SchedParams}). */
   sched?: SchedParams;
+  /** Request counters of the guest's disks, for a driver that counts them (sim: its block devices). */
+  vbdStats?: VbdStats[];
   /**
    * The guest's host object died while no driver was attached (runner killed while xend was
    * down): `list()` reports such a guest once, with its name/uuid/meta, `crashed` set and a `lost`
@@ -205,6 +216,18 @@ export interface MigrationStats {
   stoppedAtEpochMs?: number;
   /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
   switchover?: string;
+  /**
+   * The limits in force for this migration as the hypervisor reports them back (QEMU:
+   * query-migrate-parameters / query-migrate-capabilities), not as they were asked for.
+   */
+  limits?: MigrationLimits;
+}
+
+export interface MigrationLimits {
+  downtimeLimitMs: number;
+  /** Bytes per second. */
+  maxBandwidth: number;
+  autoConverge: boolean;
 }
 
 /** Where a destination guest waits for its migration stream, and the secret it expects. */
@@ -333,7 +356,8 @@ export interface HypervisorDriver {
    * (qemu: a tap + netdev_add + device_add virtio-net-pci).
    */
   attachDisk?(domid: number, disk: GuestDisk): Promise<void>;
-  detachDisk?(domid: number, devid: number): Promise<void>;
+  /** `disk` as the domain's config has it now (its devid names the device). */
+  detachDisk?(domid: number, disk: GuestDisk): Promise<void>;
   attachVif?(domid: number, vif: GuestVif): Promise<void>;
   /** `vif` as the domain's config has it now; its MAC (unique per host) names the device, as indexes shift. */
   detachVif?(domid: number, vif: GuestVif): Promise<void>;

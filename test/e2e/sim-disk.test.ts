@@ -73,6 +73,8 @@ describe("sim:disk", () => {
     expect(data.subarray(3 * 512, 8 * 512).toString("latin1")).toBe([3, 4, 5, 6, 7].map((s) => sector("xvda", s, 1)).join(""));
     expect(data.subarray(8 * 512).every((b) => b === 0)).toBe(true);
     expect(openFiles("w1")).toContain(join(root, "a.img"));
+    // xm top's VBD lines count the guest's requests: one write, one read back.
+    expect(xmOk(root, "top", "-b", "-i", "1", "-x")).toMatch(/\n\s*VBD BlkBack 51712  OO: +0   RD: +1   WR: +1\n/);
   });
 
   it("a read-only disk refuses the guest's write; the file is unchanged", async () => {

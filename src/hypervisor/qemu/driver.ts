@@ -18,7 +18,7 @@ import { XvmError, errorMessage } from "../../errors.ts";
 import type { Paths } from "../../paths.ts";
 import { pidAlive } from "../../runtime/process.ts";
 import type {
-  DumpOptions, GuestEvent, GuestInfo, GuestSpec, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
+  DumpOptions, GuestDisk, GuestEvent, GuestInfo, GuestSpec, GuestVif, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
   MigrationEndpoint, MigrationStats, PhysInfo, RestoreOptions, SaveOptions, SavedState, ShutdownReason, VcpuInfo, VcpuState,
 } from "../driver.ts";
 import { PAGE_SIZE } from "../driver.ts";
@@ -32,6 +32,7 @@ import { guestRamPath, isQemuOf, threadFacts } from "./procfs.ts";
 import { QmpClient, QmpError, type QmpEvent } from "./qmp.ts";
 import * as saves from "./save-restore.ts";
 import { createTaps, removeTaps } from "./taps.ts";
+import * as hotplug from "./hotplug.ts";
 
 const run = promisify(execFile);
 
@@ -720,6 +721,34 @@ export class QemuDriver implements HypervisorDriver {
     if (!link.console || link.console.destroyed) this.attachConsole(link);
     const socket = link.console!;
     await new Promise<void>((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  // ---- device hot-plug (hotplug.ts) -----------------------------------------------------------
+
+  private get devices(): hotplug.HotplugHost {
+    return {
+      user: this.user,
+      command: (domid, cmd, args, timeoutMs) => this.qmp(domid, cmd, args, timeoutMs),
+      watchEvents: (domid, listener) => this.watchEvents(domid, listener),
+      taps: (domid) => readGuestState(this.dir(domid))?.taps ?? [],
+      setTaps: (domid, change) => void this.updateState(domid, (s) => (s.taps = change(s.taps))),
+    };
+  }
+
+  attachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    return hotplug.attachDisk(this.devices, domid, disk);
+  }
+
+  detachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    return hotplug.detachDisk(this.devices, domid, disk);
+  }
+
+  attachVif(domid: number, vif: GuestVif): Promise<void> {
+    return hotplug.attachVif(this.devices, domid, vif);
+  }
+
+  detachVif(domid: number, vif: GuestVif): Promise<void> {
+    return hotplug.detachVif(this.devices, domid, vif);
   }
 
   async vcpuState(domid: number): Promise<VcpuState[]> {

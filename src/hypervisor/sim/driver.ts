@@ -442,8 +442,8 @@ export class SimDriver implements HypervisorDriver {
     await this.result(domid, "attachDisk", { disk: { ...disk } });
   }
 
-  async detachDisk(domid: number, devid: number): Promise<void> {
-    await this.result(domid, "detachDisk", { devid });
+  async detachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    await this.result(domid, "detachDisk", { devid: disk.devid });
   }
 
   async attachVif(domid: number, vif: GuestVif): Promise<void> {

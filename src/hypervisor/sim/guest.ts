@@ -551,6 +551,7 @@ export class SimGuest {
       pid: process.pid,
       startTime: this.spec.startTime,
       sched: this.sched,
+      vbdStats: this.block.list().map(({ devid, readRequests, writeRequests, sectorsRead, sectorsWritten }) => ({ devid, readRequests, writeRequests, sectorsRead, sectorsWritten })),
       meta: this.spec.meta,
     };
   }
