@@ -216,6 +216,18 @@ export interface MigrationStats {
   stoppedAtEpochMs?: number;
   /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
   switchover?: string;
+  /**
+   * The limits in force for this migration as the hypervisor reports them back (QEMU:
+   * query-migrate-parameters / query-migrate-capabilities), not as they were asked for.
+   */
+  limits?: MigrationLimits;
+}
+
+export interface MigrationLimits {
+  downtimeLimitMs: number;
+  /** Bytes per second. */
+  maxBandwidth: number;
+  autoConverge: boolean;
 }
 
 /** Where a destination guest waits for its migration stream, and the secret it expects. */

@@ -104,6 +104,12 @@ describe.skipIf(skip !== undefined)(`qemu device hot-plug under TCG${skip ? ` (s
     await blocks("vda,vdc,");
     await guestSees("$(head -c 10 /dev/vda)", "hotplug-42");
 
+    // A paused guest cannot eject a device: refused at once, nothing changes.
+    xmOk(root, "pause", "q1");
+    const paused = xm(root, "block-detach", "q1", "xvdb");
+    expect([paused.code, paused.stderr]).toEqual([1, "Error: Domain '1' is paused; cannot detach disk xvdb (the guest must eject it: unpause it first).\n"]);
+    xmOk(root, "unpause", "q1");
+    expect(xmOk(root, "block-list", "q1").split("\n").slice(1, -1).map((l) => l.split(/\s+/)[0])).toEqual(["51744", "51728"]);
     // No crash after device_del: the guest still answers, and QEMU runs.
     await shell("echo alive-$((6*7))", /alive-42/);
     expect(row("q1")!.state).toMatch(/^(r-|-b)----$/);

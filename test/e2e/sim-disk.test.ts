@@ -100,6 +100,13 @@ describe("sim:disk", () => {
     await typeIn("h1", "lsblk");
     await onConsole("h1", "xvda    51712        128 rw   0 0\nxvdb    51728        128 rw   4 4\n");
 
+    // The runner cannot open it (/dev/tty: it has no controlling terminal): refused, config unchanged.
+    const before = xmOk(root, "block-list", "h1");
+    const tty = xm(root, "block-attach", "h1", "phy:/dev/tty", "xvdc", "r");
+    expect(tty.code).toBe(1);
+    expect(tty.stderr).toMatch(/^Error: disk xvdc: cannot open \/dev\/tty: ENXIO/);
+    expect(xmOk(root, "block-list", "h1")).toBe(before);
+
     // Shown in xm list -l and on the legacy interface as they are now.
     const long = flat(xmOk(root, "list", "-l", "h1"));
     expect(long).toContain(`(device (vbd (uname file:${root}/c.img) (dev xvda) (mode w)))`);
@@ -116,10 +123,10 @@ describe("sim:disk", () => {
     expect(flat((await legacyGet("/xend/domain/h1?detail=1")).body)).not.toContain("b.img");
 
     // Attached read-only, the same front end refuses the guest's second pass.
-    const before = file("ro.img");
+    const ro = file("ro.img");
     expect(xm(root, "block-attach", "h1", `file:${root}/ro.img`, "xvdb", "r")).toEqual({ code: 0, stdout: "", stderr: "" });
     await onConsole("h1", "sim-disk: xvdb: pass 2: write of 4 sectors at sector 2 (disk of 128 sectors) failed: read-only device (EROFS)\n");
-    expect(file("ro.img").equals(before)).toBe(true);
+    expect(file("ro.img").equals(ro)).toBe(true);
   });
 
   it("network-attach reaches the runner and shows in xm list -l and the legacy interface; network-detach removes it", async () => {

@@ -28,7 +28,7 @@ function fakeHost(answers: Record<string, Answer> = {}, options: { eject?: boole
     unplugTimeoutMs: 200,
     async command<T>(_domid: number, cmd: string, args?: Record<string, unknown>): Promise<T> {
       sent.push([cmd, args]);
-      const out = answers[cmd]?.(args);
+      const out = cmd === "query-status" && !answers[cmd] ? { status: "running" } : answers[cmd]?.(args);
       if (cmd === "device_del" && options.eject !== false) {
         setTimeout(() => listeners.forEach((l) => l({ event: "DEVICE_DELETED", data: { path: String(args?.id) } })), 5);
       }
@@ -81,7 +81,7 @@ describe("qemu hot-plug", () => {
       "query-block": () => [{ device: "", qdev: "/machine/peripheral/xvm-vbd-51728/virtio-backend", inserted: { file: img } }],
     });
     await detachDisk(host, 3, disk("w"));
-    expect(sent).toEqual([["query-block", undefined], ["device_del", { id: "/machine/peripheral/xvm-vbd-51728" }], ["blockdev-del", { "node-name": "xvm-disk-51728" }]]);
+    expect(sent).toEqual([["query-block", undefined], ["query-status", undefined], ["device_del", { id: "/machine/peripheral/xvm-vbd-51728" }], ["blockdev-del", { "node-name": "xvm-disk-51728" }]]);
   });
 
   it("detaches a disk the guest booted with by its QOM path (QEMU drops its -drive backend itself)", async () => {
@@ -92,7 +92,7 @@ describe("qemu hot-plug", () => {
       ],
     });
     await detachDisk(host, 3, disk("w"));
-    expect(sent.slice(1)).toEqual([["device_del", { id: "/machine/peripheral-anon/device[2]" }]]);
+    expect(sent.slice(2)).toEqual([["device_del", { id: "/machine/peripheral-anon/device[2]" }]]);
   });
 
   it("fails a detach the guest does not complete, and says why; no blockdev-del", async () => {
@@ -100,12 +100,22 @@ describe("qemu hot-plug", () => {
       "query-block": () => [{ device: "", qdev: "/machine/peripheral/xvm-vbd-51728/virtio-backend", inserted: { file: img } }],
     }, { eject: false });
     await expect(detachDisk(host, 3, disk("w"))).rejects.toThrow("Domain '3' is not answering; cannot detach disk xvdb (the guest did not release it within 0.2 s");
-    expect(sent.map(([c]) => c)).toEqual(["query-block", "device_del"]);
+    expect(sent.map(([c]) => c)).toEqual(["query-block", "query-status", "device_del"]);
   });
 
-  it("says a disk QEMU does not have is not connected", async () => {
-    const { host } = fakeHost({ "query-block": () => [] });
-    await expect(detachDisk(host, 3, disk("w"))).rejects.toThrow("Device xvdb not connected");
+  it("refuses at once to detach from a paused guest (it cannot eject)", async () => {
+    const { host, sent } = fakeHost({
+      "query-block": () => [{ device: "", qdev: "/machine/peripheral/xvm-vbd-51728/virtio-backend", inserted: { file: img } }],
+      "query-status": () => ({ status: "paused", running: false }),
+    });
+    await expect(detachDisk(host, 3, disk("w"))).rejects.toThrow("Domain '3' is paused; cannot detach disk xvdb (the guest must eject it: unpause it first).");
+    expect(sent.map(([c]) => c)).toEqual(["query-block", "query-status"]);
+  });
+
+  it("takes a disk QEMU no longer has (a late eject) as detached, dropping a node left behind", async () => {
+    const { host, sent } = fakeHost({ "query-block": () => [] });
+    await detachDisk(host, 3, disk("w"));
+    expect(sent).toEqual([["query-block", undefined], ["blockdev-del", { "node-name": "xvm-disk-51728" }]]);
   });
 
   it("finds a booted vif by its MAC, unplugs it and drops its netdev", async () => {
@@ -114,7 +124,7 @@ describe("qemu hot-plug", () => {
       "qom-get": (a) => (a?.property === "mac" ? "00:16:3e:00:00:12" : "net0"),
     });
     await detachVif(host, 3, { index: 0, mac: "00:16:3E:00:00:12" });
-    expect(sent.filter(([c]) => c !== "qom-list" && c !== "qom-get")).toEqual([
+    expect(sent.filter(([c]) => c !== "qom-list" && c !== "qom-get" && c !== "query-status")).toEqual([
       ["device_del", { id: "/machine/peripheral-anon/device[3]" }], ["netdev_del", { id: "net0" }],
     ]);
   });

@@ -116,8 +116,15 @@ async function findDisk(host: HotplugHost, domid: number, disk: GuestDisk): Prom
   return booted ? { path: booted.qdev!.slice(0, -"/virtio-backend".length), hotplugged: false } : undefined;
 }
 
-/** device_del, and the wait for QEMU's DEVICE_DELETED of that device (the guest released it). */
+/**
+ * device_del, and the wait for QEMU's DEVICE_DELETED of that device (the guest released it). A
+ * paused guest cannot eject anything: refused at once rather than after the timeout.
+ */
 async function unplug(host: HotplugHost, domid: number, path: string, what: string): Promise<void> {
+  const status = await host.command<{ status?: string }>(domid, "query-status");
+  if (status?.status !== undefined && status.status !== "running") {
+    throw new XvmError("DOMAIN_BAD_STATE", { dom: domid, state: status.status, action: `detach ${what} (the guest must eject it: unpause it first)` });
+  }
   let done!: () => void;
   const deleted = new Promise<void>((resolve) => (done = resolve));
   const stop = host.watchEvents(domid, (event) => {
@@ -141,9 +148,17 @@ async function unplug(host: HotplugHost, domid: number, path: string, what: stri
   }
 }
 
+/**
+ * A disk QEMU no longer has (a detach that timed out and that the guest completed later) is
+ * already detached: its node, if one is left, is dropped and the detach succeeds, so the config
+ * can follow.
+ */
 export async function detachDisk(host: HotplugHost, domid: number, disk: GuestDisk): Promise<void> {
   const found = await findDisk(host, domid, disk);
-  if (!found) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${disk.vdev} not connected (QEMU has no virtio disk on ${disk.path})` });
+  if (!found) {
+    await quietly(host.command(domid, "blockdev-del", { "node-name": diskNode(disk.devid) }));
+    return;
+  }
   await unplug(host, domid, found.path, `disk ${disk.vdev}`);
   if (found.hotplugged) await host.command(domid, "blockdev-del", { "node-name": diskNode(disk.devid) });
 }
@@ -206,11 +221,12 @@ async function findVif(host: HotplugHost, domid: number, mac: string): Promise<{
   return undefined;
 }
 
+/** As {@link detachDisk}: a vif QEMU no longer has is already detached (its netdev and tap go). */
 export async function detachVif(host: HotplugHost, domid: number, vif: GuestVif): Promise<void> {
   const found = await findVif(host, domid, vif.mac);
-  if (!found) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${vif.index} not connected (QEMU has no virtio-net device with MAC ${vif.mac})` });
-  await unplug(host, domid, found.path, `vif ${vif.index} (${vif.mac})`);
-  if (found.netdev) await quietly(host.command(domid, "netdev_del", { id: found.netdev }));
+  if (found) await unplug(host, domid, found.path, `vif ${vif.index} (${vif.mac})`);
+  const netdev = found?.netdev || vifNetdev(vif.mac);
+  await quietly(host.command(domid, "netdev_del", { id: netdev }));
   const taps = host.taps(domid).filter((t) => t.mac.toLowerCase() === vif.mac.toLowerCase());
   await removeTaps(taps);
   host.setTaps(domid, (all) => all.filter((t) => !taps.includes(t) && !taps.some((x) => x.ifname === t.ifname)));
