@@ -80,8 +80,11 @@ export function startExitCode(error: unknown): number {
   return 1;
 }
 
-/** How long a daemon that applies on_xend_stop itself waits for guests it shut down. */
-const XEND_STOP_TIMEOUT_MS = 60_000;
+/**
+ * How long a daemon that applies on_xend_stop itself waits for guests it shut down: within the
+ * systemd unit's TimeoutStopSec=60 (contrib/systemd/xend.service), with room for the rest of the stop.
+ */
+const XEND_STOP_TIMEOUT_MS = 45_000;
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   setDaemonUmask();
