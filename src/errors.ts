@@ -41,6 +41,7 @@ export const ERRORS = {
   DOMAIN_NOT_FOUND: { status: 404, exit: 1, message: "Domain '{dom}' does not exist." },
   DOMAIN_EXISTS: { status: 409, exit: 1, message: "Domain '{name}' already exists with ID '{domid}'" },
   DOMAIN_BAD_STATE: { status: 409, exit: 1, message: "Domain '{dom}' is {state}; cannot {action}." },
+  DOMAIN_UNRESPONSIVE: { status: 409, exit: 1, message: "Domain {dom} did not {action} within {seconds} seconds: the guest ignores the request (it is still running)" },
   DOMAIN_CONFIG: { status: 400, exit: 1, message: "{detail}" },
   DOMAIN_PRIVILEGED: { status: 403, exit: 1, message: "Cannot {action} privileged domain {dom}" },
   NO_MEMORY: { status: 409, exit: 1, message: "{detail}" },
@@ -143,7 +144,10 @@ export class XvmError extends Error {
 
 export function formatError(code: ErrorCode | PluginErrorCode, params: Record<string, string | number>): string {
   const template = errorDefinition(code)?.message ?? `${code}: {detail}`;
-  return template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+  const text = template.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : ""));
+  // An action named for "Cannot {action} privileged domain 0" ends in a preposition ("set memory
+  // of"); where the domain is not named after it, the sentence needs its object.
+  return template.endsWith("{action}.") ? text.replace(/ (of|to|from|into)\.$/, " $1 it.") : text;
 }
 
 export function errorMessage(err: unknown): string {

@@ -24,7 +24,7 @@ import { XenCoreFile } from "../formats/elfcore-read.ts";
 export const SIM_MAGIC = "XVMSIM01";
 export const SIM_OFF_PROGRAM = 0x08;
 export const SIM_COUNTER_ADDR = 0x10;
-const SIM_PROGRAMS: Record<number, string> = { 1: "sim:idle", 2: "sim:counter", 3: "sim:memwriter" };
+const SIM_PROGRAMS: Record<number, string> = { 1: "sim:idle", 2: "sim:counter", 3: "sim:memwriter", 4: "sim:busy", 5: "sim:disk" };
 
 class UsageError extends Error {}
 

@@ -32,8 +32,9 @@ class ShutdownCommand extends XvmCommand {
     description: "stop xend and its restarter on the state root (and the guests with --guests), and wait",
     details: `
       What \`npm stop\` runs. In order: with \`--guests\`, every guest is asked to shut down (\`xm
-      shutdown -a -w\`) and one still running after \`--timeout\` seconds is destroyed; without it,
-      running guests are listed and left running (xend re-attaches to them when it starts again).
+      shutdown -a -w\`) and one still running after \`--timeout\` seconds is destroyed, and a stopped
+      guest kept for inspection (\`on_crash = preserve\`) is destroyed; without it, guests are
+      listed and left as they are (xend re-attaches to them when it starts again).
       Then xend is disabled and stopped (\`svcadm disable -s xend\`; a daemon run outside the
       restarter gets SIGTERM), and the restarter (svc:/system/svc/restarter:default) is stopped.
       Each step is reported on stdout. The next \`svcadm enable xend\` (or \`npm start\`) starts both again.
@@ -61,8 +62,11 @@ class ShutdownCommand extends XvmCommand {
     }
     let ok = true;
 
-    const guests = await runningGuests(paths);
-    const orphans = guests.length === 0 ? orphanRunners(paths) : [];
+    const listed = await guestsOf(paths);
+    const guests = (listed ?? []).filter((d) => !d.flags.shutdown && !d.flags.crashed);
+    // Shut down or crashed and kept (on_crash preserve): no longer running, but holding memory.
+    const kept = (listed ?? []).filter((d) => d.flags.shutdown || d.flags.crashed);
+    const orphans = listed === undefined ? orphanRunners(paths) : [];
     if (orphans.length > 0) {
       // Guests whose xend is gone: nobody can ask them to shut down until a xend re-attaches.
       say(`${orphans.length} guest runner${orphans.length > 1 ? "s" : ""} run${orphans.length > 1 ? "" : "s"} without xend (pid ${orphans.join(", ")}).`);
@@ -74,6 +78,11 @@ class ShutdownCommand extends XvmCommand {
       say(`${guests.length} guest${guests.length > 1 ? "s" : ""} keep${guests.length > 1 ? "" : "s"} running: ${guests.map((g) => g.name).join(", ")}.`);
       say("  Stopping xend leaves guests running; xend re-attaches to them when it starts again.");
       say("  To shut them down first: xvm shutdown --guests (npm stop -- --guests).");
+    }
+    if (kept.length > 0 && this.guests) ok = (await this.destroyKept(paths, kept, say)) && ok;
+    else if (kept.length > 0) {
+      say(`${kept.length} stopped guest${kept.length > 1 ? "s are" : " is"} kept for inspection: ${kept.map((g) => `${g.name} (${g.flags.crashed ? "crashed" : "shut down"})`).join(", ")}.`);
+      say("  xm destroy frees them; xvm shutdown --guests destroys them too.");
     }
 
     const restarter = restarterPid(paths);
@@ -119,6 +128,21 @@ class ShutdownCommand extends XvmCommand {
     return ok ? 0 : 1;
   }
 
+  /** Stopped guests kept by their on_crash/on_poweroff action: nothing to shut down, so destroyed. */
+  private async destroyKept(paths: Paths, kept: DomainSummary[], say: (l: string) => void): Promise<boolean> {
+    let ok = true;
+    for (const g of kept) {
+      try {
+        await unixJson(paths.controlSocket, "POST", `/domains/${encodeURIComponent(g.uuid)}/destroy`, {}, 30_000);
+        say(`Domain ${g.name} (${g.flags.crashed ? "crashed" : "shut down"}, kept): destroyed`);
+      } catch (error) {
+        this.context.stderr.write(`xvm shutdown: ${g.name}: ${errorMessage(error)}\n`);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
   /** xm shutdown -a -w, then destroy what is left after the timeout. */
   private async stopGuests(paths: Paths, guests: DomainSummary[], timeoutMs: number, say: (l: string) => void): Promise<boolean> {
     say(`Shutting down ${guests.length} guest${guests.length > 1 ? "s" : ""}: ${guests.map((g) => g.name).join(", ")}`);
@@ -156,14 +180,19 @@ class ShutdownCommand extends XvmCommand {
   }
 }
 
-/** Guests that run (not Domain-0, not shut down or crashed and kept); none when xend does not answer. */
-async function runningGuests(paths: Paths): Promise<DomainSummary[]> {
+/** The guests xend has (not Domain-0, not inactive managed ones); undefined when xend does not answer. */
+async function guestsOf(paths: Paths): Promise<DomainSummary[] | undefined> {
   try {
     const { domains } = await unixJson<{ domains: DomainSummary[] }>(paths.controlSocket, "GET", "/domains", undefined, 30_000);
-    return domains.filter((d) => d.domid !== null && d.domid !== 0 && !d.flags.shutdown && !d.flags.crashed);
+    return domains.filter((d) => d.domid !== null && d.domid !== 0);
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Guests that run (not shut down or crashed and kept); none when xend does not answer. */
+async function runningGuests(paths: Paths): Promise<DomainSummary[]> {
+  return ((await guestsOf(paths)) ?? []).filter((d) => !d.flags.shutdown && !d.flags.crashed);
 }
 
 /** Live guest runners of the root (one folder each under var/run/xend/domains, with its pid). */

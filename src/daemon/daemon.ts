@@ -52,6 +52,12 @@ export interface DaemonOptions {
   /** Also echo log lines on stderr (xend did when XEND_DEBUG was set). */
   echo?: boolean;
   rotation?: RotationOptions;
+  /**
+   * Apply on_xend_start after the start and on_xend_stop at the stop, as xend 3.4 did itself.
+   * Default: only when no restarter runs this daemon (no XVM_SUPERVISED); under the restarter the
+   * companion service svc:/system/xvm/domains:default does it (docs/smf.md).
+   */
+  xendActions?: boolean;
 }
 
 export interface Daemon {
@@ -72,6 +78,9 @@ export function startExitCode(error: unknown): number {
   if (error instanceof XvmError) return error.code.startsWith("REPO_") ? 96 : error.exitCode;
   return 1;
 }
+
+/** How long a daemon that applies on_xend_stop itself waits for guests it shut down. */
+const XEND_STOP_TIMEOUT_MS = 60_000;
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   setDaemonUmask();
@@ -137,6 +146,9 @@ async function boot(
   const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire });
   await host.start(running, { domains, hypervisor: driver });
   await attachDomains(domains, log, health);
+  const xendActions = options.xendActions ?? process.env[SUPERVISED_ENV] !== "1";
+  if (xendActions) await domains.onXendStart();
+  else log.info("managed domains' on_xend_start and on_xend_stop are left to svc:/system/xvm/domains:default");
   await host.fire("daemonReady");
 
   const status = (): DaemonStatus => ({
@@ -207,6 +219,13 @@ async function boot(
         await server?.close();
       } catch (error) {
         log.warn(`closing the control API: ${errorMessage(error)}`);
+      }
+      if (xendActions) {
+        try {
+          await domains.onXendStop(XEND_STOP_TIMEOUT_MS);
+        } catch (error) {
+          log.warn(`on_xend_stop: ${errorMessage(error)}`);
+        }
       }
       await host.stop();
       for (const [what, close] of [["domain manager", () => domains.close()], ["hypervisor driver", () => driver.close()]] as const) {

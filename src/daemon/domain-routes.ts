@@ -19,6 +19,7 @@ import * as v from "valibot";
 import { ApiRouter } from "./api-router.ts";
 import { deviceRoutes } from "./device-routes.ts";
 import { saveRoutes } from "./save-routes.ts";
+import { xendActionRoutes } from "./xend-action-routes.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import { Paths } from "../paths.ts";
 import {
@@ -314,6 +315,7 @@ export function domainRoutes(manager: DomainManager, options: DomainRoutesOption
 
   saveRoutes(api, manager);
   deviceRoutes(api, manager);
+  xendActionRoutes(api, manager);
   return api.app;
 }
 

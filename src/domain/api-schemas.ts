@@ -82,6 +82,9 @@ export const DomainSummarySchema = v.object({
   restartCount: v.optional(v.number()),
   shutdownReason: v.optional(v.string()),
   suspended: v.optional(v.pipe(v.boolean(), v.description("an inactive managed domain saved by xm suspend"))),
+  vbdStats: v.optional(v.pipe(v.array(v.object({
+    devid: v.number(), readRequests: v.number(), writeRequests: v.number(), sectorsRead: v.number(), sectorsWritten: v.number(),
+  })), v.description("request counters of the domain's disks, where the driver counts them (sim)"))),
 });
 
 export const DomainListSchema = v.object({ domains: v.array(DomainSummarySchema) });

@@ -1,13 +1,14 @@
 /**
  * The manager's own start and stop: re-attaching to the guests that outlived a previous daemon
- * (their config, ids and restart counts come back from the driver's `meta`), starting managed
- * domains marked on_xend_start = start, and following the driver's events (a runner that vanishes,
- * `lost`, is a crash).
+ * (their config, ids and restart counts come back from the driver's `meta`) and following the
+ * driver's events (a runner that vanishes, `lost`, is a crash). Starting the domains marked
+ * on_xend_start = start is not done here: it is svc:/system/xvm/domains's start method, or the
+ * daemon's own step when no restarter runs it (./xend-actions.ts, src/daemon/daemon.ts).
  */
 import { mkdirSync } from "node:fs";
 import { errorMessage } from "../errors.ts";
 import type { GuestEvent, GuestInfo, PhysInfo } from "../hypervisor/driver.ts";
-import { readDomidCounter, start } from "./creation.ts";
+import { readDomidCounter } from "./creation.ts";
 import type { DomainModel } from "./model.ts";
 import { type Active, type FullConfig, isMeta, mib } from "./records.ts";
 import { destroyRecord, onCrash, onShutdown } from "./stop-actions.ts";
@@ -61,15 +62,6 @@ export async function attach(m: DomainModel): Promise<void> {
     if (!info || rec.stopHandled) continue;
     if (rec.lost || info.crashed) m.queue(rec.domid, () => onCrash(m, rec, rec.lost ? "the guest's runner died while xend was not running" : "crashed while xend was not running"));
     else if (info.shutdown) m.queue(rec.domid, () => onShutdown(m, rec, info.shutdownReason || "poweroff"));
-  }
-  for (const config of m.managed.values()) {
-    if (config.on_xend_start !== "start" || m.activeByUuid(config.uuid)) continue;
-    try {
-      const d = await start(m, config.uuid);
-      m.log.info(`started managed domain ${d.name} (${d.domid}) (on_xend_start = start)`);
-    } catch (error) {
-      m.log.error(`could not start managed domain ${config.name} (on_xend_start = start): ${errorMessage(error)}`);
-    }
   }
 }
 

@@ -10,7 +10,7 @@ import { errorMessage, XvmError } from "../errors.ts";
 import { faultPoint } from "../runtime/fault-point.ts";
 import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
 import { isSuspended } from "./checkpoint.ts";
-import { checkDiskBacking } from "./disks.ts";
+import { checkDiskBacking, guestDisk, guestVif } from "./disks.ts";
 import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
@@ -71,7 +71,7 @@ function prepare(input: DomainConfig): FullConfig {
 }
 
 /** Gives every vif without a MAC one in Xen's range 00:16:3e, unique among this host's domains. */
-function assignMacs(m: DomainModel, config: FullConfig): void {
+export function assignMacs(m: DomainModel, config: FullConfig | DomainConfig): void {
   const used = new Set<string>();
   const note = (c: DomainConfig) => c.vif.forEach((v) => v.mac && used.add(v.mac.toLowerCase()));
   for (const rec of m.active.values()) note(rec.config);
@@ -183,6 +183,8 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
         affinity, paused: options.paused, meta: metaOf(rec) as unknown as Record<string, unknown>,
         ...(options.incoming ? { incoming: true } : {}),
         sched: schedOf(final),
+        disks: final.disk.map(guestDisk),
+        vifs: final.vif.map(guestVif),
       };
       // Events of the new guest wait in its queue until it is registered.
       return await m.queue(domid, async () => {

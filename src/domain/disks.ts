@@ -7,6 +7,11 @@
  */
 import { statSync } from "node:fs";
 import { XvmError } from "../errors.ts";
+import { vbdNumber } from "../formats/vbd.ts";
+import type { GuestDisk, GuestVif } from "../hypervisor/driver.ts";
+import type { VifConfig } from "./types.ts";
+
+export { vbdNumber };
 
 export interface DiskSpec {
   /** `file`, `phy`, `tap:aio`, … (the part before the path). */
@@ -20,28 +25,6 @@ export interface DiskSpec {
   mode: string;
   /** Xen's device number of the front end. */
   devid: number;
-}
-
-/** Xen's vbd number for a front-end name (blkif's `blkif_name_to_number`), -1 when unknown. */
-export function vbdNumber(vdev: string): number {
-  const name = vdev.replace(/^ioemu:/, "").replace(/:(cdrom|disk)$/, "");
-  if (/^\d+$/.test(name)) return Number(name);
-  const m = /^(xvd|hd|sd)([a-z]+)(\d*)$/.exec(name);
-  if (!m) return -1;
-  const letters = m[2]!;
-  let disk = 0;
-  for (const c of letters) disk = disk * 26 + (c.charCodeAt(0) - 96);
-  disk -= 1;
-  const part = m[3] ? Number(m[3]) : 0;
-  if (m[1] === "xvd") return disk < 16 ? (202 << 8) | (disk << 4) | part : (1 << 28) | (disk << 8) | part;
-  if (m[1] === "sd") {
-    const majors = [8, 65, 66, 67, 68, 69, 70, 71];
-    const major = majors[disk >> 4];
-    return major === undefined ? -1 : (major << 8) | ((disk & 15) << 4) | part;
-  }
-  const hdMajors = [3, 22, 33, 34, 56, 57, 88, 89, 90, 91];
-  const major = hdMajors[disk >> 1];
-  return major === undefined ? -1 : (major << 8) | ((disk & 1) << 6) | part;
 }
 
 export function parseDiskSpec(spec: string): DiskSpec {
@@ -70,4 +53,15 @@ export function checkDiskBacking(name: string, disks: readonly string[], attachi
       });
     }
   });
+}
+
+/** A config's disk entry as the driver gets it (GuestSpec.disks, attachDisk). */
+export function guestDisk(spec: string): GuestDisk {
+  const d = parseDiskSpec(spec);
+  return { devid: d.devid, vdev: d.vdev, type: d.type, path: d.path, mode: d.mode || "r" };
+}
+
+/** A config's vif (its MAC assigned) as the driver gets it (GuestSpec.vifs, attachVif). */
+export function guestVif(vif: VifConfig, index: number): GuestVif {
+  return { index, mac: vif.mac ?? "", ...(vif.bridge !== undefined ? { bridge: vif.bridge } : {}), ...(vif.vifname !== undefined ? { vifname: vif.vifname } : {}) };
 }

@@ -4,6 +4,7 @@
  */
 import { XvmError } from "../errors.ts";
 import type { DomainModel } from "./model.ts";
+import type { Active } from "./records.ts";
 import { destroyRecord, restartRecord } from "./stop-actions.ts";
 import { getDomain } from "./summaries.ts";
 import type { DomainTrigger } from "./types.ts";
@@ -45,7 +46,31 @@ export async function shutdown(m: DomainModel, dom: string | number, reason: "po
     await m.requireLive(rec, action, false);
     await m.driver.requestShutdown(rec.domid, reason);
     m.log.info(`Domain ${rec.config.name} (${rec.domid}): ${reason} requested`);
+    if (reason !== "suspend") watchShutdown(m, rec);
   });
+}
+
+/**
+ * As xend 3.4 (XendDomainInfo.refreshShutdown): a guest that has not acted on a shutdown or
+ * reboot request within the shutdown timeout is logged and marked unresponsive; it keeps running
+ * (nothing is forced), and `xm shutdown -w` / `xm reboot -w` report it instead of waiting forever.
+ */
+function watchShutdown(m: DomainModel, rec: Active): void {
+  if (rec.shutdownRequest) clearTimeout(rec.shutdownRequest.timer);
+  const domid = rec.domid;
+  const request: NonNullable<Active["shutdownRequest"]> = {
+    at: m.now(),
+    timer: setTimeout(() => {
+      if (m.closed || rec.shutdownRequest !== request || m.active.get(domid) !== rec || rec.domid !== domid || rec.stopHandled || rec.dying) return;
+      void m.driver.info(domid).then((info) => {
+        if (info.shutdown || info.crashed || rec.shutdownRequest !== request) return;
+        request.unresponsive = true;
+        m.log.info(`Domain shutdown timeout expired: name=${rec.config.name} id=${domid}`);
+      }, () => {});
+    }, m.shutdownTimeout * 1000),
+  };
+  request.timer.unref();
+  rec.shutdownRequest = request;
 }
 
 export async function sysrq(m: DomainModel, dom: string | number, key: string): Promise<void> {

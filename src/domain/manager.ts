@@ -31,18 +31,21 @@ import { DomainModel, type DomainManagerOptions } from "./model.ts";
 import * as resources from "./resources.ts";
 import * as saves from "./saves.ts";
 import * as devices from "./devices.ts";
+import * as xendActions from "./xend-actions.ts";
 import * as scheduler from "./scheduler.ts";
 import { getDomain, listDomains } from "./summaries.ts";
-import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult, VifConfig } from "./types.ts";
+import type { ConsoleWatch, DomainConfig, DomainManager, DomainSummary, DomainTrigger, HostResources, NodeInfo, SaveProgress, SaveResult, VifConfig, XendStartOutcome, XendStopOutcome } from "./types.ts";
 
 export type { DomainManagerOptions } from "./model.ts";
 export { DOM0_NAME, DOM0_UUID, MINIMUM_RESTART_TIME } from "./records.ts";
 
 export interface DomainManagerHandle extends DomainManager {
-  /** Re-attach to guests that outlived a previous daemon; start managed auto-start domains. */
+  /** Re-attach to guests that outlived a previous daemon (on_xend_start is `onXendStart`'s). */
   attach(): Promise<void>;
   /** Stop watching guests (guests keep running). */
   close(): Promise<void>;
+  onXendStart(): Promise<XendStartOutcome[]>;
+  onXendStop(timeoutMs: number): Promise<XendStopOutcome[]>;
 }
 
 export class Manager implements DomainManagerHandle {
@@ -99,6 +102,9 @@ export class Manager implements DomainManagerHandle {
   consoleWrite(dom: string | number, data: string): Promise<void> { return consoles.consoleWrite(this.m, dom, data); }
   watchConsole(dom: string | number): Promise<ConsoleWatch> { return consoles.watchConsole(this.m, dom); }
   dmesg(clear = false): string { return this.m.dmesg(clear); }
+
+  onXendStart(): Promise<XendStartOutcome[]> { return xendActions.onXendStart(this.m); }
+  onXendStop(timeoutMs: number): Promise<XendStopOutcome[]> { return xendActions.onXendStop(this.m, timeoutMs); }
 }
 
 export function createDomainManager(options: DomainManagerOptions): DomainManagerHandle {

@@ -14,7 +14,7 @@ import type { Logger } from "../logger.ts";
 import { isUuid } from "./config-spec.ts";
 import { HostAccount } from "./host.ts";
 import { Queues } from "./queues.ts";
-import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, MINIMUM_RESTART_TIME, metaOf } from "./records.ts";
+import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, MINIMUM_RESTART_TIME, SHUTDOWN_TIMEOUT, metaOf } from "./records.ts";
 import { stateWord } from "./state.ts";
 import { ManagedStore } from "./store.ts";
 import { StoppedStore } from "./stopped.ts";
@@ -43,6 +43,8 @@ export class DomainModel {
   readonly log: Logger;
   readonly fireHook: DomainManagerOptions["fire"];
   readonly minimumRestartTime: number;
+  /** Seconds a guest has to act on a shutdown request (XVM_SHUTDOWN_TIMEOUT overrides it for tests). */
+  readonly shutdownTimeout: number;
   readonly now: () => number;
   readonly store: ManagedStore;
   /** Stop handling already done, and destroys begun (src/domain/stopped.ts). */
@@ -70,6 +72,8 @@ export class DomainModel {
     // XVM_MINIMUM_RESTART_TIME (seconds) lets tests exercise restarts without waiting a minute.
     const fromEnv = Number(process.env.XVM_MINIMUM_RESTART_TIME);
     this.minimumRestartTime = options.minimumRestartTime ?? (process.env.XVM_MINIMUM_RESTART_TIME && fromEnv >= 0 ? fromEnv : MINIMUM_RESTART_TIME);
+    const shutdownFromEnv = Number(process.env.XVM_SHUTDOWN_TIMEOUT);
+    this.shutdownTimeout = process.env.XVM_SHUTDOWN_TIMEOUT && shutdownFromEnv > 0 ? shutdownFromEnv : SHUTDOWN_TIMEOUT;
     this.now = options.now ?? Date.now;
     this.store = new ManagedStore(options.paths.domainsDir, options.log);
     this.stopped = new StoppedStore(join(options.paths.xendLibDir, "stopped"), options.log);

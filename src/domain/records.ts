@@ -44,7 +44,16 @@ export interface Active {
   stopHandled: boolean;
   stopReason?: string;
   watchers: Set<ConsoleSubscriber>;
+  /**
+   * A shutdown or reboot was asked of the guest (xend 3.4's shutdownStartTime): once
+   * SHUTDOWN_TIMEOUT passes with the guest still up, `unresponsive` is set (3.4's
+   * xend/unresponsive) and `xm shutdown -w` stops waiting. In memory only.
+   */
+  shutdownRequest?: { at: number; timer: ReturnType<typeof setTimeout>; unresponsive?: boolean };
 }
+
+/** Seconds a guest has to act on a shutdown request before xend calls it unresponsive (xend 3.4's SHUTDOWN_TIMEOUT). */
+export const SHUTDOWN_TIMEOUT = 30;
 
 export interface ConsoleSubscriber {
   data(text: string): void;

@@ -41,6 +41,8 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
     restartCount: rec.restartCount,
   };
   if (info?.pid !== undefined && !rec.lost) summary.pid = info.pid;
+  if (info?.vbdStats && !rec.lost) summary.vbdStats = info.vbdStats;
+  if (rec.shutdownRequest?.unresponsive) summary.unresponsive = m.shutdownTimeout;
   if (rec.stopHandled && rec.stopReason) summary.shutdownReason = info?.shutdownReason ?? (rec.lost ? "crash" : rec.stopReason);
   return summary;
 }

@@ -2,7 +2,7 @@
  * The domain manager as plugins and the control API see it. The implementation lives beside this
  * file; plugins get this interface through their context and nothing else.
  */
-import type { GuestInfo, SchedParams, VcpuInfo } from "../hypervisor/driver.ts";
+import type { GuestInfo, SchedParams, VbdStats, VcpuInfo } from "../hypervisor/driver.ts";
 
 export type DomainAction = "destroy" | "restart" | "preserve" | "rename-restart" | "coredump-destroy" | "coredump-restart";
 
@@ -76,8 +76,15 @@ export interface DomainSummary {
   restartCount?: number;
   /** Why the guest stopped, while it is kept shut down or crashed (preserve). */
   shutdownReason?: string;
+  /**
+   * The guest did not act on a shutdown or reboot request within this many seconds (xend 3.4's
+   * SHUTDOWN_TIMEOUT, `xend/unresponsive`): it still runs.
+   */
+  unresponsive?: number;
   /** An inactive managed domain whose state `xm suspend` saved (`xm resume` brings it back). */
   suspended?: boolean;
+  /** Request counters of its disks, where the driver counts them (xm top). */
+  vbdStats?: VbdStats[];
 }
 
 /** `xm info`: the node's fields, in the order xm printed them (xend's node SXP, [3.4]). */
@@ -191,7 +198,33 @@ export interface DomainManager {
   blockDetach?(dom: string | number, devId: string): Promise<void>;
   networkAttach?(dom: string | number, options: string[]): Promise<VifConfig>;
   networkDetach?(dom: string | number, devId: string): Promise<void>;
+  /**
+   * on_xend_start / on_xend_stop (src/domain/xend-actions.ts): the start and stop methods of
+   * svc:/system/xvm/domains, or the daemon's own steps when no restarter runs it.
+   */
+  onXendStart?(): Promise<XendStartOutcome[]>;
+  onXendStop?(timeoutMs: number): Promise<XendStopOutcome[]>;
 }
+
+/** What the domains service's start did to one managed domain. */
+export interface XendStartOutcome {
+  name: string;
+  uuid: string;
+  action: "started" | "resumed";
+  domid?: number;
+  error?: string;
+}
+
+export interface XendStopOutcome {
+  name: string;
+  uuid: string;
+  domid: number;
+  action: "shutdown" | "suspend" | "ignore";
+  /** shutdown: the domain is gone; suspend: its checkpoint is written; ignore: always true. */
+  done: boolean;
+  error?: string;
+}
+
 
 /** A virtual block device as `xm block-list` shows it. */
 export interface VbdInfo {

@@ -41,6 +41,33 @@ export interface SchedParams {
 
 export const SCHED_DEFAULTS: Readonly<SchedParams> = { weight: 256, cap: 0 };
 
+/**
+ * A virtual block device as a driver sees it (from a config's `disk` entry, domain/disks.ts):
+ * the host file or device behind it, the front-end name and Xen's device number, and the mode
+ * (`r` = the guest may not write; `w`, `w!` = read-write).
+ */
+export interface GuestDisk {
+  /** Xen's device number of the front end (xvda = 51712), the device's id for detach. */
+  devid: number;
+  /** Front-end name as the config wrote it (`xvda`, `hdc`). */
+  vdev: string;
+  /** Backing type (`file`, `phy`, `tap:aio`). */
+  type: string;
+  /** Absolute host path of the backing file or device. */
+  path: string;
+  mode: string;
+}
+
+/** A virtual network interface as a driver sees it (a config's `vif` entry, with its MAC assigned). */
+export interface GuestVif {
+  /** Index in the domain's vif list (xm network-list's Idx), the id for detach. */
+  index: number;
+  mac: string;
+  bridge?: string;
+  /** Host-side interface name (`vifname=`); default `vif<domid>.<index>`. */
+  vifname?: string;
+}
+
 /** What a driver needs to start a guest. Units are explicit in the names. */
 export interface GuestSpec {
   domid: number;
@@ -50,7 +77,7 @@ export interface GuestSpec {
   maxMemKiB: number;
   vcpus: number;
   maxVcpus: number;
-  /** Guest program. The simulator knows `sim:idle`, `sim:counter`, `sim:memwriter`. */
+  /** Guest program. The simulator knows `sim:idle`, `sim:counter`, `sim:memwriter`, `sim:busy`, `sim:disk`. */
   kernel: string;
   /** Kernel command line (`extra`), e.g. `rate=64M wss=256M` for sim:memwriter. */
   extra: string;
@@ -65,6 +92,10 @@ export interface GuestSpec {
   incoming?: boolean;
   /** Credit scheduler parameters (default {@link SCHED_DEFAULTS}). */
   sched?: SchedParams;
+  /** Virtual block devices, in config order (the domain manager checked that each backing exists). */
+  disks?: GuestDisk[];
+  /** Virtual network interfaces, in config order. */
+  vifs?: GuestVif[];
   /** Opaque config the domain manager wants kept with the guest (name/uuid/config survive xend restarts). */
   meta: Record<string, unknown>;
 }
@@ -82,6 +113,15 @@ export interface VcpuInfo {
 }
 
 export type { VcpuState } from "../formats/vcpu-state.ts";
+
+/** A virtual disk's request counters, where a driver counts them (xm top's VBD_RD / VBD_WR). */
+export interface VbdStats {
+  devid: number;
+  readRequests: number;
+  writeRequests: number;
+  sectorsRead: number;
+  sectorsWritten: number;
+}
 
 export type ShutdownReason = "poweroff" | "reboot" | "halt" | "suspend" | "crash";
 
@@ -108,6 +148,8 @@ export interface GuestInfo {
   startTime: number;
   /** Credit scheduler parameters in force, for a driver that schedules (see {@link SchedParams}). */
   sched?: SchedParams;
+  /** Request counters of the guest's disks, for a driver that counts them (sim: its block devices). */
+  vbdStats?: VbdStats[];
   /**
    * The guest's host object died while no driver was attached (runner killed while xend was
    * down): `list()` reports such a guest once, with its name/uuid/meta, `crashed` set and a `lost`
@@ -174,6 +216,18 @@ export interface MigrationStats {
   stoppedAtEpochMs?: number;
   /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
   switchover?: string;
+  /**
+   * The limits in force for this migration as the hypervisor reports them back (QEMU:
+   * query-migrate-parameters / query-migrate-capabilities), not as they were asked for.
+   */
+  limits?: MigrationLimits;
+}
+
+export interface MigrationLimits {
+  downtimeLimitMs: number;
+  /** Bytes per second. */
+  maxBandwidth: number;
+  autoConverge: boolean;
 }
 
 /** Where a destination guest waits for its migration stream, and the secret it expects. */
@@ -289,6 +343,24 @@ export interface HypervisorDriver {
    * scheduler, and sched-credit says so.
    */
   setSchedParams?(domid: number, params: SchedParams): Promise<void>;
+  /**
+   * Optional: device hot-plug on a running (or paused) guest, as xend's device_create /
+   * destroyDevice did (xm block-attach / block-detach / network-attach / network-detach). The
+   * domain manager has already checked the device (backing exists, free front-end name, bridge is
+   * a link) and changes the domain's config only once the driver call resolved; a driver that
+   * leaves them out gets the change in the config alone, in force from the guest's next start.
+   * `attachDisk` makes the device usable by the guest before it resolves (sim: the runner has
+   * opened the backing, read-only for mode `r`; qemu: blockdev-add + device_add virtio-blk-pci);
+   * `detachDisk` resolves once the guest no longer reaches it (its backing is closed). Failing
+   * leaves the guest as it was. `attachVif` / `detachVif` do the same for a network interface
+   * (qemu: a tap + netdev_add + device_add virtio-net-pci).
+   */
+  attachDisk?(domid: number, disk: GuestDisk): Promise<void>;
+  /** `disk` as the domain's config has it now (its devid names the device). */
+  detachDisk?(domid: number, disk: GuestDisk): Promise<void>;
+  attachVif?(domid: number, vif: GuestVif): Promise<void>;
+  /** `vif` as the domain's config has it now; its MAC (unique per host) names the device, as indexes shift. */
+  detachVif?(domid: number, vif: GuestVif): Promise<void>;
   // Only what the core and the built-in plugins call is here. Page, dirty-log, vCPU-register and
   // throttle access are a driver's own methods (SimDriver's, for its tests and benchmarks), not part
   // of the contract: nothing in production called them through it.

@@ -2,11 +2,13 @@
  * The service's manifest, generated from what the core and the plugins declare: importing it
  * creates svc:/system/xvm/xend with its `config` group at the service level (the defaults), an
  * instance `default` whose own `config` group starts empty (instance values override the service's),
- * and the `running` snapshot the daemon reads.
+ * and the `running` snapshot the daemon reads. The same import adds xend's companion service
+ * svc:/system/xvm/domains (./domains-service.ts) and the master restarter's entry.
  */
 import type { PropertyDecls } from "../plugin/contract.ts";
 import { CORE_OWNER, CORE_PROPERTIES } from "../plugin/core-properties.ts";
 import { BUILTIN_PROPERTIES } from "./builtin-properties.ts";
+import { addDomainsService } from "./domains-service.ts";
 import {
   RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, serviceFmriOf, setProp, takeSnapshot,
   type PgMap, type RepoData, type Template,
@@ -87,6 +89,7 @@ export function seedRepository(now = Date.now()): RepoData {
   for (const { owner, properties } of builtinDeclarations()) importDeclarations(data, owner, properties);
   takeSnapshot(data, XEND_SERVICE, XEND_INSTANCE, "initial");
   takeSnapshot(data, XEND_SERVICE, XEND_INSTANCE, "running");
+  addDomainsService(data, now);
   return data;
 }
 

@@ -53,6 +53,10 @@ export interface RepoData {
 export const XEND_SERVICE = "system/xvm/xend";
 export const XEND_INSTANCE = "default";
 export const XEND_FMRI = "svc:/system/xvm/xend:default";
+/** xVM's companion service: on_xend_start / on_xend_stop of the managed domains (src/smf/domains-service.ts). */
+export const DOMAINS_SERVICE = "system/xvm/domains";
+export const DOMAINS_INSTANCE = "default";
+export const DOMAINS_FMRI = "svc:/system/xvm/domains:default";
 export const RESTARTER_SERVICE = "system/svc/restarter";
 export const RESTARTER_FMRI = "svc:/system/svc/restarter:default";
 

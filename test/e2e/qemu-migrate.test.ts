@@ -3,7 +3,9 @@
  * machine, through the relocation plugin: the guest's memory arrives (a file written in its
  * RAM-backed root before is read back after), nothing is left on the source, and a destination
  * killed mid-stream leaves the guest running on the source under its own name and nothing on the
- * destination once its xend is back.
+ * destination once its xend is back. The downtime target (config/xend-relocation-max-downtime), the
+ * bandwidth cap (-r) and auto-converge are checked as QEMU reports them back; a destination QEMU
+ * killed mid-stream (its xend alive) also leaves the guest running on the source and nothing there.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
@@ -17,7 +19,23 @@ const skip = qemuSkipReason();
 if (skip) console.warn(`qemu migration e2e tests skipped: ${skip}`);
 
 /** The guest's kernel and ramdisk are host paths: the destination must allow their folder. */
-const QEMU_PROPS = { hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-paths-allow": GUEST_DIR };
+const QEMU_PROPS = {
+  hypervisor: "qemu", "qemu-accel": "tcg", "enable-dump": "false", "xend-relocation-paths-allow": GUEST_DIR, "xend-relocation-max-downtime": "250",
+};
+
+interface Limits {
+  downtimeLimitMs: number;
+  maxBandwidth: number;
+  autoConverge: boolean;
+}
+interface MigrationRecord {
+  direction: string;
+  domain: string;
+  status: string;
+  progress?: { limits?: Limits };
+  stats?: { limits?: Limits };
+  error?: string;
+}
 /** Host b runs its QEMUs as nobody (config/qemu-user) where xend runs as root. */
 const asRoot = process.getuid?.() === 0;
 const NOBODY = asRoot ? Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim()) : NaN;
@@ -66,6 +84,11 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     expect(domains(b).get("m1")?.state).toMatch(/^(r-|-b)----$/);
     expect(await uuidOf(b, "m1")).toBe(uuid);
     await shell(b, "m1", "cat /tmp/mark", "carried-42");
+    // The limits QEMU itself reports (query-migrate-parameters/-capabilities): the downtime target
+    // from config/xend-relocation-max-downtime, no bandwidth cap without -r (not QEMU's default
+    // 128 MiB/s), auto-converge on.
+    const out = (await a.api<{ migrations: MigrationRecord[] }>("GET", "/plugins/relocation/migrations")).migrations.find((m) => m.direction === "out");
+    expect(out?.stats?.limits).toEqual({ downtimeLimitMs: 250, maxBandwidth: 64 * 1024 ** 3, autoConverge: true });
     if (asRoot) {
       // b's QEMU runs as nobody, started that way (the sandbox denies QEMU any setuid itself).
       const pid = (await b.api<{ pid: number }>("GET", "/domains/m1")).pid;
@@ -78,6 +101,9 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     // -r 16 (Mbit/s) keeps the stream going for seconds.
     const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
     await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    // -r 16 reached QEMU as 2,000,000 bytes/s, as QEMU reports it while the stream runs.
+    const running = (await b.api<{ migrations: MigrationRecord[] }>("GET", "/plugins/relocation/migrations")).migrations.find((r) => r.status === "active");
+    expect(running?.progress?.limits).toEqual({ downtimeLimitMs: 250, maxBandwidth: 2_000_000, autoConverge: true });
     const aPid = a.xend.pid;
     process.kill(aPid, "SIGKILL");
     await waitFor(() => !pidAlive(aPid), "a's xend to die", 10_000);
@@ -91,6 +117,23 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     await restartHost(a);
     expect([...domains(a).keys()]).toEqual(["Domain-0"]);
     await waitFor(() => qemuDirs(a).length === 0, "a's incoming QEMU folder to go", 10_000);
+  }, 180_000);
+
+  test("the destination's QEMU killed mid-stream (the stream cut, its xend alive): the guest runs on at the source, the destination drops it", async () => {
+    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
+    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const dir = join(a.root, "var/run/xend/qemu", qemuDirs(a)[0]!);
+    const qemu = (JSON.parse(readFileSync(join(dir, "guest.json"), "utf8")) as { pid: number }).pid;
+    process.kill(qemu, "SIGKILL");
+    const res = await m.done;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^Error: migration of m1 failed: /m);
+    await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 running again on b", 30_000, 100);
+    await shell(b, "m1", "echo still-here-$((6*7))", "still-here-42");
+    // Without an xend restart: the half-arrived domain is gone, and it never counted as a crash.
+    await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to drop the incoming domain", 30_000, 100);
+    expect([...domains(a).keys()]).toEqual(["Domain-0"]);
+    expect(ok(a.x("xm", "log"))).not.toMatch(/Domain m1 \(\d+\) crashed/);
     ok(b.x("xm", "destroy", "m1"));
   }, 180_000);
 });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
 import { unixJson } from "../../src/runtime/http-client.ts";
-import { XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
+import { DOMAINS_SERVICE, XEND_INSTANCE, XEND_SERVICE } from "../../src/smf/model.ts";
 import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
 import { cleanupRoot, killPids, pidAlive, run, tempRoot, waitFor } from "../helpers/cli.ts";
@@ -54,7 +54,7 @@ afterAll(async () => {
 describe("svcadm enable / restart / refresh / disable", () => {
   let firstPid = 0;
 
-  it("enable -s brings xend online; svcs shows it with its pid; the log tells the story", () => {
+  it("enable -s brings xend online; svcs shows it with its pid; the log tells the story", async () => {
     const r = x(["svcadm", "enable", "-s", "xend"]);
     expect(r).toMatchObject({ code: 0, stdout: "", stderr: "" });
     const st = status();
@@ -64,9 +64,14 @@ describe("svcadm enable / restart / refresh / disable", () => {
     expect(st.startPid).toBe(firstPid);
     expect(pidAlive(restarterPid()!)).toBe(true);
 
+    // The companion service (enabled from the start) comes online once xend is.
+    await waitFor(() => {
+      const d = new Repository(new Paths(root)).read().services[DOMAINS_SERVICE]!.instances.default!;
+      return readStatus(d).state === "online" && readStatus(d).nextState === "none";
+    }, "svc:/system/xvm/domains online");
     const svcs = x(["svcs"]);
     expect(svcs.code).toBe(0);
-    expect(svcs.stdout).toMatch(/^STATE {10}STIME {4}FMRI\nonline {9}[ \d]\d:\d\d:\d\d svc:\/system\/svc\/restarter:default\nonline {9}[ \d]\d:\d\d:\d\d svc:\/system\/xvm\/xend:default\n$/);
+    expect(svcs.stdout).toMatch(/^STATE {10}STIME {4}FMRI\nonline {9}[ \d]\d:\d\d:\d\d svc:\/system\/svc\/restarter:default\nonline {9}[ \d]\d:\d\d:\d\d svc:\/system\/xvm\/xend:default\nonline {9}[ \d]\d:\d\d:\d\d svc:\/system\/xvm\/domains:default\n$/);
     const p = x(["svcs", "-H", "-p", "xend"]);
     expect(p.stdout).toMatch(new RegExp(`^online {9}[ \\d]\\d:\\d\\d:\\d\\d ${XEND}\\n {15}[ \\d]\\d:\\d\\d:\\d\\d {3} *${firstPid} \\S+\\n$`));
 
@@ -141,7 +146,8 @@ describe("svcadm enable / restart / refresh / disable", () => {
     expect(x(["svcs", "-H"]).stdout).not.toContain("xend");
     const why = x(["svcs", "-x", "xend"]).stdout;
     expect(why).toMatch(/^svc:\/system\/xvm\/xend:default \(xVM control daemon\)\n State: disabled since \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\nReason: Disabled by an administrator\.\n {3}See: http:\/\/sun\.com\/msg\/SMF-8000-05\n {3}See: xend\(1M\)\n/);
-    expect(why.endsWith("Impact: This service is not running.\n")).toBe(true);
+    // svc:/system/xvm/domains (enabled) waits for it.
+    expect(why.endsWith("Impact: 1 dependent service is not running.  (Use -v for list.)\n")).toBe(true);
   });
 });
 
@@ -154,7 +160,7 @@ describe("temporary enable (-t) and the fresh boot", () => {
     await killPids([old]);
     // The daemon outlives its restarter; svcs still reads the state, and shows the restarter gone.
     expect(pidAlive(daemon)).toBe(true);
-    expect(x(["svcs", "-H", "-a"]).stdout).toMatch(/^online .* svc:\/system\/xvm\/xend:default\noffline .* svc:\/system\/svc\/restarter:default\n$/);
+    expect(x(["svcs", "-H", "-a"]).stdout).toMatch(/^online .* svc:\/system\/xvm\/xend:default\nonline .* svc:\/system\/xvm\/domains:default\noffline .* svc:\/system\/svc\/restarter:default\n$/);
     // The next svcadm starts a restarter, which adopts the daemon: not a fresh boot.
     expect(x(["svcadm", "enable", "-st", "xend"]).code).toBe(0);
     expect(restarterPid()).not.toBe(old);

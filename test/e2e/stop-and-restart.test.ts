@@ -96,13 +96,17 @@ describe("xvm shutdown (npm stop)", () => {
     expect(x(["svcs", "-H", "-o", "state", "xend"]).stdout).toBe("disabled\n");
   });
 
-  it("--guests: after the next start (which re-attaches the guest), shuts it down first, then stops everything", () => {
+  it("--guests: after the next start (which re-attaches the guest), shuts it down first, then stops everything", async () => {
     expect(x(["svcadm", "enable", "-s", "xend"])).toMatchObject({ code: 0, stderr: "" });
     expect(x(["xm", "list"]).stdout).toMatch(/^idle1 +1 /m);
+    // A crashed guest kept for inspection (on_crash = preserve) still holds its runner.
+    expect(x(["xm", "create", join(repo, "examples/counter.cfg")]).code).toBe(0);
+    expect(x(["xm", "sysrq", "counter1", "c"]).code).toBe(0);
+    await waitFor(() => /^counter1 +\d+ +\d+ +\d+ +----c- /m.test(x(["xm", "list"]).stdout), "counter1 crashed and kept", 30_000);
     const r = x(["shutdown", "--guests"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
-    expect(r.stdout).toMatch(/^Shutting down 1 guest: idle1\nDomain idle1 terminated\nxend stopped \(pid \d+\)\.\nrestarter stopped \(pid \d+\)\.\n$/);
+    expect(r.stdout).toMatch(/^Shutting down 1 guest: idle1\nDomain idle1 terminated\nDomain counter1 \(crashed, kept\): destroyed\nxend stopped \(pid \d+\)\.\nrestarter stopped \(pid \d+\)\.\n$/);
     expect(processesOfRoot(root)).toEqual([]);
   });
 

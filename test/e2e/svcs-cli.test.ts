@@ -22,7 +22,8 @@ afterAll(async () => {
 describe("svcs", () => {
   it("lists the enabled instances of a new root, and all with -a, without starting a restarter", () => {
     expect(svcs()).toMatchObject({ code: 0, stderr: "" });
-    expect(svcs().stdout).toMatch(/^STATE {10}STIME {4}FMRI\noffline {8}[ \d]\d:\d\d:\d\d svc:\/system\/svc\/restarter:default\n$/);
+    // svc:/system/xvm/domains is enabled, and waits offline for xend.
+    expect(svcs().stdout).toMatch(/^STATE {10}STIME {4}FMRI\noffline {8}[ \d]\d:\d\d:\d\d svc:\/system\/svc\/restarter:default\noffline {8}[ \d]\d:\d\d:\d\d svc:\/system\/xvm\/domains:default\n$/);
     expect(svcs("-a").stdout).toMatch(/^STATE {10}STIME {4}FMRI\ndisabled {7}[ \d]\d:\d\d:\d\d svc:\/system\/xvm\/xend:default\noffline /);
     expect(existsSync(join(root, "var/run/svc/restarter.pid"))).toBe(false);
   });

@@ -407,6 +407,9 @@ describe("managed domains", () => {
     await first.manager.define(config("manual"));
     await first.manager.close();
     const second = await setup(new FakeDriver());
+    // attach() re-attaches only; on_xend_start is the domains service's start (or the daemon's own step).
+    expect(await names(second.manager)).toEqual(["Domain-0:0:r-----", "auto:null:------", "manual:null:------"]);
+    expect(await second.manager.onXendStart()).toEqual([{ name: "auto", uuid: d.uuid, action: "started", domid: 1 }]);
     expect(await names(second.manager)).toEqual(["Domain-0:0:r-----", "auto:1:-b----", "manual:null:------"]);
     expect((await second.manager.get("auto")).uuid).toBe(d.uuid);
   });

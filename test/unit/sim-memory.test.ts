@@ -14,6 +14,7 @@ import {
   type ProgramContext,
 } from "../../src/hypervisor/sim/programs.ts";
 import { XvmError } from "../../src/errors.ts";
+import { BlockDevices, allocateBlockTable } from "../../src/hypervisor/sim/blockdev.ts";
 
 function fill(mem: GuestMemory, pfn: number, byte: number): void {
   mem.page(pfn).fill(byte);
@@ -122,7 +123,7 @@ describe("control block", () => {
 });
 
 function context(mem: GuestMemory, ctl: Control, out: string[] = []): ProgramContext {
-  return { vcpu: 0, mem, ctl, console: (t) => out.push(t), shouldYield: () => false };
+  return { vcpu: 0, mem, ctl, console: (t) => out.push(t), shouldYield: () => false, block: new BlockDevices(allocateBlockTable()) };
 }
 
 describe("guest programs", () => {

@@ -223,7 +223,7 @@ describe("messages and exit statuses", () => {
       [["listprop"], "An entity is not selected."],
       [["unselect"], "Cannot unselect at scope level."],
       [["select", ":properties"], ":properties is not an entity.  Try 'listprop' to list properties."],
-      [["-s", "default", "listprop"], "Pattern 'default' matches multiple instances:\n    svc:/system/xvm/xend:default\n    svc:/system/svc/restarter:default"],
+      [["-s", "default", "listprop"], "Pattern 'default' matches multiple instances:\n    svc:/system/xvm/xend:default\n    svc:/system/svc/restarter:default\n    svc:/system/xvm/domains:default"],
       [["-s", "xend", "archive"], '"archive" is not supported by xvm\'s svccfg.'],
       [["-s", INST, "selectsnap", "nope"], "No such snapshot."],
       [["-s", INST, "setprop", "config/dom0-cpus", "=", "astring:bar"], 'Invalid "integer" value "astring:bar".'],
@@ -282,7 +282,7 @@ describe("selection, listing and the other commands", () => {
   it("selects and unselects through the levels", async () => {
     const r = await svccfg([], "list\nselect system/xvm/xend\nlist\nselect default\nlist\nunselect\nunselect\nselect svc:/system/xvm/xend:default\nlistpg general\nselect svc:\nlist xvm*\n");
     expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("system/xvm/xend\nsystem/svc/restarter\n:properties\ndefault\n:properties\ngeneral  framework\n");
+    expect(r.stdout).toBe("system/xvm/xend\nsystem/svc/restarter\nsystem/xvm/domains\n:properties\ndefault\n:properties\ngeneral  framework\n");
   });
 
   it("lists and selects snapshots (read-only)", async () => {

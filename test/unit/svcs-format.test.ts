@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { seedRepository, timeValue } from "../../src/smf/manifest.ts";
-import { RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, setProp, type RepoData } from "../../src/smf/model.ts";
+import { DOMAINS_SERVICE, RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, setProp, type RepoData } from "../../src/smf/model.ts";
 import { newMachine, type Machine } from "../../src/smf/restarter/machine.ts";
 import { setEnabled, writeStatus } from "../../src/smf/restarter/record.ts";
 import { field, headerLine } from "../../src/smf/restarter/view/columns.ts";
@@ -18,9 +18,14 @@ const LOG = "/r/var/svc/log/system-xvm-xend:default.log";
 /** A daemon pid the tests treat as gone. */
 const DEAD_DAEMON = 666;
 
-/** A repository with xend in `state` since `at`, and a live restarter. */
-function repo(state: Partial<Machine>, at = NOW - 3_600_000, extra: { pid?: number; contract?: number } = {}): RepoData {
+/**
+ * A repository with xend in `state` since `at`, and a live restarter. Without the companion
+ * service svc:/system/xvm/domains (as after `svccfg delete domains`), so that these listings are
+ * about xend and the restarter; its own tests add it back.
+ */
+function repo(state: Partial<Machine>, at = NOW - 3_600_000, extra: { pid?: number; contract?: number } = {}, withDomains = false): RepoData {
   const d = seedRepository(NOW - 86_400_000 * 2);
+  if (!withDomains) delete d.services[DOMAINS_SERVICE];
   const x = d.services[XEND_SERVICE]!.instances[XEND_INSTANCE]!;
   setEnabled(x, true, false);
   writeStatus(x, newMachine(at, { state: "online", ...state }), { logfile: LOG, ...extra });

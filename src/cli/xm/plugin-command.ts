@@ -9,6 +9,7 @@ import { XvmError } from "../../errors.ts";
 import { unixJson } from "../../runtime/http-client.ts";
 import type { CommandContext, CommandRun, PluginCommand } from "../../plugin/command-contract.ts";
 import { ApiError, XmCommand, XmUsageError } from "./base.ts";
+import { withRestartWait } from "./daemon-wait.ts";
 import { ProgressLine, isTerminal, postWithProgress, type ProgressRequestError } from "./progress.ts";
 import { TransferProgress } from "./transfer-progress.ts";
 
@@ -47,11 +48,12 @@ export function pluginCommandClass(decl: PluginCommand): CommandClass {
         stdout: this.context.stdout,
         stderr: this.context.stderr,
         api: (method, path, body) => this.api(method, path, body),
-        request: (method, path, body) => unixJson(paths.controlSocket, method, path, body),
+        request: (method, path, body) => withRestartWait(paths, () => unixJson(paths.controlSocket, method, path, body)),
         async postWithProgress(path, body, onProgress, unfinished) {
           try {
-            return await postWithProgress(paths.controlSocket, path, body, onProgress, unfinished);
+            return await withRestartWait(paths, () => postWithProgress(paths.controlSocket, path, body, onProgress, unfinished));
           } catch (error) {
+            if (error instanceof XvmError) throw error;
             const e = error as ProgressRequestError;
             if (e.code === "ENOENT" || e.code === "ECONNREFUSED") throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });
             throw error;

@@ -8,6 +8,7 @@ import { XvmError } from "../../errors.ts";
 import type { Paths } from "../../paths.ts";
 import type { SaveProgress } from "../../domain/types.ts";
 import { ApiError } from "./base.ts";
+import { withRestartWait } from "./daemon-wait.ts";
 import { type ProgressRequestError, postWithProgress } from "./progress.ts";
 import { TransferProgress } from "./transfer-progress.ts";
 
@@ -17,12 +18,14 @@ export type PhaseLabels = Record<SaveProgress["phase"], string>;
 export async function runWithProgress<R>(paths: Paths, route: string, body: Record<string, unknown>, labels: PhaseLabels, stderr: Writable): Promise<R> {
   const view = new TransferProgress(stderr);
   try {
-    return await postWithProgress<SaveProgress, R>(
+    // Waits while xend restarts (a refused connection sent nothing, so trying again is safe).
+    return await withRestartWait(paths, () => postWithProgress<SaveProgress, R>(
       paths.controlSocket, route, body,
       (p) => view.update(labels[p.phase] ?? p.phase, p.done, p.total),
       "the daemon closed the connection before the operation finished (xm list shows what became of the domain)",
-    );
+    ));
   } catch (error) {
+    if (error instanceof XvmError) throw error;
     const e = error as ProgressRequestError & NodeJS.ErrnoException;
     if (e.code === "ENOENT" || e.code === "ECONNREFUSED") {
       throw new XvmError("DAEMON_NOT_RUNNING", { root: paths.root, socket: paths.controlSocket });

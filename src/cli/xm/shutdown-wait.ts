@@ -2,10 +2,13 @@
  * `xm shutdown` and `xm reboot` share this: ask one domain (or all but Domain-0 with -a) to shut
  * down or reboot, and with -w wait as xm did: until each is gone ("Domain X terminated") or, for a
  * reboot, until xend has restarted it ("Domain X rebooted"). Domains are followed by uuid, which a
- * restart keeps; one kept by preserve (shut down or crashed) counts as terminated.
+ * restart keeps; one kept by preserve (shut down or crashed) counts as terminated. One that ignores
+ * the request past xend's shutdown timeout is reported (`Error: Domain X did not shut down within
+ * 30 seconds: …`, exit 1) and no longer waited for: it still runs, as on xVM nothing forced it.
  */
 import { Option } from "clipanion";
 import type { DomainSummary } from "../../domain/types.ts";
+import { XvmError } from "../../errors.ts";
 import { ApiError, XmCommand, XmUsageError, dom } from "./base.ts";
 
 const POLL_MS = 100;
@@ -43,22 +46,38 @@ export abstract class ShutdownLikeCommand extends XmCommand {
     }
   }
 
+  /**
+   * A guest that has not acted on the request within xend's shutdown timeout (xend 3.4's
+   * SHUTDOWN_TIMEOUT, logged as "Domain shutdown timeout expired") is reported, not waited for.
+   */
+  private unresponsive(d: DomainSummary, now: DomainSummary | undefined, action: string): boolean {
+    if (now?.unresponsive === undefined || now.domid === null || now.domid !== d.domid) return false;
+    this.err(new XvmError("DOMAIN_UNRESPONSIVE", { dom: d.name, action, seconds: now.unresponsive }).message);
+    return true;
+  }
+
   private async waitShutdown(pending: Map<string, DomainSummary>): Promise<number> {
+    let ignored = 0;
     while (pending.size > 0) {
       for (const [uuid, d] of [...pending]) {
         const now = await this.current(uuid);
         if (!now || now.domid === null || now.flags.shutdown || now.flags.crashed) {
           this.out(`Domain ${d.name} terminated\n`);
           pending.delete(uuid);
+        } else if (this.unresponsive(d, now, "shut down")) {
+          ignored++;
+          pending.delete(uuid);
         }
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     }
+    if (ignored > 0) return 1;
     this.out("All domains terminated\n");
     return 0;
   }
 
   private async waitReboot(pending: Map<string, DomainSummary>): Promise<number> {
+    let ignored = 0;
     while (pending.size > 0) {
       for (const [uuid, d] of [...pending]) {
         const now = await this.current(uuid);
@@ -68,10 +87,14 @@ export abstract class ShutdownLikeCommand extends XmCommand {
         } else if ((now.restartCount ?? 0) !== (d.restartCount ?? 0)) {
           this.out(`Domain ${d.name} rebooted\n`);
           pending.delete(uuid);
+        } else if (this.unresponsive(d, now, "reboot")) {
+          ignored++;
+          pending.delete(uuid);
         }
       }
       if (pending.size > 0) await new Promise((r) => setTimeout(r, POLL_MS));
     }
+    if (ignored > 0) return 1;
     this.out("All domains rebooted\n");
     return 0;
   }

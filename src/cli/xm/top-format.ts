@@ -77,7 +77,11 @@ export function sampleOf(domains: readonly DomainSummary[], node: NodeInfo, at: 
       vcpus: d.vcpus,
       vcpuNs: d.vcpuInfo.map((v) => ({ number: v.number, online: v.online, cpuTimeNs: v.cpuTimeNs })),
       nets: d.config.vif.map(() => ({ rxBytes: 0, txBytes: 0, rxPackets: 0, txPackets: 0, rxErrs: 0, txErrs: 0, rxDrop: 0, txDrop: 0 })),
-      vbds: d.config.disk.map((spec) => ({ dev: vbdDevice(spec.split(",")[1]?.trim() ?? ""), oo: 0, rd: 0, wr: 0 })),
+      vbds: d.config.disk.map((spec) => {
+        const dev = vbdDevice(spec.split(",")[1]?.trim() ?? "");
+        const stats = d.vbdStats?.find((s) => s.devid === dev);
+        return { dev, oo: 0, rd: stats?.readRequests ?? 0, wr: stats?.writeRequests ?? 0 };
+      }),
     })),
   };
 }

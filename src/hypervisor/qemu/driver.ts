@@ -18,8 +18,8 @@ import { XvmError, errorMessage } from "../../errors.ts";
 import type { Paths } from "../../paths.ts";
 import { pidAlive } from "../../runtime/process.ts";
 import type {
-  DumpOptions, GuestEvent, GuestInfo, GuestSpec, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
-  MigrationEndpoint, MigrationStats, PhysInfo, ShutdownReason, VcpuInfo, VcpuState,
+  DumpOptions, GuestDisk, GuestEvent, GuestInfo, GuestSpec, GuestVif, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
+  MigrationEndpoint, MigrationStats, PhysInfo, RestoreOptions, SaveOptions, SavedState, ShutdownReason, VcpuInfo, VcpuState,
 } from "../driver.ts";
 import { PAGE_SIZE } from "../driver.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
@@ -30,7 +30,9 @@ import { readGuestState, writeGuestState, type GuestState } from "./guest-state.
 import * as migration from "./migration.ts";
 import { guestRamPath, isQemuOf, threadFacts } from "./procfs.ts";
 import { QmpClient, QmpError, type QmpEvent } from "./qmp.ts";
+import * as saves from "./save-restore.ts";
 import { createTaps, removeTaps } from "./taps.ts";
+import * as hotplug from "./hotplug.ts";
 
 const run = promisify(execFile);
 
@@ -313,6 +315,12 @@ export class QemuDriver implements HypervisorDriver {
     return this.version;
   }
 
+  /** QEMU's version as "major.minor.micro" (save files name the QEMU that wrote them). */
+  async qemuVersionText(): Promise<string> {
+    const v = await this.qemuVersion();
+    return `${v.major}.${v.minor}.${v.micro}`;
+  }
+
   async physInfo(): Promise<PhysInfo> {
     const v = await this.qemuVersion();
     const guests = await this.list();
@@ -545,7 +553,7 @@ export class QemuDriver implements HypervisorDriver {
     }
   }
 
-  private logTail(domid: number): string {
+  logTail(domid: number): string {
     try {
       const lines = readFileSync(this.logFile(domid), "utf8").trimEnd().split("\n");
       return lines.slice(-3).join(" | ") || "(no output)";
@@ -642,7 +650,7 @@ export class QemuDriver implements HypervisorDriver {
       // ends in. With -action reboot=shutdown it stops QEMU and xend runs on_reboot.
       await this.qmp(domid, "system_reset");
     } else {
-      throw new XvmError("QEMU_UNSUPPORTED", { domid, detail: `the qemu hypervisor cannot ${reason} a guest (no save/suspend support yet)` });
+      throw new XvmError("QEMU_UNSUPPORTED", { domid, detail: `the qemu hypervisor cannot ${reason} a guest (xm suspend and xm save save its state instead)` });
     }
   }
 
@@ -713,6 +721,34 @@ export class QemuDriver implements HypervisorDriver {
     if (!link.console || link.console.destroyed) this.attachConsole(link);
     const socket = link.console!;
     await new Promise<void>((resolve, reject) => socket.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  // ---- device hot-plug (hotplug.ts) -----------------------------------------------------------
+
+  private get devices(): hotplug.HotplugHost {
+    return {
+      user: this.user,
+      command: (domid, cmd, args, timeoutMs) => this.qmp(domid, cmd, args, timeoutMs),
+      watchEvents: (domid, listener) => this.watchEvents(domid, listener),
+      taps: (domid) => readGuestState(this.dir(domid))?.taps ?? [],
+      setTaps: (domid, change) => void this.updateState(domid, (s) => (s.taps = change(s.taps))),
+    };
+  }
+
+  attachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    return hotplug.attachDisk(this.devices, domid, disk);
+  }
+
+  detachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    return hotplug.detachDisk(this.devices, domid, disk);
+  }
+
+  attachVif(domid: number, vif: GuestVif): Promise<void> {
+    return hotplug.attachVif(this.devices, domid, vif);
+  }
+
+  detachVif(domid: number, vif: GuestVif): Promise<void> {
+    return hotplug.detachVif(this.devices, domid, vif);
   }
 
   async vcpuState(domid: number): Promise<VcpuState[]> {
@@ -811,6 +847,15 @@ export class QemuDriver implements HypervisorDriver {
 
   finishMigrateOut(domid: number, committed: boolean): Promise<void> {
     return migration.finishMigrateOut(this, domid, committed);
+  }
+
+  // Save and restore: a migration to and from a file (save-restore.ts).
+  saveTo(domid: number, path: string, options: SaveOptions): Promise<SavedState> {
+    return saves.saveTo(this, domid, path, options);
+  }
+
+  restoreFrom(path: string, spec: GuestSpec, options: RestoreOptions): Promise<GuestInfo> {
+    return saves.restoreFrom(this, path, spec, options);
   }
 
   async close(): Promise<void> {

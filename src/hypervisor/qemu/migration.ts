@@ -13,7 +13,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
 import type {
-  IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationProgress, MigrationStats,
+  IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationLimits, MigrationProgress, MigrationStats,
 } from "../driver.ts";
 import type { QmpEvent } from "./qmp.ts";
 
@@ -271,6 +271,8 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
       "downtime-limit": Math.max(1, Math.round(options.maxDowntimeMs)),
       "max-bandwidth": options.maxBandwidth && options.maxBandwidth > 0 ? Math.round(options.maxBandwidth) : UNLIMITED_BYTES_PER_S,
     });
+    // What QEMU took (the API shows it with the progress, so a limit that did not reach QEMU shows).
+    const limits = await readLimits(host, domid);
     // Not live: the guest stops first and its memory is copied once (xm migrate without --live).
     if (!options.live && status.running) await host.command(domid, "stop");
     await host.command(domid, "migrate", { uri: `unix:${qemuSocket}` });
@@ -297,13 +299,13 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
           const why = cancelled ? String(options.signal?.reason ?? "cancelled") : relayError?.message ?? q["error-desc"] ?? s;
           throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: why });
         }
-        if (options.onProgress && q.ram) options.onProgress(progressOf(q));
+        if (options.onProgress && q.ram) options.onProgress({ ...progressOf(q), limits });
         await sleep(s === "setup" ? 20 : 100);
       }
-      const stats = toStats(q, "completed");
+      const stats: MigrationStats = { ...toStats(q, "completed"), limits };
       if (stoppedAt !== undefined) stats.stoppedAtEpochMs = stoppedAt;
       stats.switchover = "converged";
-      options.onProgress?.({ ...progressOf(q), status: "completed", percent: 100, phase: "stop-and-copy" });
+      options.onProgress?.({ ...progressOf(q), status: "completed", percent: 100, phase: "stop-and-copy", limits });
       return stats;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
@@ -323,6 +325,17 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
     if (!outgoing.has(key)) cleanup();
     else unwatch();
   }
+}
+
+/** The downtime limit, bandwidth cap and auto-converge as QEMU has them now. */
+async function readLimits(host: MigrationHost, domid: number): Promise<MigrationLimits> {
+  const p = await host.command<{ "downtime-limit"?: number; "max-bandwidth"?: number }>(domid, "query-migrate-parameters");
+  const caps = await host.command<{ capability: string; state: boolean }[]>(domid, "query-migrate-capabilities");
+  return {
+    downtimeLimitMs: p["downtime-limit"] ?? 0,
+    maxBandwidth: p["max-bandwidth"] ?? 0,
+    autoConverge: caps.find((c) => c.capability === "auto-converge")?.state === true,
+  };
 }
 
 function progressOf(q: QueryMigrate): MigrationProgress {

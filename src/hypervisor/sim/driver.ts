@@ -21,7 +21,9 @@ import type {
   DumpOptions,
   GuestEvent,
   GuestInfo,
+  GuestDisk,
   GuestSpec,
+  GuestVif,
   HypervisorDriver,
   IncomingMigration,
   IncomingOptions,
@@ -467,6 +469,23 @@ export class SimDriver implements HypervisorDriver {
     await this.result(domid, "setSched", { weight: params.weight, cap: params.cap });
     this.credit.changed();
     await this.credit.settled();
+  }
+
+  /** Device hot-plug (HypervisorDriver): the runner opens or closes the backing (commands/devices.ts). */
+  async attachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    await this.result(domid, "attachDisk", { disk: { ...disk } });
+  }
+
+  async detachDisk(domid: number, disk: GuestDisk): Promise<void> {
+    await this.result(domid, "detachDisk", { devid: disk.devid });
+  }
+
+  async attachVif(domid: number, vif: GuestVif): Promise<void> {
+    await this.result(domid, "attachVif", { vif: { ...vif } });
+  }
+
+  async detachVif(domid: number, vif: GuestVif): Promise<void> {
+    await this.result(domid, "detachVif", { mac: vif.mac });
   }
 
   /** Per-vCPU limits in force (percent of one CPU), for tests and benchmarks. */

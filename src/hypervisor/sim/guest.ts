@@ -6,17 +6,16 @@
  * must not race with guest writes (balloon, dumps, migration stop-and-copy) stop the vCPUs with
  * {@link SimGuest.withVcpusStopped}, which waits until every vCPU has parked.
  */
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
-import type { Worker } from "node:worker_threads";
 import { XvmError } from "../../errors.ts";
-import { SCHED_DEFAULTS, type GuestInfo, type GuestSpec, type SchedParams, type ShutdownReason, type VcpuInfo, type VcpuState } from "../driver.ts";
+import { SCHED_DEFAULTS, type GuestDisk, type GuestInfo, type GuestSpec, type GuestVif, type SchedParams, type ShutdownReason, type VcpuInfo, type VcpuState } from "../driver.ts";
+import { BlockDevices, allocateBlockTable } from "./blockdev.ts";
 import { Control, G, MAX_VCPUS, ShutdownCode, StopCode, V, VcpuRun, allocateControl } from "./control.ts";
 import { GuestMemory, PAGE_SIZE } from "./memory.ts";
 import { checkProgram, cpuBound } from "./programs.ts";
 import { parseThreadStat, type VcpuMessage } from "./vcpu.ts";
-import { startVcpuThread } from "./vcpu-thread.ts";
+import { startVcpuThread, type VcpuWorker } from "./vcpu-thread.ts";
 
 /** What a runner keeps on disk about its guest (spec.json in its folder). */
 export interface RunnerSpec extends GuestSpec {
@@ -44,7 +43,7 @@ const PAUSE_TIMEOUT_MS = 5_000;
 const READY_TIMEOUT_MS = 20_000;
 
 interface VcpuThread {
-  worker: Worker;
+  worker: VcpuWorker;
   tid: number | null;
   ready: Promise<void>;
   exited: boolean;
@@ -54,6 +53,8 @@ interface VcpuThread {
 export class SimGuest {
   readonly mem: GuestMemory;
   readonly ctl: Control;
+  /** Virtual disks (back end: this thread opens their backing; front end: the vCPUs). */
+  readonly block: BlockDevices;
   life: GuestLife = "running";
   shutdownReason?: ShutdownReason;
   crashDetail?: string;
@@ -76,6 +77,13 @@ export class SimGuest {
     this.ctl.set(G.VCPUS, spec.vcpus);
     this.paused = spec.paused;
     this.ctl.set(G.PAUSE, spec.paused ? 1 : 0);
+    this.block = new BlockDevices(allocateBlockTable());
+    try {
+      for (const disk of spec.disks ?? []) this.block.attach(disk);
+    } catch (error) {
+      this.block.detachAll();
+      throw error;
+    }
     // One affinity list for all vCPUs (xm's `cpus = "0-1"`) or one per vCPU.
     this.affinity = Array.from({ length: spec.maxVcpus }, (_, i) => [...(spec.affinity[i] ?? spec.affinity[0] ?? [])]);
   }
@@ -131,18 +139,19 @@ export class SimGuest {
       extra: this.spec.extra,
       control: this.ctl.buffer,
       memory: this.mem.buffers,
+      blockdevs: this.block.buffer,
       vcpus: this.spec.vcpus,
       memoryKiB: this.spec.memoryKiB,
     });
     const thread: VcpuThread = { worker, tid: null, ready, exited: false, finalCpuTimeNs: null };
     this.threads[v] = thread;
-    worker.on("message", (message: VcpuMessage) => this.onVcpuMessage(thread, message, markReady));
-    worker.on("error", (error: Error) => {
+    worker.onMessage((message) => this.onVcpuMessage(thread, message, markReady));
+    worker.onError((error) => {
       fail(error);
       this.hooks.log(`vcpu${v}: thread failed: ${error.stack ?? error.message}`);
       if (this.life === "running") this.crash(`vCPU ${v} thread failed: ${error.message}`);
     });
-    worker.on("exit", () => {
+    worker.onExit(() => {
       thread.exited = true;
       fail(new Error(`vCPU ${v} thread exited before it was ready`));
     });
@@ -203,7 +212,9 @@ export class SimGuest {
       this.writeConsole(`${line}\n`);
       if (line === "poweroff" || line === "halt" || line === "reboot") this.ctl.set(G.SHUTDOWN_REQ, ShutdownCode[line]);
       else if (line === "panic") this.crash("Kernel panic - not syncing: requested from the console");
-      else if (line === "help") this.writeConsole("commands: poweroff halt reboot panic\n");
+      else if (line === "help") this.writeConsole("commands: poweroff halt reboot panic lsblk ip link\n");
+      else if (line === "lsblk") this.writeConsole(this.lsblk());
+      else if (line === "ip link") this.writeConsole(this.ipLink());
       else if (line !== "") this.writeConsole(`sh: ${line.split(/\s+/)[0]}: not found\n`);
       if (this.life !== "running") return;
     }
@@ -301,12 +312,56 @@ export class SimGuest {
     this.hooks.lifecycle(life === "crashed" ? { seq, type: "crashed", detail: detail ?? "crashed" } : { seq, type: "shutdown", reason });
   }
 
-  /** Stops every vCPU thread for good (destroy). */
+  /** Stops every vCPU thread for good (destroy), then closes the disks' backing. */
   async stop(): Promise<void> {
     this.life = "dying";
     this.ctl.set(G.STOP, StopCode.DESTROY);
     this.ctl.kickAll(this.threads.length);
     await Promise.all(this.threads.map((t) => (t && !t.exited ? t.worker.terminate() : undefined)));
+    this.block.detachAll();
+  }
+
+  // ---- devices -------------------------------------------------------------------------------
+
+  /** Hot-plugs a disk: its backing is open and the guest sees it once this returns. */
+  attachDisk(disk: GuestDisk): void {
+    if (this.life === "dying") this.requireRunning("attach a disk");
+    this.withVcpusStopped(() => this.block.attach(disk));
+    this.spec.disks = [...(this.spec.disks ?? []).filter((d) => d.devid !== disk.devid), disk];
+    this.hooks.log(`disk ${disk.vdev} (${disk.devid}) attached: ${disk.type}:${disk.path}, mode ${disk.mode}`);
+  }
+
+  /** Unplugs a disk: no request is in flight (vCPUs parked) when its backing is closed. */
+  detachDisk(devid: number): void {
+    const known = (this.spec.disks ?? []).some((d) => d.devid === devid);
+    const open = this.withVcpusStopped(() => this.block.detach(devid));
+    if (!known && !open) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${devid} not connected` });
+    this.spec.disks = (this.spec.disks ?? []).filter((d) => d.devid !== devid);
+    this.hooks.log(`disk ${devid} detached`);
+  }
+
+  /** The simulated guest has no network: a vif is a device it lists (`ip link`), no more. */
+  attachVif(vif: GuestVif): void {
+    this.spec.vifs = [...(this.spec.vifs ?? []).filter((v) => v.mac !== vif.mac), vif];
+    this.hooks.log(`vif ${vif.mac} attached${vif.bridge ? ` (bridge ${vif.bridge})` : ""}`);
+  }
+
+  detachVif(mac: string): void {
+    const left = (this.spec.vifs ?? []).filter((v) => v.mac !== mac);
+    if (left.length === (this.spec.vifs ?? []).length) throw new XvmError("XVM_NOT_FOUND", { detail: `Device ${mac} not connected` });
+    this.spec.vifs = left;
+    this.hooks.log(`vif ${mac} detached`);
+  }
+
+  private lsblk(): string {
+    const names = new Map((this.spec.disks ?? []).map((d) => [d.devid, d.vdev]));
+    const rows = this.block.list().map((d) =>
+      `${(names.get(d.devid) ?? String(d.devid)).padEnd(6)} ${String(d.devid).padStart(6)} ${String(d.sectors).padStart(10)} ${d.writable ? "rw" : "ro"}   ${d.sectorsRead} ${d.sectorsWritten}\n`);
+    return `NAME    DEVID    SECTORS MODE RD WR\n${rows.join("")}`;
+  }
+
+  private ipLink(): string {
+    return (this.spec.vifs ?? []).map((v, i) => `${i + 2}: eth${i}: <BROADCAST,MULTICAST,UP>\n    link/ether ${v.mac}\n`).join("") || "1: lo: <LOOPBACK,UP>\n";
   }
 
   // ---- resources -----------------------------------------------------------------------------
@@ -428,7 +483,8 @@ export class SimGuest {
     const wanted = this.affinity[vcpu] ?? [];
     if (wanted.length === 0 && !this.pinnedOnce.has(vcpu)) return;
     const list = wanted.length ? wanted.join(",") : `0-${cpus().length - 1}`;
-    const r = spawnSync("taskset", ["-p", "-c", list, String(tid)], { stdio: "ignore" });
+    // node:child_process on first use: most guests are never pinned.
+    const r = process.getBuiltinModule("node:child_process").spawnSync("taskset", ["-p", "-c", list, String(tid)], { stdio: "ignore" });
     if (r.status === 0) this.pinnedOnce.add(vcpu);
     else this.hooks.log(`vcpu${vcpu}: taskset ${list} failed (${r.error?.message ?? `exit ${r.status}`}); affinity only recorded`);
   }
@@ -495,6 +551,7 @@ export class SimGuest {
       pid: process.pid,
       startTime: this.spec.startTime,
       sched: this.sched,
+      vbdStats: this.block.list().map(({ devid, readRequests, writeRequests, sectorsRead, sectorsWritten }) => ({ devid, readRequests, writeRequests, sectorsRead, sectorsWritten })),
       meta: this.spec.meta,
     };
   }

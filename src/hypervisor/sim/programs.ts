@@ -6,10 +6,10 @@
  *
  *   0x00  8 bytes  magic "XVMSIM01" (written at first boot; its presence means "already booted", so a
  *                  guest whose memory arrived by migration carries on instead of booting again)
- *   0x08  u32      program id (1 idle, 2 counter, 3 memwriter)
+ *   0x08  u32      program id (1 idle, 2 counter, 3 memwriter, 4 busy, 5 disk)
  *   0x0c  u32      layout version (1)
  *   0x10  u64      heartbeat counter (sim:counter): +1 per 10 ms tick of guest time
- *   0x18  u64      pages written so far (sim:memwriter)
+ *   0x18  u64      pages written so far (sim:memwriter); sectors written to disk (sim:disk)
  *   0x20  u64[n]   microseconds of guest time each vCPU ran (sim:busy), vCPU n at 0x20 + 8n
  *
  * Programs keep the rest of their state in vCPU registers (see control.ts), never in JS variables,
@@ -20,10 +20,18 @@
  * vCPU computing all the time: the CPU-bound guest the credit scheduler (credit.ts) divides CPUs
  * between. Which vCPUs want the CPU all the time is {@link cpuBound}.
  *
+ * `sim:disk` writes a known pattern to one of its virtual disks (blockdev.ts) each time that disk
+ * appears (at boot, or hot-plugged by xm block-attach), reads it back and reports on the console:
+ * `extra = "disk=xvdb sector=2 count=4"` (defaults: xvda, 0, 8). Sector s of pass p holds the line
+ * `xvm-sim disk <vdev> sector <s> pass <p>` padded with dots to 511 bytes and a newline
+ * ({@link diskSector}). A read-only disk refuses the write, and the console says so.
+ *
  * Guest time only advances while a vCPU runs: a paused guest's counter stops, and a throttled one
  * (auto-converge) runs slower, as a real guest would.
  */
 import { XvmError } from "../../errors.ts";
+import { vbdNumber } from "../../formats/vbd.ts";
+import { BlockError, SECTOR_SIZE, blockErrorName, type BlockDevices } from "./blockdev.ts";
 import { G, type Control } from "./control.ts";
 import { PAGE_SIZE, type GuestMemory } from "./memory.ts";
 
@@ -42,9 +50,9 @@ export const HEARTBEAT_EVERY = 100;
 
 export const OFF_BUSY = 0x20;
 
-export const KERNELS = ["sim:idle", "sim:counter", "sim:memwriter", "sim:busy"] as const;
+export const KERNELS = ["sim:idle", "sim:counter", "sim:memwriter", "sim:busy", "sim:disk"] as const;
 export type KernelName = (typeof KERNELS)[number];
-const PROGRAM_IDS: Record<KernelName, number> = { "sim:idle": 1, "sim:counter": 2, "sim:memwriter": 3, "sim:busy": 4 };
+const PROGRAM_IDS: Record<KernelName, number> = { "sim:idle": 1, "sim:counter": 2, "sim:memwriter": 3, "sim:busy": 4, "sim:disk": 5 };
 
 export interface ProgramContext {
   readonly vcpu: number;
@@ -53,6 +61,8 @@ export interface ProgramContext {
   console(text: string): void;
   /** True when the vCPU must stop as soon as it can (pause, stop, offline). */
   shouldYield(): boolean;
+  /** The guest's virtual disks (front end). */
+  readonly block: BlockDevices;
 }
 
 export interface GuestProgram {
@@ -96,6 +106,45 @@ export function parseMemwriterParams(extra: string, memoryBytes: number): Memwri
   return params;
 }
 
+export interface DiskParams {
+  /** Front-end name of the disk to write (`xvdb`) and its device number. */
+  vdev: string;
+  devid: number;
+  /** First sector written, and how many. */
+  sector: number;
+  count: number;
+}
+
+/** At most this many sectors per pass (they are staged in guest memory twice: written, read back). */
+export const DISK_MAX_COUNT = 2048;
+
+/** Reads `disk=… sector=… count=…` from a kernel command line. */
+export function parseDiskParams(extra: string): DiskParams {
+  const params: DiskParams = { vdev: "xvda", devid: vbdNumber("xvda"), sector: 0, count: 8 };
+  const bad = (detail: string): never => {
+    throw new XvmError("DOMAIN_CONFIG", { detail: `extra: ${detail} for sim:disk (use e.g. disk=xvdb sector=0 count=8)` });
+  };
+  for (const word of extra.split(/\s+/).filter(Boolean)) {
+    const [key, value = ""] = word.split("=", 2) as [string, string?];
+    if (key === "disk") {
+      const devid = vbdNumber(value);
+      if (devid < 0) bad(`disk '${value}' is not a virtual device name`);
+      params.vdev = value;
+      params.devid = devid;
+    } else if (key === "sector" || key === "count") {
+      const n = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n) || (key === "count" && (n < 1 || n > DISK_MAX_COUNT))) bad(`bad ${key} '${value}'${key === "count" ? ` (1..${DISK_MAX_COUNT})` : ""}`);
+      params[key] = n;
+    }
+  }
+  return params;
+}
+
+/** Sector `sector` of pass `pass` as sim:disk writes it to disk `vdev`. */
+export function diskSector(vdev: string, sector: number, pass: number): string {
+  return `xvm-sim disk ${vdev} sector ${sector} pass ${pass}`.padEnd(SECTOR_SIZE - 1, ".") + "\n";
+}
+
 /** Validates a kernel and its command line before a runner is started for it. */
 export function checkProgram(kernel: string, extra: string, memoryBytes: number): void {
   if (/(^|\/)hvmloader$/.test(kernel)) {
@@ -105,6 +154,12 @@ export function checkProgram(kernel: string, extra: string, memoryBytes: number)
     throw new XvmError("DOMAIN_CONFIG", { detail: `kernel '${kernel}' is not a simulated guest program (choose one of ${KERNELS.join(", ")})` });
   }
   if (kernel === "sim:memwriter") parseMemwriterParams(extra, memoryBytes);
+  if (kernel === "sim:disk") {
+    const { count } = parseDiskParams(extra);
+    if ((1 + 2 * Math.ceil((count * SECTOR_SIZE) / PAGE_SIZE)) * PAGE_SIZE > memoryBytes) {
+      throw new XvmError("DOMAIN_CONFIG", { detail: `extra: count=${count} needs more guest memory than sim:disk has` });
+    }
+  }
 }
 
 function header(mem: GuestMemory): DataView {
@@ -232,6 +287,57 @@ const busy: GuestProgram = {
 };
 
 /**
+ * sim:disk (vCPU 0). Registers: rbx = generation of the disk last handled (blockdev.ts: a new one
+ * at each attach), rcx = passes done, rdi = 1 once "waiting" was printed for the missing disk.
+ * The sectors are staged in guest memory from page 1 (as a driver would DMA them), read back
+ * into the pages after them and compared.
+ */
+function disk(params: DiskParams): GuestProgram {
+  const bytes = params.count * SECTOR_SIZE;
+  const pages = Math.ceil(bytes / PAGE_SIZE);
+  return {
+    sliceMs: 10,
+    step(ctx) {
+      if (ctx.vcpu !== 0) return;
+      const { mem, ctl, block } = ctx;
+      const say = (text: string) => ctx.console(`sim-disk: ${params.vdev}: ${text}\n`);
+      const slot = block.find(params.devid);
+      if (slot < 0) {
+        if (ctl.reg(0, "rdi") === 0n) say("waiting for the disk (xm block-attach)");
+        ctl.setReg(0, "rdi", 1n);
+        return;
+      }
+      const gen = BigInt(block.generation(slot));
+      if (ctl.reg(0, "rbx") === gen) return;
+      ctl.setReg(0, "rbx", gen);
+      ctl.setReg(0, "rdi", 0n);
+      const pass = Number(ctl.reg(0, "rcx")) + 1;
+      ctl.setReg(0, "rcx", BigInt(pass));
+      const top = Math.min(mem.nrPages, ctl.get(G.TARGET_PAGES));
+      if (1 + 2 * pages > top) return say(`pass ${pass}: not enough guest memory for ${params.count} sectors`);
+      const out = mem.bytes.subarray(PAGE_SIZE, PAGE_SIZE + bytes);
+      const back = mem.bytes.subarray((1 + pages) * PAGE_SIZE, (1 + pages) * PAGE_SIZE + bytes);
+      for (let i = 0; i < params.count; i++) {
+        const text = diskSector(params.vdev, params.sector + i, pass);
+        for (let j = 0; j < SECTOR_SIZE; j++) out[i * SECTOR_SIZE + j] = text.charCodeAt(j);
+      }
+      for (let p = 1; p <= 2 * pages; p++) mem.markWritten(p);
+      const sectors = block.sectors(slot);
+      const what = `${params.count} sectors at sector ${params.sector}`;
+      const written = block.write(slot, params.sector, out);
+      if (written !== BlockError.OK) return say(`pass ${pass}: write of ${what} (disk of ${sectors} sectors) failed: ${blockErrorName(written)}`);
+      const h = header(mem);
+      h.setBigUint64(OFF_WRITTEN, h.getBigUint64(OFF_WRITTEN, true) + BigInt(params.count), true);
+      mem.markWritten(HEADER_PFN);
+      const read = block.read(slot, params.sector, back);
+      if (read !== BlockError.OK) return say(`pass ${pass}: wrote ${what}; reading back failed: ${blockErrorName(read)}`);
+      const same = back.every((b, i) => b === out[i]);
+      say(`pass ${pass}: wrote ${what}, read back ${same ? "identical" : "DIFFERENT"}`);
+    },
+  };
+}
+
+/**
  * Whether vCPU `vcpu` of a guest running `kernel` wants the CPU all the time: every vCPU of
  * sim:busy, vCPU 0 of sim:memwriter with no rate limit (`rate=max`); the rest mostly sleep.
  */
@@ -256,6 +362,8 @@ export function programFor(kernel: string, extra: string, memoryBytes: number): 
       return memwriter(parseMemwriterParams(extra, memoryBytes));
     case "sim:busy":
       return busy;
+    case "sim:disk":
+      return disk(parseDiskParams(extra));
     default:
       return idle;
   }

@@ -5,6 +5,7 @@
  * vCPU's KICK word, so a blocked vCPU reacts at once and a busy one at its next yield check.
  */
 import { readFileSync, readlinkSync } from "node:fs";
+import { BlockDevices } from "./blockdev.ts";
 import { Control, G, ShutdownCode, V, VcpuRun, shutdownName } from "./control.ts";
 import { GuestMemory, type GuestMemoryBuffers } from "./memory.ts";
 import { boot, isBooted, programFor, type KernelName, type ProgramContext } from "./programs.ts";
@@ -15,6 +16,8 @@ export interface VcpuWorkerData {
   extra: string;
   control: SharedArrayBuffer;
   memory: GuestMemoryBuffers;
+  /** The device table of the guest's virtual disks (blockdev.ts). */
+  blockdevs: SharedArrayBuffer;
   vcpus: number;
   memoryKiB: number;
 }
@@ -71,6 +74,7 @@ export function runVcpu(data: VcpuWorkerData, post: (message: VcpuMessage) => vo
     ctl,
     console: (text) => post({ type: "console", vcpu: v, data: text }),
     shouldYield: () => ctl.get(G.STOP) !== 0 || ctl.get(G.PAUSE) !== 0 || ctl.vcpuGet(v, V.ONLINE) === 0,
+    block: new BlockDevices(data.blockdevs),
   };
   post({ type: "ready", vcpu: v, tid: currentTid() });
 

@@ -1,5 +1,17 @@
 // Entry point of a vCPU worker thread (an extra entry point of both builds, see build/build.ts).
-import { parentPort, workerData } from "node:worker_threads";
-import { runVcpu, type VcpuWorkerData } from "./vcpu.ts";
+// On Bun the thread is a web Worker and its data is the first message (vcpu-thread.ts says why);
+// elsewhere it is a node:worker_threads Worker with workerData.
+import { runVcpu, type VcpuMessage, type VcpuWorkerData } from "./vcpu.ts";
 
-runVcpu(workerData as VcpuWorkerData, (message) => parentPort!.postMessage(message));
+interface WorkerScope {
+  postMessage(message: VcpuMessage): void;
+  addEventListener(type: "message", listener: (event: { data: VcpuWorkerData }) => void, options: { once: boolean }): void;
+}
+
+if ((globalThis as { Bun?: unknown }).Bun) {
+  const scope = globalThis as unknown as WorkerScope;
+  scope.addEventListener("message", (event) => runVcpu(event.data, (message) => scope.postMessage(message)), { once: true });
+} else {
+  const { parentPort, workerData } = await import("node:worker_threads");
+  runVcpu(workerData as VcpuWorkerData, (message) => parentPort!.postMessage(message));
+}

@@ -77,7 +77,9 @@ export type Event =
   /** The process is gone; code/signal are unknown (null) for an adopted process. */
   | { type: "exited"; code: number | null; signal: string | null }
   | { type: "start_timeout" }
-  | { type: "stop_timeout" };
+  | { type: "stop_timeout" }
+  /** A dependency changed state: re-evaluate with the context's `depsSatisfied`. */
+  | { type: "dependencies" };
 
 export type Effect =
   | { type: "log"; message: string }
@@ -88,6 +90,11 @@ export type Effect =
   | { type: "poll_status" }
   /** Re-read startd properties (rate rule) from the running snapshot. */
   | { type: "reload" };
+
+/** svc.startd quotes an exec string in the log, not a ":kill"-style method token. */
+function quoteMethod(exec: string): string {
+  return exec.startsWith(":") ? exec : `"${exec}"`;
+}
 
 export function newMachine(now: number, init: Partial<Machine> = {}): Machine {
   return {
@@ -113,6 +120,12 @@ export interface StepContext {
   contract?: number;
   /** Signal name -> number (waitstatus). */
   signalNumber: (name: string) => number;
+  /**
+   * Whether the instance's dependencies are satisfied (undefined: it has none). An enabled
+   * offline instance starts only when they are; a running one is stopped when they no longer are
+   * ("Stopping because dependency activity requires stop."), and waits offline.
+   */
+  depsSatisfied?: boolean;
 }
 
 /** Applies one event; mutates `m` and returns what the driver must do, in order. */
@@ -132,7 +145,7 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
   const stop = (why: string, target: NextState) => {
     log(why);
     set(m.state, target);
-    log(`Executing stop method (${ctx.methods.stop}).`);
+    log(`Executing stop method (${quoteMethod(ctx.methods.stop)}).`);
     m.proc = "stopping";
     fx.push({ type: "signal", signal: "SIGTERM" }, { type: "arm_stop_timer" });
   };
@@ -193,6 +206,8 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
       fx.push({ type: "signal", signal: "SIGKILL" });
       break;
     }
+    case "dependencies":
+      break;
   }
   settle();
   return fx;
@@ -208,7 +223,7 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
         log("Rereading configuration.");
         fx.push({ type: "reload" });
         if (m.proc === "running" && isRunningState(m.state)) {
-          log(`Executing refresh method (${ctx.methods.refresh}).`);
+          log(`Executing refresh method (${quoteMethod(ctx.methods.refresh)}).`);
           fx.push({ type: "signal", signal: "SIGHUP" }, { type: "poll_status" });
         }
         return;
@@ -294,6 +309,12 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
         set("offline");
         return;
       } else log(`Method "start" failed with exit status ${code ?? "unknown"}.`);
+      if (ctx.depsSatisfied === false && !m.startTimedOut) {
+        // A dependency went away meanwhile (its stop may be why the method failed): wait for it
+        // offline, and do not count this start against the instance.
+        set("offline");
+        return;
+      }
       if (m.startTimedOut || (code !== null && FATAL_EXITS.has(code))) {
         m.startTimedOut = false;
         toMaintenance("method_failed");
@@ -314,7 +335,7 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
         ? "process dumped core"
         : "process received fatal signal from outside the service";
     log(`Stopping because ${cause}.`);
-    log(`Executing stop method (${ctx.methods.stop}).`);
+    log(`Executing stop method (${quoteMethod(ctx.methods.stop)}).`);
     if (code !== null && FATAL_EXITS.has(code)) {
       m.waitstatus = waitStatusOf(code, null);
       toMaintenance("method_failed");
@@ -337,11 +358,16 @@ export function step(m: Machine, event: Event, ctx: StepContext): Effect[] {
           set("disabled");
           continue;
         }
-        if (m.state === "offline" && m.enabled && m.nextState === "none") startNow();
+        if (m.state === "offline" && m.enabled && m.nextState === "none" && ctx.depsSatisfied !== false) startNow();
         return;
       }
-      if (m.proc === "running" && isRunningState(m.state) && !m.enabled) {
+      if (m.proc === "running" && isRunningState(m.state) && m.nextState === "none" && !m.enabled) {
         stop("Stopping because service disabled.", "disabled");
+      } else if (m.proc === "running" && isRunningState(m.state) && m.nextState === "none" && ctx.depsSatisfied === false) {
+        // svc.startd's graph sends STOP_RESET here: a restart its dependency caused is not
+        // counted by the rate rule (a restarting xend must not put its dependents in maintenance).
+        m.starts.reset();
+        stop("Stopping because dependency activity requires stop.", "offline");
       }
       return;
     }

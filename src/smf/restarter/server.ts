@@ -21,7 +21,13 @@ import { writeFileAtomic } from "../../runtime/atomic-write.ts";
 import { serve } from "../../runtime/serve.ts";
 import { selfCommand } from "../../runtime/self.ts";
 import { VERSION } from "../../version.ts";
-import { RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, firstValue, setProp } from "../model.ts";
+import {
+  DOMAINS_INSTANCE, DOMAINS_SERVICE, RESTARTER_SERVICE, XEND_INSTANCE, XEND_SERVICE, firstValue, setProp, type RepoData,
+} from "../model.ts";
+import { dependenciesSatisfied } from "../dependencies.ts";
+import { upgradeDomainsService } from "../domains-service.ts";
+import { domainsMethods } from "./domains-methods.ts";
+import { TransientSupervisor } from "./transient.ts";
 import { Repository } from "../repository.ts";
 import { bootId, isProcessOf, readPidFile } from "../../runtime/process.ts";
 import { ACTIONS_PG, enabledOf, forgetNonpersistent, locate, readStatus } from "./record.ts";
@@ -85,17 +91,50 @@ export async function runRestarter(paths: Paths): Promise<number> {
       markRestarter(r, "online", process.pid, startedAt, paths.restarterLog);
       if (boot) setProp(r.pgs, "restarter", "boot_id", "astring", [boot], "framework", 1);
     }
-    const x = locate(d, XEND_SERVICE, XEND_INSTANCE);
-    if (fresh && x) forgetNonpersistent(x.inst);
+    // A repository made before svc:/system/xvm/domains existed gains it (manifest-import).
+    upgradeDomainsService(d, startedAt);
+    for (const [svc, inst] of [[XEND_SERVICE, XEND_INSTANCE], [DOMAINS_SERVICE, DOMAINS_INSTANCE]]) {
+      const x = locate(d, svc!, inst!);
+      if (fresh && x) forgetNonpersistent(x.inst);
+    }
   });
   say(`restarter started (${fresh ? "fresh boot" : `adopting xend pid ${daemonPid}`})`);
 
-  const sup = new Supervisor({
+  // The companion service, if the repository has it (an administrator may have deleted it).
+  let domains: TransientSupervisor | undefined;
+  const stateOf = (data: RepoData) => (fmri: string) => {
+    if (fmri === sup.fmri) return { state: sup.m.state, nextState: sup.m.nextState };
+    if (domains && fmri === domains.fmri) return { state: domains.m.state, nextState: domains.m.nextState };
+    const p = /^svc:\/(.+):([^:]+)$/.exec(fmri);
+    const loc = p ? locate(data, p[1]!, p[2]!) : undefined;
+    if (!loc) return undefined;
+    const st = readStatus(loc.inst);
+    return { state: st.state, nextState: st.nextState };
+  };
+  const sup: Supervisor = new Supervisor({
     paths, repo, service: XEND_SERVICE, instance: XEND_INSTANCE,
     command: [...selfCommand(), "xend"], warn: say,
+    // Dependents stop before xend does, so that their stop methods still reach it.
+    beforeStop: async () => {
+      if (domains) await domains.settled();
+    },
+    onChange: () => domains?.dispatch({ type: "dependencies" }),
   });
+  if (locate(repo.read(), DOMAINS_SERVICE, DOMAINS_INSTANCE)) {
+    const methods = domainsMethods(paths, () => sup.m.proc === "running" || sup.m.proc === "stopping");
+    domains = new TransientSupervisor({
+      paths, repo, service: DOMAINS_SERVICE, instance: DOMAINS_INSTANCE, warn: say,
+      start: methods.start, stop: methods.stop,
+      depsSatisfied: (data) => {
+        const d = data ?? repo.read();
+        return dependenciesSatisfied(d, DOMAINS_SERVICE, DOMAINS_INSTANCE, stateOf(d));
+      },
+    });
+  }
   sup.boot(fresh);
+  domains?.boot(fresh);
   sup.poll();
+  domains?.poll();
 
   const info = (): RestarterInfo => {
     const data = repo.read();
@@ -115,6 +154,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
       const url = new URL(req.url, "http://restarter");
       if (req.method === "POST" && url.pathname === "/notify") {
         sup.poll();
+        domains?.poll();
         return Response.json({ ok: true, state: sup.m.state, next_state: sup.m.nextState });
       }
       if (req.method === "GET" && url.pathname === "/status") return Response.json(info());
@@ -142,6 +182,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
     lastStamp = now;
     try {
       sup.poll();
+      domains?.poll();
     } catch (error) {
       say(`poll failed: ${(error as Error).message}`);
     }
@@ -157,6 +198,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
       clearInterval(poller);
       clearInterval(idleTimer);
       sup.close();
+      domains?.close();
       if (!marked) {
         try {
           repo.update((d) => {
@@ -180,7 +222,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
     let idleSince: number | undefined;
     const idleExit = () => {
       if (done) return;
-      if (!sup.idle()) {
+      if (!sup.idle() || (domains && !domains.idle())) {
         idleSince = undefined;
         return;
       }
@@ -193,6 +235,9 @@ export async function runRestarter(paths: Paths): Promise<number> {
         repo.update((d) => {
           const x = locate(d, XEND_SERVICE, XEND_INSTANCE);
           if (!x || enabledOf(x.inst).effective || enabledOf(x.inst).temporary !== undefined || x.inst.pgs[ACTIONS_PG]) return;
+          // The companion: no request pending, and no change of enabled it has not seen yet.
+          const dm = locate(d, DOMAINS_SERVICE, DOMAINS_INSTANCE);
+          if (dm && domains && (dm.inst.pgs[ACTIONS_PG] || enabledOf(dm.inst).effective !== domains.m.enabled)) return;
           if (readPidFile(paths.restarterPidFile) !== process.pid) return;
           const r = d.services[RESTARTER_SERVICE]?.instances.default;
           if (r) markRestarter(r, "offline", undefined, Date.now(), paths.restarterLog);

@@ -34,6 +34,14 @@ export interface SupervisorOptions {
   now?: () => number;
   /** Report of the restarter's own troubles (its stderr goes to svc.startd.log). */
   warn?: (message: string) => void;
+  /**
+   * Runs before the daemon is sent SIGTERM (and before the stop timer starts): the restarter
+   * stops the instance's dependents first (svc:/system/xvm/domains, whose stop method needs the
+   * daemon). A SIGKILL is never held back.
+   */
+  beforeStop?: () => Promise<void>;
+  /** Called after each recorded change of state (dependents re-evaluate theirs). */
+  onChange?: () => void;
 }
 
 const READY_POLL_MS = 40;
@@ -57,6 +65,7 @@ export class Supervisor {
   private stopTimer?: ReturnType<typeof setTimeout>;
   private watchTimer?: ReturnType<typeof setInterval>;
   private readyTimer?: ReturnType<typeof setInterval>;
+  private stopGate?: Promise<void>;
   private queue: Event[] = [];
   private draining = false;
   private closed = false;
@@ -170,7 +179,10 @@ export class Supervisor {
           this.warn(`cannot append to ${this.logPath}: ${logs.join(" ")}`);
         }
         this.perform(fx);
-        if (JSON.stringify(this.snapshot()) !== before) this.persist();
+        if (JSON.stringify(this.snapshot()) !== before) {
+          this.persist();
+          this.o.onChange?.();
+        }
       }
     } finally {
       this.draining = false;
@@ -242,20 +254,30 @@ export class Supervisor {
           this.start();
           break;
         case "signal":
-          if (this.pid) {
-            try {
-              process.kill(this.pid, f.signal);
-            } catch {
-              // already gone: its exit is on its way
+          if (f.signal === "SIGTERM" && this.o.beforeStop) {
+            const pid = this.pid;
+            const gate: Promise<void> = this.o.beforeStop().catch((error) => this.warn(`stopping the dependents of ${this.fmri}: ${(error as Error).message}`));
+            this.stopGate = gate;
+            void gate.then(() => {
+              if (this.stopGate === gate) this.stopGate = undefined;
+              if (!this.closed && this.pid === pid) this.kill("SIGTERM");
+            });
+            break;
+          }
+          this.kill(f.signal);
+          break;
+        case "arm_stop_timer": {
+          const arm = () => {
+            if (this.closed) return;
+            if (this.stopTimer) clearTimeout(this.stopTimer);
+            if (this.stopTimeoutMs > 0) {
+              this.stopTimer = setTimeout(() => this.dispatch({ type: "stop_timeout" }), this.stopTimeoutMs);
             }
-          }
+          };
+          if (this.stopGate) void this.stopGate.then(arm);
+          else arm();
           break;
-        case "arm_stop_timer":
-          if (this.stopTimer) clearTimeout(this.stopTimer);
-          if (this.stopTimeoutMs > 0) {
-            this.stopTimer = setTimeout(() => this.dispatch({ type: "stop_timeout" }), this.stopTimeoutMs);
-          }
-          break;
+        }
         case "poll_status":
           for (const ms of REFRESH_POLLS_MS) this.later(ms, () => this.pollStatus());
           break;
@@ -263,6 +285,15 @@ export class Supervisor {
           this.readConfig(this.o.repo.read());
           break;
       }
+    }
+  }
+
+  private kill(signal: NodeJS.Signals): void {
+    if (!this.pid) return;
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already gone: its exit is on its way
     }
   }
 

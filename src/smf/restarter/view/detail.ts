@@ -6,6 +6,8 @@ import { escapeText } from "../../../security/log-escape.ts";
 import type { RepoData } from "../../model.ts";
 import { processArgs, processName, processStartMs, pidAlive } from "../../../runtime/process.ts";
 import type { InstanceView } from "./instances.ts";
+import { dependencyGroups } from "../../dependencies.ts";
+import { instanceFmri, parseFullFmri } from "../../fmri.ts";
 import { ctimeText, stimeText } from "./time.ts";
 
 const W = 13;
@@ -45,6 +47,8 @@ export interface DetailOptions {
   processes: boolean;
   verbose: boolean;
   zone?: string;
+  /** The state svcs shows for an instance FMRI (for the dependency lines). */
+  stateOf?: (fmri: string) => string | undefined;
 }
 
 export function detailed(v: InstanceView, data: RepoData, o: DetailOptions): string {
@@ -73,7 +77,34 @@ export function detailed(v: InstanceView, data: RepoData, o: DetailOptions): str
       out += `${"process".padEnd(W)}${pid}${args !== undefined ? ` ${escapeText(args, 80)}` : ""}\n`;
     }
   }
+  out += dependencyLines(v, data, o.stateOf ?? (() => undefined));
   if (o.verbose) out += applicationGroups(v, data);
+  return out;
+}
+
+/**
+ * "dependency   require_all/restart svc:/system/xvm/xend:default (online)": one line per dependency
+ * group of the running snapshot, each entity with its state — an instance's, "absent", or for a
+ * service its one instance's ("multiple" when it has several), as print_detailed does.
+ */
+function dependencyLines(v: InstanceView, data: RepoData, stateOf: (fmri: string) => string | undefined): string {
+  let out = "";
+  for (const dep of dependencyGroups(v.running)) {
+    const parts = dep.entities.map((e) => {
+      const p = parseFullFmri(e);
+      let state = "absent";
+      if (!e.startsWith("svc:") && !e.startsWith("/")) state = e.startsWith("file:") ? "unknown" : "invalid";
+      else if (!p) state = "invalid";
+      else if (data.services[p.service]) {
+        const instances = Object.keys(data.services[p.service]!.instances);
+        const inst = p.instance ?? (instances.length === 1 ? instances[0] : undefined);
+        if (p.instance === undefined && instances.length > 1) state = "multiple";
+        else if (inst !== undefined && instances.includes(inst)) state = stateOf(instanceFmri(p.service, inst)) || "-";
+      }
+      return `${visible(e)} (${state})`;
+    });
+    out += line("dependency", `${visible(dep.grouping)}/${visible(dep.restartOn)} ${parts.join(" ")}`);
+  }
   return out;
 }
 

@@ -2,13 +2,16 @@
  * svcs -x (explain.c): for each instance, its name, state and since when, the reason with its
  * knowledge-article link, the manual pages and log files to read, and the impact on dependents.
  * Without operands only the instances that are a cause of trouble are shown: maintenance,
- * disabled while enabled, offline (transitioning, or for no known reason).
+ * disabled while enabled or while enabled dependents wait for it, offline (transitioning, or for
+ * no known reason — one waiting for a dependency is not a cause: the dependency is). An offline
+ * instance's reason names the dependency in its way ("Reason: Service svc:/… is disabled.").
  *
  * Two additions, both for states svc.startd's own restarter never produced: a degraded state the
  * daemon itself reported gives its reasons ("Reason: Degraded by the service: …") instead of
  * "Degraded by an administrator.", and a master restarter whose process is gone says so.
  */
 import { firstValue, type RepoData } from "../../model.ts";
+import { dependentInstances, unsatisfied, type StateOf } from "../../dependencies.ts";
 import { SMF_EXIT_ERR_CONFIG, SMF_EXIT_ERR_FATAL } from "../machine.ts";
 import { signalName } from "../proc.ts";
 import { MASTER_RESTARTER, type InstanceView } from "./instances.ts";
@@ -33,11 +36,57 @@ export function msgBase(data: RepoData): string | undefined {
 
 const running = (v: InstanceView) => v.state === "online" || v.state === "degraded";
 
-/** Instances svcs -x lists when given no operands (determine_causes). */
-export function isCause(v: InstanceView): boolean {
+const enabled = (v: InstanceView) => (v.enabledTemp ?? v.enabledPerm) === true;
+
+/** The state svcs shows for each instance, as the dependency rules read it. */
+function stateOfViews(all: readonly InstanceView[]): StateOf {
+  const by = new Map(all.map((x) => [x.fmri, x]));
+  return (fmri) => {
+    const x = by.get(fmri);
+    return x ? { state: x.state, nextState: x.nextState || "none" } : undefined;
+  };
+}
+
+/** Dependencies that keep an offline instance from starting, with the instances in the way. */
+function blockers(v: InstanceView, all: readonly InstanceView[], data: RepoData): string[] {
+  return unsatisfied(data, v.service, v.instance, stateOfViews(all)).flatMap((u) => u.blocking.length > 0 ? u.blocking : u.dep.entities);
+}
+
+/**
+ * The enabled instances that are not running because of `v`, directly or through others
+ * (explain.c's impact): those depending on it, then those depending on them.
+ */
+export function impacted(v: InstanceView, all: readonly InstanceView[], data: RepoData): InstanceView[] {
+  const by = new Map(all.map((x) => [x.fmri, x]));
+  const out: InstanceView[] = [];
+  const seen = new Set<string>([v.fmri]);
+  const todo = [v];
+  while (todo.length > 0) {
+    const cur = todo.shift()!;
+    if (running(cur) && cur !== v) continue;
+    for (const f of dependentInstances(data, cur.service, cur.instance)) {
+      const d = by.get(f);
+      if (!d || seen.has(f)) continue;
+      seen.add(f);
+      if (!enabled(d) || running(d)) continue;
+      out.push(d);
+      todo.push(d);
+    }
+  }
+  return out;
+}
+
+/**
+ * Instances svcs -x lists when given no operands (determine_causes): the root causes. An offline
+ * instance waiting for a dependency is not one (the dependency is); a disabled one is when it was
+ * meant to run, or when enabled instances are not running because of it.
+ */
+export function isCause(v: InstanceView, all: readonly InstanceView[] = [], data?: RepoData): boolean {
   if (running(v) || v.state === "uninitialized") return false;
   if (v.state === "maintenance") return true;
-  if (v.state === "disabled") return (v.enabledTemp ?? v.enabledPerm) === true;
+  if (v.state === "disabled") return enabled(v) || (data !== undefined && impacted(v, all, data).length > 0);
+  if (data !== undefined && v.state === "offline" && (v.nextState === "none" || v.nextState === "") && !v.daemonDead && !v.restarterDead
+    && blockers(v, all, data).length > 0) return false;
   return true;
 }
 
@@ -65,7 +114,7 @@ function strsignal(sig: number): string {
   return texts[signalName(sig)] ?? `Signal ${sig}`;
 }
 
-function reasons(v: InstanceView, all: readonly InstanceView[]): Array<{ text: string; dc?: string }> {
+function reasons(v: InstanceView, all: readonly InstanceView[], data?: RepoData): Array<{ text: string; dc?: string }> {
   const one = (text: string, dc?: string) => [{ text, dc }];
   switch (v.state) {
     case "online":
@@ -111,7 +160,15 @@ function reasons(v: InstanceView, all: readonly InstanceView[]): Array<{ text: s
           ? ` while its restarter ${v.restarter} was not running; the next svcadm command starts one, which restarts the service.`
           : "; its restarter is restarting it."}`, restarterDown ? DC.RSTRDEAD : DC.TRANSITION);
       }
-      // No dependencies here, so an offline instance waits on its restarter, or on nothing known.
+      // Waiting for a dependency: "Reason: Service svc:/… is disabled." (explain.c's GE), per instance in the way.
+      const waiting = data ? blockers(v, all, data) : [];
+      if (waiting.length > 0) {
+        return waiting.map((f) => {
+          const x = all.find((y) => y.fmri === f);
+          return x ? { text: `Reason: Service ${f} ${summary(x)}`, dc: "SMF-8000-GE" } : { text: `Reason: Dependency ${f} is absent.`, dc: "SMF-8000-E2" };
+        });
+      }
+      // Otherwise an offline instance waits on its restarter, or on nothing known.
       const r = all.find((x) => x.fmri === v.restarter);
       if (r && r !== v && !running(r)) {
         return one(`Reason: Service ${r.fmri} ${r.restarterDead ? "is offline." : summary(r)}`, "SMF-8000-GE");
@@ -144,7 +201,7 @@ export function explainOne(v: InstanceView, all: readonly InstanceView[], data: 
   if (zone !== undefined) out += `  Zone: ${zone}\n`;
   out += ` State: ${v.state} since ${v.stime !== undefined ? ctimeText(v.stime) : ctimeText(0)}\n`;
   const base = msgBase(data);
-  for (const r of reasons(v, all)) {
+  for (const r of reasons(v, all, data)) {
     out += `${r.text}\n`;
     if (r.dc && base !== undefined) out += `   See: ${base}${r.dc}\n`;
   }
@@ -168,7 +225,12 @@ export function explainOne(v: InstanceView, all: readonly InstanceView[], data: 
   }
   if (v.altLogfile) out += `   See: ${v.altLogfile}\n`;
   if (v.logfile) out += `   See: ${v.logfile}\n`;
-  // Nothing here depends on another instance, so the impact is on this one only.
-  out += running(v) ? "Impact: None.\n" : "Impact: This service is not running.\n";
+  // explain.c's impact: the enabled dependents not running because of this one (or this one itself).
+  const hit = running(v) ? [] : impacted(v, all, data);
+  if (hit.length === 0) out += running(v) ? "Impact: None.\n" : "Impact: This service is not running.\n";
+  else {
+    const what = hit.length === 1 ? "1 dependent service is not running" : `${hit.length} dependent services are not running`;
+    out += verbose ? `Impact: ${what}:\n${hit.map((h) => `        ${h.fmri}\n`).join("")}` : `Impact: ${what}.  (Use -v for list.)\n`;
+  }
   return out;
 }

@@ -7,6 +7,7 @@
 import { findInstances, instanceFmri, parseFullFmri } from "../../fmri.ts";
 import type { RepoData } from "../../model.ts";
 import { entitiesOf } from "../../repository.ts";
+import { dependencyInstances, dependentInstances } from "../../dependencies.ts";
 import { COLUMNS, columnIndex, headerLine, rowLine, sortViews, type Ctx } from "./columns.ts";
 import { detailed, logLine, processLines } from "./detail.ts";
 import { explainOne, isCause } from "./explain.ts";
@@ -70,7 +71,7 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
 
   switch (req.mode) {
     case "l": {
-      const paragraphs = walk(req.operands).map((v) => detailed(v, data, { processes: req.processes, verbose: req.verbose, zone }));
+      const paragraphs = walk(req.operands).map((v) => detailed(v, data, { processes: req.processes, verbose: req.verbose, zone, stateOf: (f) => byFmri.get(f)?.state }));
       stdout += paragraphs.join("\n");
       return { stdout, stderr, exit };
     }
@@ -83,7 +84,7 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
       walk(req.operands);
       return { stdout, stderr, exit };
     case "x": {
-      const chosen = req.operands.length > 0 ? walk(req.operands) : views.filter(isCause);
+      const chosen = req.operands.length > 0 ? walk(req.operands) : views.filter((v) => isCause(v, views, data));
       stdout += chosen.map((v) => explainOne(v, views, data, req.verbose, zone)).join("\n");
       return { stdout, stderr, exit };
     }
@@ -91,8 +92,7 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
       break;
   }
 
-  // Listing modes: plain, -d (dependencies) and -D (dependents). Nothing here declares
-  // dependencies, so -d and -D list no instance, but still check their operands.
+  // Listing modes: plain, -d (dependencies) and -D (dependents).
   let columns = req.columns;
   let sort = req.sort;
   if (columns === undefined) {
@@ -123,8 +123,14 @@ export function runSvcs(data: RepoData, req: SvcsRequest, now: number, opts: Svc
 
   let chosen: InstanceView[];
   if (req.mode === "d" || req.mode === "D") {
-    walk(req.operands);
-    chosen = [];
+    // -d: the instances each operand's dependency groups name (a service FMRI names all its
+    // instances); -D: the instances whose dependency groups name an operand. Each once.
+    const fmris = new Set<string>();
+    for (const v of walk(req.operands)) {
+      const related = req.mode === "d" ? dependencyInstances(data, v.service, v.instance) : dependentInstances(data, v.service, v.instance);
+      for (const f of related) fmris.add(f);
+    }
+    chosen = [...fmris].map((f) => byFmri.get(f)).filter((v): v is InstanceView => v !== undefined);
   } else {
     const showAll = req.all || req.operands.length > 0 || req.restarters.length > 0;
     chosen = showAll ? walk(req.operands) : views.filter(listedByDefault);
