@@ -66,7 +66,7 @@ export type {
   DomainConfig, DomainCreateRequest, DomainManager, DomainSummary, VifConfig,
 } from "../domain/types.ts";
 export type {
-  DumpOptions, HypervisorDriver, IncomingMigration, MigrationLimits, MigrationProgress, MigrationStats, PhysInfo,
+  DumpOptions, GuestDisk, GuestVif, HypervisorDriver, IncomingMigration, MigrationLimits, MigrationProgress, MigrationStats, PhysInfo, VbdStats,
 } from "../hypervisor/driver.ts";
 export type { Link } from "../host/links.ts";
 export type { Dom0CpuPlan } from "../host/cpus.ts";

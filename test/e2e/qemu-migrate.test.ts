@@ -6,6 +6,8 @@
  * destination once its xend is back. The downtime target (config/xend-relocation-max-downtime), the
  * bandwidth cap (-r) and auto-converge are checked as QEMU reports them back; a destination QEMU
  * killed mid-stream (its xend alive) also leaves the guest running on the source and nothing there.
+ * A paused guest moved without --live has the same memory digest (SHA-256 of every page, read
+ * through QEMU's memfd) at both ends.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
@@ -134,6 +136,17 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to drop the incoming domain", 30_000, 100);
     expect([...domains(a).keys()]).toEqual(["Domain-0"]);
     expect(ok(a.x("xm", "log"))).not.toMatch(/Domain m1 \(\d+\) crashed/);
-    ok(b.x("xm", "destroy", "m1"));
   }, 180_000);
+
+  test("a paused guest migrated without --live arrives paused with every page the same (memory digests of both ends)", async () => {
+    ok(b.x("xm", "pause", "m1"));
+    type Digest = { pages: number; sha256: string };
+    const here = await b.api<Digest>("GET", "/plugins/relocation/digest/m1");
+    expect(here.pages).toBe((128 * 2 ** 20) / 4096);
+    const r = b.x("xm", "migrate", "-p", String(a.port), "m1", "127.0.0.1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(domains(a).get("m1")?.state).toBe("--p---");
+    expect(await a.api<Digest>("GET", "/plugins/relocation/digest/m1")).toEqual(here);
+    ok(a.x("xm", "destroy", "m1"));
+  }, 120_000);
 });

@@ -51,12 +51,16 @@ export function isQemuOf(pid: number, needle: string): boolean {
   }
 }
 
-/** The /proc path of QEMU's guest-RAM memfd (`-object memory-backend-memfd,id=ram0`). */
+/**
+ * The /proc path of QEMU's guest-RAM memfd (`-object memory-backend-memfd,id=ram0`, the only memfd
+ * backend a guest has). QEMU 7.2 names the memfd after the backend's type
+ * (`/memfd:memory-backend-memfd`); later QEMUs after the object's id (`/memfd:ram0`).
+ */
 export function guestRamPath(pid: number): string | undefined {
   const fdDir = `/proc/${pid}/fd`;
   for (const fd of readdirSync(fdDir)) {
     try {
-      if (readlinkSync(`${fdDir}/${fd}`).startsWith("/memfd:ram0")) return `${fdDir}/${fd}`;
+      if (/^\/memfd:(ram0|memory-backend-memfd)( \(deleted\))?$/.test(readlinkSync(`${fdDir}/${fd}`))) return `${fdDir}/${fd}`;
     } catch {
       // closed meanwhile
     }
