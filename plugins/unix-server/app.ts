@@ -20,7 +20,7 @@ import { DOMAIN_OPS } from "./domain-ops.ts";
 import { escapeHtml, htmlReply, htmlSxp, sxpReply, textReply, toResponse, type Reply } from "./reply.ts";
 import { ArgError, FormArgs, quote, readArgs, RequestError, unquote, wantsSxp } from "./request.ts";
 
-const { parse, SxpParseError } = sxp;
+const { parse, show, SxpParseError, SXP_MIME_TYPE } = sxp;
 
 export interface XendAppDeps {
   domains: DomainManager;
@@ -84,6 +84,27 @@ export function withAbsoluteUrl(request: Request): Request {
     init.duplex = "half";
   }
   return new Request(`http://localhost${path.startsWith("/") ? path : `/${path}`}`, init);
+}
+
+/**
+ * A domain's SXP text, as `show(domainToSxp(d))` writes it, kept per config object: the domain
+ * manager hands out one shared copy of each config (src/domain/summaries.ts), so the text is
+ * written again only when the config or one of the figures beside it (state, memory, CPU time…)
+ * changed. With 20 domains, writing every record on every `GET /xend/domain?detail=1` was most of
+ * the request's cost (issue 16 §3). test/unit/legacy-render.test.ts checks it against a fresh one.
+ */
+const rendered = new WeakMap<object, { key: string; text: string }>();
+
+export function domainText(d: DomainSummary): string {
+  // Every field of the summary domainToSxp reads besides the config (JSON.stringify of the
+  // summary cost as much as writing the record).
+  const f = d.flags;
+  const key = `${d.domid} ${d.maxvcpus} ${d.maxmem} ${d.memory} ${d.vcpus} ${d.startTime} ${d.cpuTime} ${d.state} ${+f.shutdown}${+f.crashed}${+f.dying}${+f.paused} ${d.uuid} ${d.name}`;
+  const hit = rendered.get(d.config);
+  if (hit?.key === key) return hit.text;
+  const text = show(domainToSxp(d));
+  rendered.set(d.config, { key, text });
+  return text;
 }
 
 export function createXendApp(deps: XendAppDeps): Hono {
@@ -224,7 +245,8 @@ export function createXendApp(deps: XendAppDeps): Hono {
 
   async function detailList(req: LegacyRequest): Promise<Reply> {
     const list = await filtered(req.args);
-    return req.sxp ? sxpReply(list.map(domainToSxp)) : domainDirPage(req, list);
+    // show() of the list, from each record's kept text.
+    return req.sxp ? { status: 200, body: `(${list.map(domainText).join(" ")})`, type: SXP_MIME_TYPE } : domainDirPage(req, list);
   }
 
   function domainDirPage(req: LegacyRequest, list: DomainSummary[]): Reply {

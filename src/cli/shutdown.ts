@@ -1,7 +1,8 @@
 /**
  * `xvm shutdown`: stop everything that runs for a state root, and wait until it is gone — what
  * `npm stop` runs. Guests keep running unless `--guests` is given (they are processes of their
- * own, which a later xend re-attaches to; the command says which ones stay). Then xend is
+ * own, which a later xend re-attaches to; the command says which ones stay), except what their
+ * on_xend_stop says (the domains service's stop, run before xend's). Then xend is
  * disabled with `svcadm disable -s xend` (a daemon run outside the restarter, `xvm xend` in a
  * terminal or under systemd, gets SIGTERM), and the restarter is stopped (SIGTERM).
  *
@@ -34,7 +35,8 @@ class ShutdownCommand extends XvmCommand {
       What \`npm stop\` runs. In order: with \`--guests\`, every guest is asked to shut down (\`xm
       shutdown -a -w\`) and one still running after \`--timeout\` seconds is destroyed, and a stopped
       guest kept for inspection (\`on_crash = preserve\`) is destroyed; without it, guests are
-      listed and left as they are (xend re-attaches to them when it starts again).
+      listed and left as they are (xend re-attaches to them when it starts again), but for what
+      their on_xend_stop asks (shutdown, suspend), which svc:/system/xvm/domains does as xend stops.
       Then xend is disabled and stopped (\`svcadm disable -s xend\`; a daemon run outside the
       restarter gets SIGTERM), and the restarter (svc:/system/svc/restarter:default) is stopped.
       Each step is reported on stdout. The next \`svcadm enable xend\` (or \`npm start\`) starts both again.

@@ -12,6 +12,8 @@ import { runningDaemonPid } from "../daemon/pidfile.ts";
 import { XvmError, errorMessage } from "../errors.ts";
 import { unixJson } from "../runtime/http-client.ts";
 import { XvmCommand } from "./base.ts";
+import type { XendStartOutcome, XendStopOutcome } from "../domain/types.ts";
+import { startLines, stopLines } from "../smf/restarter/domains-methods.ts";
 
 class XendCommand extends XvmCommand {
   static override paths = [["xend"]];
@@ -131,9 +133,43 @@ class XendStopCommand extends XendClientCommand {
   }
 }
 
+class XendDomainsCommand extends XendClientCommand {
+  static override paths = [["xend", "domains"]];
+  static override usage = Command.Usage({
+    description: "apply the managed domains' on_xend_start or on_xend_stop now (the methods of svc:/system/xvm/domains)",
+    details: `
+      \`start\` starts the inactive managed domains marked on_xend_start = start (resuming one that has a checkpoint, as after on_xend_stop = suspend); \`stop\` applies each running domain's on_xend_stop: shutdown (and wait, up to --timeout seconds), suspend (into var/lib/xend/domains/<uuid>/), or ignore. One line per domain; exit status 1 if one of them failed.
+
+      Under SMF the restarter runs these itself, as the start and stop methods of svc:/system/xvm/domains:default: \`svcadm disable domains\` runs the stop, \`svcadm enable domains\` the start. A daemon no restarter runs applies them itself when it starts and stops.
+    `,
+    examples: [
+      ["Start the on_xend_start domains", "$0 xend domains start"],
+      ["Shut down or suspend the running domains as on_xend_stop says", "$0 xend domains stop --timeout 120"],
+    ],
+  });
+  action = Option.String({ required: true, name: "start|stop" });
+  timeout = Option.String("--timeout", "60", { description: "stop: seconds to wait for domains shut down (default 60)" });
+
+  async execute(): Promise<number> {
+    if (this.action === "start") {
+      const r = await this.call<{ domains: XendStartOutcome[] }>("POST", "/domains/on-xend-start", {});
+      for (const line of startLines(r.domains)) this.context.stdout.write(`${line}\n`);
+      return r.domains.some((d) => d.error !== undefined) ? 1 : 0;
+    }
+    if (this.action === "stop") {
+      const timeout = Number(this.timeout);
+      if (!Number.isInteger(timeout) || timeout < 0 || timeout > 3600) return this.fail(`--timeout must be a number of seconds from 0 to 3600, not '${this.timeout}'`);
+      const r = await this.call<{ domains: XendStopOutcome[] }>("POST", "/domains/on-xend-stop", { timeout });
+      for (const line of stopLines(r.domains)) this.context.stdout.write(`${line}\n`);
+      return r.domains.some((d) => d.error !== undefined) ? 1 : 0;
+    }
+    return this.fail(`'${this.action}' is not start or stop`);
+  }
+}
+
 /** Gone, or a zombie its parent has not reaped yet (it has released everything it held). */
 function processGone(pid: number): boolean {
   return !pidAlive(pid);
 }
 
-export const commands: CommandClass[] = [XendCommand, XendStatusCommand, XendReloadCommand, XendStopCommand];
+export const commands: CommandClass[] = [XendCommand, XendStatusCommand, XendReloadCommand, XendStopCommand, XendDomainsCommand];

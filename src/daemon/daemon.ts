@@ -15,6 +15,7 @@ import { XvmError, errorMessage } from "../errors.ts";
 import { createDomainManager, type DomainManagerHandle } from "../domain/manager.ts";
 import { domainRoutes } from "./domain-routes.ts";
 import type { HypervisorDriver } from "../hypervisor/driver.ts";
+import { withInfoCache } from "../hypervisor/info-cache.ts";
 import { createDriver, unavailableDriver } from "../hypervisor/registry.ts";
 import { Paths } from "../paths.ts";
 import type { PluginDefinition } from "../plugin/contract.ts";
@@ -79,8 +80,11 @@ export function startExitCode(error: unknown): number {
   return 1;
 }
 
-/** How long a daemon that applies on_xend_stop itself waits for guests it shut down. */
-const XEND_STOP_TIMEOUT_MS = 60_000;
+/**
+ * How long a daemon that applies on_xend_stop itself waits for guests it shut down: within the
+ * systemd unit's TimeoutStopSec=60 (contrib/systemd/xend.service), with room for the rest of the stop.
+ */
+const XEND_STOP_TIMEOUT_MS = 45_000;
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
   setDaemonUmask();
@@ -123,7 +127,9 @@ async function boot(
     lastState = health.state;
     events.fromHealth(key, reason, health.state, health.list(), changed);
   });
-  const driver = await startHypervisor(core, paths, logger, health);
+  // Listings answer from the guests' recent info (src/hypervisor/info-cache.ts): every user of the
+  // driver, plugins included, goes through the wrapper so that what they do forgets it.
+  const driver = withInfoCache(await startHypervisor(core, paths, logger, health));
 
   const host = new PluginHost({ paths, logger, health });
   const metrics = async (): Promise<string> => renderMetrics({

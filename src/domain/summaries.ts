@@ -1,4 +1,5 @@
 /** How a domain is shown (`xm list`, the API, hooks): a running guest, an inactive managed one, Domain-0. */
+import { recentInfo } from "../hypervisor/info-cache.ts";
 import { isSuspended } from "./checkpoint.ts";
 import { cpuBusyNs, hostBootTime } from "./host.ts";
 import type { DomainModel } from "./model.ts";
@@ -6,11 +7,38 @@ import { type Active, DOM0_NAME, DOM0_UUID, type FullConfig, mib } from "./recor
 import { NO_FLAGS, stateString } from "./state.ts";
 import type { DomainStateFlags, DomainSummary } from "./types.ts";
 
+/**
+ * The copy of a config that summaries carry, made once per config: a record's config is replaced,
+ * never changed in place (model.ts update, devices.ts, stop-actions.ts), so the copy stays right
+ * as long as the record holds that object. Frozen, so that no reader can change what the next one
+ * sees. Copying it per summary cost a listing of 20 domains more than everything else it does.
+ */
+const configCopies = new WeakMap<FullConfig, FullConfig>();
+
+export function configCopy(config: FullConfig): FullConfig {
+  let copy = configCopies.get(config);
+  if (!copy) {
+    copy = deepFreeze(structuredClone(config));
+    configCopies.set(config, copy);
+  }
+  return copy;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
 export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSummary> {
   let info = rec.info;
   if (!rec.lost && !rec.dying) {
     try {
-      info = await m.driver.info(rec.domid);
+      // A listing asks every guest: an answer the driver had within the last 0.1 s, with nothing
+      // done to the guest since, is as good (src/hypervisor/info-cache.ts).
+      info = await recentInfo(m.driver, rec.domid);
       rec.info = info;
       rec.targetKiB = info.targetKiB;
     } catch {
@@ -36,7 +64,7 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
     cpuTime: (info?.cpuTimeNs ?? 0) / 1e9,
     startTime: rec.startTime,
     managed: rec.managed,
-    config: structuredClone(rec.config),
+    config: configCopy(rec.config),
     vcpuInfo: info?.vcpus ?? [],
     restartCount: rec.restartCount,
   };
@@ -52,7 +80,7 @@ export function inactiveSummary(config: FullConfig, suspended = false): DomainSu
     ...(suspended ? { suspended: true } : {}),
     domid: null, name: config.name, uuid: config.uuid, memory: config.memory, maxmem: config.maxmem ?? config.memory,
     vcpus: config.vcpus, maxvcpus: config.maxvcpus ?? config.vcpus, state: stateString(NO_FLAGS), flags: { ...NO_FLAGS },
-    cpuTime: 0, startTime: 0, managed: true, config: structuredClone(config), vcpuInfo: [], restartCount: 0,
+    cpuTime: 0, startTime: 0, managed: true, config: configCopy(config), vcpuInfo: [], restartCount: 0,
   };
 }
 

@@ -27,14 +27,16 @@ export function addDomainsService(data: RepoData, now: number): void {
   setProp(svcPgs, "start", "timeout_seconds", "count", ["300"], "method");
   setProp(svcPgs, "stop", "exec", "astring", [DOMAINS_STOP_EXEC], "method");
   setProp(svcPgs, "stop", "timeout_seconds", "count", ["300"], "method");
-  setProp(svcPgs, "startd", "duration", "astring", ["transient"], "framework");
-  setProp(svcPgs, "xend", "entities", "fmri", [XEND_FMRI], "dependency");
-  setProp(svcPgs, "xend", "grouping", "astring", ["require_all"], "dependency");
-  setProp(svcPgs, "xend", "restart_on", "astring", ["restart"], "dependency");
-  setProp(svcPgs, "xend", "type", "astring", ["service"], "dependency");
+  // In the order `svccfg import` of the exported manifest creates them, so that the round trip
+  // gives the same listprop.
   setProp(svcPgs, "tm_common_name", "C", "ustring", ["xVM domains: on_xend_start and on_xend_stop"], "template");
   setProp(svcPgs, "tm_man_xend", "title", "astring", ["xend"], "template");
   setProp(svcPgs, "tm_man_xend", "section", "astring", ["1M"], "template");
+  setProp(svcPgs, "xend", "grouping", "astring", ["require_all"], "dependency");
+  setProp(svcPgs, "xend", "restart_on", "astring", ["restart"], "dependency");
+  setProp(svcPgs, "xend", "type", "astring", ["service"], "dependency");
+  setProp(svcPgs, "xend", "entities", "fmri", [XEND_FMRI], "dependency");
+  setProp(svcPgs, "startd", "duration", "astring", ["transient"], "framework");
   const instPgs: PgMap = {};
   setProp(instPgs, "general", "enabled", "boolean", ["true"], "framework");
   setProp(instPgs, "general", "entity_stability", "astring", ["Volatile"], "framework");

@@ -15,7 +15,7 @@ import { Repository } from "../../src/smf/repository.ts";
 import { readStatus } from "../../src/smf/restarter/record.ts";
 import { cleanupRoot, run, tempRoot, waitFor } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
-import { lastHeartbeat, listMap } from "../helpers/xm.ts";
+import { lastHeartbeat, listMap, startXend } from "../helpers/xm.ts";
 
 const XEND = "svc:/system/xvm/xend:default";
 const DOMAINS = "svc:/system/xvm/domains:default";
@@ -167,5 +167,64 @@ describe("managed domains follow the services", () => {
     expect(states()).toEqual({ ctr: "running", keep: "running", web: "running" });
     expect(existsSync(checkpoint(ctrUuid))).toBe(false);
     expect(Number(readFileSync(join(root, "var/run/xend/xend.pid"), "utf8"))).toBe(xendPid);
+  });
+});
+
+describe("without a restarter, and svcadm's dependency rules", () => {
+  let fg = "";
+
+  beforeAll(() => {
+    fg = prepareRoot(tempRoot("xvm-smf-domains-fg-"), { relocation: false });
+    writeFileSync(join(fg, "auto.cfg"), 'name = "auto"\nkernel = "sim:idle"\nmemory = 32\non_xend_start = "start"\non_xend_stop = "shutdown"\n');
+    writeFileSync(join(fg, "stay.cfg"), 'name = "stay"\nkernel = "sim:idle"\nmemory = 32\n');
+  });
+
+  afterAll(async () => {
+    await cleanupRoot(fg);
+  });
+
+  const inFg = (...args: string[]) => run(args, { root: fg, timeoutMs: 60_000 });
+  const fgStates = () => Object.fromEntries(Object.entries(listMap(fg)).filter(([n]) => n !== "Domain-0").map(([n, v]) => [n, v.startsWith(" ") ? "off" : "running"]));
+
+  it("a foreground xend (no restarter) applies on_xend_start when it starts and on_xend_stop when it stops, as xend 3.4 did", async () => {
+    let xend = await startXend(fg);
+    expect(inFg("xm", "new", join(fg, "auto.cfg"))).toMatchObject({ code: 0 });
+    expect(inFg("xm", "create", join(fg, "stay.cfg"))).toMatchObject({ code: 0 });
+    expect(fgStates()).toEqual({ auto: "off", stay: "running" });
+    // `xvm xend domains start|stop`: the service's methods, by hand.
+    expect(inFg("xend", "domains", "start")).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Domain auto \(\d+\) started\n$/), stderr: "" });
+    expect(inFg("xend", "domains", "stop")).toMatchObject({
+      code: 0, stderr: "",
+      stdout: expect.stringMatching(/^(Domain auto \(\d+\) shut down \(on_xend_stop = shutdown\)\nDomain stay \(\d+\) continues to run \(on_xend_stop = ignore\)\n|Domain stay \(\d+\) continues to run \(on_xend_stop = ignore\)\nDomain auto \(\d+\) shut down \(on_xend_stop = shutdown\)\n)$/),
+    });
+    expect(fgStates()).toEqual({ auto: "off", stay: "running" });
+    expect(inFg("xend", "domains", "restart")).toMatchObject({ code: 1, stderr: "xend: 'restart' is not start or stop\n" });
+
+    // A new daemon starts auto itself (no restarter, so no svc:/system/xvm/domains to do it)...
+    process.kill(xend.pid, "SIGTERM");
+    await xend.exited;
+    xend = await startXend(fg);
+    expect(fgStates()).toEqual({ auto: "running", stay: "running" });
+    // ...and shuts it down when stopped; stay (ignore) outlives it.
+    process.kill(xend.pid, "SIGTERM");
+    expect(await xend.exited).toEqual([0, null]);
+    const log = readFileSync(join(fg, "var/log/xen/xend.log"), "utf8");
+    expect(log).toMatch(/Shutting down domain auto \(\d+\) \(on_xend_stop = shutdown\)\n(.*\n)*.*Domain auto \(\d+\) destroyed\n(.*\n)*.*xend stopped \(exit 0\)\n/);
+    xend = await startXend(fg);
+    expect(fgStates()).toEqual({ auto: "running", stay: "running" });
+    process.kill(xend.pid, "SIGTERM");
+    await xend.exited;
+  });
+
+  it("svcadm enable -s domains while xend is disabled: unsatisfied dependencies, exit 4; enable -r enables xend too", async () => {
+    expect(inFg("svcadm", "disable", "domains")).toMatchObject({ code: 0 });
+    expect(inFg("svcadm", "enable", "-s", "domains")).toEqual({
+      code: 4, stdout: "", stderr: `svcadm: Instance "${DOMAINS}" has unsatisfied dependencies.\n`,
+    });
+    expect(inFg("svcadm", "-v", "enable", "-rs", "domains")).toEqual({ code: 0, stdout: `${DOMAINS} enabled.\n${XEND} enabled.\n`, stderr: "" });
+    expect(inFg("svcs", "-H", "-o", "state,fmri", "xend", "domains").stdout).toBe(`online         ${XEND}\nonline         ${DOMAINS}\n`);
+    expect(fgStates()).toEqual({ auto: "running", stay: "running" });
+    expect(inFg("svcadm", "disable", "-s", "xend")).toMatchObject({ code: 0 });
+    expect(readFileSync(join(fg, "var/svc/log/system-xvm-domains:default.log"), "utf8")).toMatch(/\nDomain auto \(\d+\) shut down \(on_xend_stop = shutdown\)\n/);
   });
 });

@@ -3,7 +3,7 @@
  * export → delete → import round-trips, apply of a profile, validate, revert to a snapshot,
  * delpropvalue on a value the instance inherits, and their errors.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { cleanupRoot, run, runAsync, tempRoot } from "../helpers/cli.ts";
@@ -42,6 +42,28 @@ describe("svccfg import and export", () => {
     expect(listing()).toEqual(before);
     expect(ok("-s", "xend:default", "listsnap").split("\n").sort()).toEqual(["", "initial", "last-import", "running"]);
     expect(svcprop("-p", "config/dom0-cpus", "xend").stdout).toBe("2\n");
+  });
+
+  it("round-trips svc:/system/xvm/domains: its dependency is exported as a dependency element and comes back", () => {
+    const config = (text: string) => text.split("\n").filter((l) => !/^restarter/.test(l)).join("\n");
+    const listing = () => ({ svc: ok("-s", "domains", "listprop"), inst: config(ok("-s", "domains:default", "listprop")) });
+    const before = listing();
+    const manifest = join(root, "domains.xml");
+    ok("export", "domains", ">", manifest);
+    const xml = readFileSync(manifest, "utf8");
+    expect(xml).toContain([
+      "    <dependency name='xend' grouping='require_all' restart_on='restart' type='service'>",
+      "      <service_fmri value='svc:/system/xvm/xend:default'/>",
+      "    </dependency>",
+      "    <exec_method name='start' type='method' exec='xvm xend domains start' timeout_seconds='300'/>",
+      "    <exec_method name='stop' type='method' exec='xvm xend domains stop' timeout_seconds='300'/>",
+    ].join("\n"));
+    expect(xml).toContain("    <instance name='default' enabled='true'/>\n");
+    expect(ok("delete", "domains")).toBe("");
+    expect(run(["svcs", "-D", "xend"], { root }).stdout).toBe("STATE          STIME    FMRI\n");
+    expect(ok("import", manifest)).toBe("");
+    expect(listing()).toEqual(before);
+    expect(run(["svcs", "-H", "-o", "fmri", "-D", "xend"], { root }).stdout).toBe("svc:/system/xvm/domains:default\n");
   });
 
   it("imports a Solaris-style manifest with a default instance, a dependency and a method", () => {

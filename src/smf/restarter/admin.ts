@@ -4,7 +4,8 @@
  * write the request to the repository, ring the restarter, and with -s wait for the outcome by
  * watching the repository. Messages and exit codes are svcadm's.
  */
-import { instanceFmri, findInstances } from "../fmri.ts";
+import { instanceFmri, findInstances, parseFullFmri } from "../fmri.ts";
+import { dependenciesOfInstance, entityInstances, unsatisfied } from "../dependencies.ts";
 import { RESTARTER_FMRI, type RepoData } from "../model.ts";
 import { refreshInstance } from "../refresh.ts";
 import { Repository, entitiesOf } from "../repository.ts";
@@ -65,6 +66,25 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
     }
     const t = found[0]!;
     targets.push({ ...t, fmri: instanceFmri(t.service, t.instance) });
+  }
+  // enable -r: each instance's dependencies too, recursively (svcadm's enable_fmri_r; exclude_all
+  // groups are not followed, as there the dependency must NOT run).
+  if (req.cmd === "enable" && req.recursive) {
+    const seen = new Set(targets.map((t) => t.fmri));
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      for (const dep of dependenciesOfInstance(data, t.service, t.instance)) {
+        if (dep.grouping === "exclude_all") continue;
+        for (const entity of dep.entities) {
+          for (const fmri of entityInstances(data, entity)) {
+            const p = parseFullFmri(fmri);
+            if (!p?.instance || seen.has(fmri) || fmri === RESTARTER_FMRI) continue;
+            seen.add(fmri);
+            targets.push({ service: p.service, instance: p.instance, fmri });
+          }
+        }
+      }
+    }
   }
   // Refusals first: a command refused changes nothing, not even by starting a restarter.
   const accepted: Target[] = [];
@@ -189,6 +209,10 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
           return EXIT_SVC_FAILURE;
         }
         if ((st.state === "online" || st.state === "degraded") && st.nextState === "none") return 0;
+        if (st.state === "offline" && st.nextState === "none" && neverSatisfied(d, t)) {
+          warn(`Instance "${t.fmri}" has unsatisfied dependencies.`);
+          return EXIT_DEP_FAILURE;
+        }
       } else {
         if (st.state === "maintenance") {
           warn(`Instance "${t.fmri}" is in maintenance state.`);
@@ -218,6 +242,27 @@ export async function runSvcadm(paths: Paths, req: SvcadmRequest, io: Output): P
       return false;
     }
   }
+}
+
+/**
+ * A dependency that cannot come up without an administrator (disabled, or in maintenance) keeps
+ * the instance offline for good: svcadm enable -s stops waiting (exit 4).
+ */
+function neverSatisfied(data: RepoData, t: Target): boolean {
+  const stateOfFmri = (fmri: string) => {
+    const p = parseFullFmri(fmri);
+    const loc = p?.instance ? locate(data, p.service, p.instance) : undefined;
+    if (!loc) return undefined;
+    const st = readStatus(loc.inst);
+    // Enabled but not yet up: it may still come (not "never").
+    if (st.state === "disabled" && enabledOf(loc.inst).effective) return { state: "offline", nextState: "online" };
+    return { state: st.state, nextState: st.nextState };
+  };
+  return unsatisfied(data, t.service, t.instance, stateOfFmri).some((u) =>
+    u.dep.entities.length > 0 && u.blocking.length > 0 && u.blocking.every((f) => {
+      const s = stateOfFmri(f);
+      return s === undefined || ((s.state === "disabled" || s.state === "maintenance") && s.nextState === "none");
+    }));
 }
 
 function stateOf(data: RepoData, t: Target): string | undefined {

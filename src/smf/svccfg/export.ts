@@ -66,12 +66,28 @@ function method(x: Xml, depth: number, name: string, pg: PropertyGroup): void {
   x.line(depth, "</exec_method>");
 }
 
+const DEPENDENCY_PROPS = ["entities", "grouping", "restart_on", "type"];
+
+/** A dependency group as svccfg exports it: a dependency element naming its FMRIs (when it holds only those). */
+function isPlainDependency(pg: PropertyGroup): boolean {
+  return pg.type === "dependency" && Object.keys(pg.props).every((n) => DEPENDENCY_PROPS.includes(n))
+    && (pg.props.entities?.values.length ?? 0) > 0 && ["fmri", "astring"].includes(pg.props.entities!.type);
+}
+
+function dependency(x: Xml, depth: number, name: string, pg: PropertyGroup): void {
+  const v = (p: string, d: string) => pg.props[p]?.values[0] ?? d;
+  x.line(depth, `<dependency name='${attr(name)}' grouping='${attr(v("grouping", "require_all"))}' restart_on='${attr(v("restart_on", "none"))}' type='${attr(v("type", "service"))}'>`);
+  for (const fmri of pg.props.entities!.values) x.line(depth + 1, `<service_fmri value='${attr(fmri)}'/>`);
+  x.line(depth, "</dependency>");
+}
+
 /** Groups other than methods, templates and nonpersistent state; framework bits handled elsewhere. */
 function groups(x: Xml, depth: number, pgs: PgMap, skip: (name: string) => boolean): void {
   const kept = Object.entries(pgs).filter(([name, pg]) => !(pg.flags & 1) && pg.type !== "template" && !skip(name));
-  // The DTD wants exec_method elements before property_group elements.
+  // The DTD's order: dependency, exec_method, then property_group elements.
+  for (const [name, pg] of kept) if (isPlainDependency(pg)) dependency(x, depth, name, pg);
   for (const [name, pg] of kept) if (pg.type === "method") method(x, depth, name, pg);
-  for (const [name, pg] of kept) if (pg.type !== "method") group(x, depth, name, pg);
+  for (const [name, pg] of kept) if (pg.type !== "method" && !isPlainDependency(pg)) group(x, depth, name, pg);
 }
 
 function instance(x: Xml, depth: number, name: string, inst: InstanceData): void {
