@@ -235,6 +235,7 @@ describe("without a restarter, and svcadm's dependency rules", () => {
 
   it("a foreground xend (no restarter) applies on_xend_start when it starts and on_xend_stop when it stops, as xend 3.4 did", async () => {
     let xend = await startXend(fg);
+    expect(inFg("svcs", "-x", "domains").stdout).toContain(`Reason: Its dependency ${XEND} runs outside the restarter (started by hand); that daemon does this service's work itself.\n`);
     expect(inFg("xm", "new", join(fg, "auto.cfg"))).toMatchObject({ code: 0 });
     expect(inFg("xm", "create", join(fg, "stay.cfg"))).toMatchObject({ code: 0 });
     expect(fgStates()).toEqual({ auto: "off", stay: "running" });
