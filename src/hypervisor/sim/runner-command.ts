@@ -2,9 +2,9 @@
  * What a runner command handler gets and returns. Commands run inside the runner, next to guest
  * memory; the relocation and dump work add theirs as files under ./commands/ (see its index.ts).
  */
-import type { Socket } from "node:net";
 import type { GuestInfo } from "../driver.ts";
 import type { LifecycleEvent, RunnerSpec, SimGuest } from "./guest.ts";
+import type { RunnerSocket } from "./runner-socket.ts";
 
 export interface RunnerHost {
   readonly dir: string;
@@ -22,7 +22,7 @@ export interface RunnerHost {
 }
 
 export interface RunnerConnection {
-  readonly socket: Socket;
+  readonly socket: RunnerSocket;
   /** Receive pushed events on this connection. */
   subscribed: boolean;
 }

@@ -10,15 +10,15 @@
  */
 import { chmodSync, existsSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { appendRotating } from "../../runtime/rotating-file.ts";
-import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
 import { RUNNER_COMMANDS } from "./commands/index.ts";
 import { writeFileAtomic } from "./files.ts";
-import { encodeFrame, readFrames } from "./framing.ts";
+import { encodeFrame, type Frame } from "./framing.ts";
 import { SimGuest, type LifecycleEvent, type RunnerSpec } from "./guest.ts";
 import { RUNNER_PID, RUNNER_SOCKET, RUNNER_SPEC, type EventHeader, type RequestHeader, type RunnerEventBody } from "./protocol.ts";
 import type { RunnerConnection, RunnerHost } from "./runner-command.ts";
+import { listenRunnerSocket, type Accepted, type RunnerListener } from "./runner-socket.ts";
 
 /**
  * The runner's log lines go to the log file the driver gave it as stderr (runner.<domid>.log),
@@ -50,7 +50,7 @@ function stderrFile(): string | undefined {
 class Runner implements RunnerHost {
   readonly spec: RunnerSpec;
   readonly guest: SimGuest;
-  private server?: Server;
+  private server?: RunnerListener;
   private readonly connections = new Set<RunnerConnection>();
   private pending: LifecycleEvent[] = [];
   private exiting = false;
@@ -79,11 +79,7 @@ class Runner implements RunnerHost {
     const vcpusMs = performance.now() - t0;
     const path = join(this.dir, RUNNER_SOCKET);
     if (existsSync(path)) unlinkSync(path);
-    this.server = createServer((socket) => this.accept(socket));
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once("error", reject);
-      this.server!.listen(path, () => resolve());
-    });
+    this.server = await listenRunnerSocket(path, (accepted) => this.accept(accepted));
     chmodSync(path, 0o600);
     this.log(`domain ${this.spec.domid} (${this.spec.name}, ${this.spec.kernel}) running: ${this.spec.vcpus} vCPU(s), ${this.spec.memoryKiB} KiB ` +
       `(process up at ${Math.round(t0)} ms, vCPU threads ready in ${Math.round(vcpusMs)} ms)`);
@@ -114,12 +110,11 @@ class Runner implements RunnerHost {
     for (const c of this.connections) if (c.subscribed && !c.socket.destroyed) c.socket.write(frame);
   }
 
-  private accept(socket: Socket): void {
-    const connection: RunnerConnection = { socket, subscribed: false };
+  private accept(accepted: Accepted): void {
+    const connection: RunnerConnection = { socket: accepted.socket, subscribed: false };
     this.connections.add(connection);
-    socket.on("error", () => {});
-    socket.on("close", () => this.connections.delete(connection));
-    readFrames(socket, (frame) => void this.handle(connection, frame.header as unknown as RequestHeader, frame.payload));
+    accepted.onClose(() => this.connections.delete(connection));
+    accepted.onFrame((frame: Frame) => void this.handle(connection, frame.header as unknown as RequestHeader, frame.payload));
   }
 
   private async handle(connection: RunnerConnection, request: RequestHeader, payload: Uint8Array): Promise<void> {
