@@ -817,22 +817,39 @@ export class QemuDriver implements HypervisorDriver {
       closeSync(openSync(path, "a", 0o600));
       chownSync(path, this.user.uid, this.user.gid);
     }
-    const done = new Promise<void>((resolve, reject) => {
-      const poll = async () => {
-        for (;;) {
-          const q = await this.qmp<{ status: string; completed: number; total: number }>(domid, "query-dump");
-          options.onProgress?.(q.completed, q.total);
-          if (q.status === "completed") return resolve();
-          if (q.status === "failed") return reject(new XvmError("DUMP_FAILED", { detail: `QEMU could not write ${path}` }));
-          await sleep(100);
+    // QEMU says DUMP_COMPLETED the moment the file is whole: wait for that rather than for the
+    // next progress poll (every 100 ms, for onProgress), which cost 50 ms a dump on average.
+    let wake: (() => void) | undefined;
+    let signalled = false;
+    const unwatch = this.watchEvents(domid, (e) => {
+      if (e.event !== "DUMP_COMPLETED") return;
+      signalled = true;
+      wake?.();
+    });
+    try {
+      await link.qmp.execute("dump-guest-memory", { paging: false, protocol: `file:${path}`, detach: true, format: "elf" }).catch((error) => {
+        throw new XvmError("DUMP_FAILED", { detail: error instanceof QmpError ? error.desc : errorMessage(error) });
+      });
+      for (;;) {
+        const q = await this.qmp<{ status: string; completed: number; total: number }>(domid, "query-dump");
+        options.onProgress?.(q.completed, q.total);
+        if (q.status === "completed") break;
+        if (q.status === "failed" || q.status === "none") throw new XvmError("DUMP_FAILED", { detail: `QEMU could not write ${path}` });
+        if (signalled) {
+          signalled = false;
+          continue;
         }
-      };
-      poll().catch(reject);
-    });
-    await link.qmp.execute("dump-guest-memory", { paging: false, protocol: `file:${path}`, detach: true, format: "elf" }).catch((error) => {
-      throw new XvmError("DUMP_FAILED", { detail: error instanceof QmpError ? error.desc : errorMessage(error) });
-    });
-    await done;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 100);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      unwatch();
+    }
     if (this.user) chownSync(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
   }
 
