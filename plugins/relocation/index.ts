@@ -14,6 +14,7 @@ import { MigrationRecords } from "./records.ts";
 import { relocationRoutes } from "./routes.ts";
 import { migrateDomain, type MigrateRequest } from "./send.ts";
 import { RelocationListener, plainAddress } from "./server.ts";
+import { takeOutgoingNotes } from "./outgoing.ts";
 
 export default definePlugin({
   name: "relocation",
@@ -22,6 +23,7 @@ export default definePlugin({
   async setup(ctx) {
     const records = new MigrationRecords();
     const deps = {
+      runDir: ctx.paths.runDir,
       domains: ctx.domains, hypervisor: ctx.hypervisor, log: ctx.log, records,
       pathsAllow: () => parsePathsAllow(ctx.config["xend-relocation-paths-allow"]),
     };
@@ -96,7 +98,26 @@ export default definePlugin({
     relocationRoutes(ctx.routes, { ...deps, migrate, listener: () => listener.status() });
     const unregisterLegacy = ctx.legacyHttp?.registerDomainOp("migrate", legacyMigrateOp((r) => migrate(r)));
 
+    /**
+     * Migrations going out when an earlier daemon was killed: a guest still called
+     * `migrating-<name>` gets its name back (outgoing.ts). The guest itself runs on: the driver
+     * resumed it once it lost its xend, or it never stopped (killed before the stream began).
+     */
+    const restoreNames = async () => {
+      for (const note of takeOutgoingNotes(ctx.paths.runDir)) {
+        const d = (await ctx.domains.list()).find((x) => x.domid === note.domid && x.uuid === note.uuid);
+        if (!d || d.name === note.name || !d.name.startsWith("migrating-")) continue;
+        try {
+          await ctx.domains.rename(note.domid, note.name);
+          ctx.log.info(`Domain ${note.name} (${note.domid}): name given back (its migration ended with the xend that ran it)`);
+        } catch (error) {
+          ctx.log.error(`Domain ${escapeText(d.name)} (${note.domid}): could not give it back its name ${escapeText(note.name)}: ${errorMessage(error)}`);
+        }
+      }
+    };
+
     return {
+      hooks: { daemonReady: restoreNames },
       async refresh(changes) {
         if (changes.has("xend-relocation-key")) ctx.log.info(`relocation key file: ${relocationKeyFile(ctx.config["xend-relocation-key"], ctx.paths)}`);
         checkKey();

@@ -16,7 +16,7 @@
  * still listens: nothing of it is left here.
  */
 import { hostname } from "node:os";
-import { checkDomainConfig, configFromSxp, escapeText, sxp, VERSION, XvmError, type DomainConfig, type DomainManager, type HypervisorDriver, type IncomingMigration, type Logger, type MigrationStats, type SxpNode } from "xvm/plugin";
+import { checkDomainConfig, configFromSxp, escapeText, faultPoint, sxp, VERSION, XvmError, type DomainConfig, type DomainManager, type HypervisorDriver, type IncomingMigration, type Logger, type MigrationStats, type SxpNode } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
 import { Channel, MAGIC, Msg, PROTOCOL_VERSION, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
@@ -26,6 +26,8 @@ import { MAX_DEVICES, admitIncoming, countDevices } from "./incoming-policy.ts";
 const { name: sxpName } = sxp;
 
 export interface ReceiveDeps {
+  /** var/run/xend (test fault points). */
+  runDir: string;
   domains: DomainManager;
   hypervisor: HypervisorDriver;
   log: Logger;
@@ -120,15 +122,20 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
   let domid: number | undefined;
   let incoming: IncomingMigration | undefined;
   let aborted: Error | undefined;
+  /** The source gave the guest up: from then on it is this host's, whatever fails after. */
+  let committed = false;
+  let verifiedStats: MigrationStats | undefined;
   const stopWatching = channel.onClose((why) => {
     aborted ??= new Error(`the source went away: ${why.message}`);
     void incoming?.abort(aborted.message);
   });
   try {
     if (!driver.prepareIncoming) throw new XvmError("XVM_NOT_IMPLEMENTED", { what: `receiving a migration on the ${driver.name} hypervisor` });
+    await faultPoint("migrate.in.before-create", deps.runDir);
     const summary = await deps.domains.create(config, { paused: true, incoming: true });
     domid = summary.domid!;
     rec.domid = domid;
+    await faultPoint("migrate.in.after-create", deps.runDir);
     incoming = await driver.prepareIncoming(domid, { bindAddress: localAddress, allowFrom: peer.address, timeoutMs: STREAM_TIMEOUT_MS });
     if (aborted) throw aborted;
     const e = incoming.endpoint;
@@ -138,16 +145,28 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
       void incoming?.abort(why.message);
     });
     const stats: MigrationStats = await incoming.verified;
+    verifiedStats = stats;
     if (aborted) throw aborted;
     if (channel.closed) throw new Error("the source went away before the guest was started here");
+    await faultPoint("migrate.in.before-commit", deps.runDir);
+    // The runners settle the hand-over between themselves: this fails if the source resumed it.
     await incoming.commit(!keepPaused);
+    committed = true;
     stopWatching();
+    await faultPoint("migrate.in.after-commit", deps.runDir);
     await deps.domains.notifyMigrated?.(domid, "in", peer.address);
     channel.finish(Msg.DONE, ["done", ["domid", String(domid)], ["name", config.name]]);
+    await faultPoint("migrate.in.after-done", deps.runDir);
     deps.records.complete(rec, stats);
     log.info(`Domain ${config.name} (${domid}) received from ${from}: ${stats.normalPages} pages and ${stats.zeroPages} zero pages in ${stats.rounds} round(s), memory verified; ${keepPaused ? "kept paused" : "running"}`);
   } catch (error) {
     stopWatching();
+    if (committed && domid !== undefined) {
+      log.error(`Domain ${config.name} (${domid}) received from ${from} and running here, but: ${escapeText(detailOf(error))}`);
+      channel.close();
+      deps.records.complete(rec, verifiedStats!);
+      return;
+    }
     const message = detailOf(aborted ?? error);
     log.error(`Restore failed: domain ${config.name} from ${from}: ${escapeText(message)}`);
     if (incoming) await incoming.abort(message);

@@ -13,10 +13,12 @@
  * so does any two-party protocol); it is as short as one message.
  */
 import { connect, type Socket } from "node:net";
-import { connectPeer, domainToSxp, errorMessage, PeerAuthError, RELOCATION_AUTH_PURPOSE, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
+import { connectPeer, domainToSxp, errorMessage, faultPoint, PeerAuthError, RELOCATION_AUTH_PURPOSE, XvmError, type DomainManager, type DomainSummary, type HypervisorDriver, type Logger, type MigrationProgress, type MigrationStats } from "xvm/plugin";
 import { detailOf } from "./channel.ts";
 import { Channel, Msg, errorText, field, msgName, type Message } from "./channel.ts";
 import type { MigrationRecords } from "./records.ts";
+import { forgetOutgoing, noteOutgoing } from "./outgoing.ts";
+import type { MigrationRecord } from "./records.ts";
 import { helloProblem, helloSxp } from "./receive.ts";
 
 export interface MigrateRequest {
@@ -42,6 +44,8 @@ export interface MigrateResult {
 }
 
 export interface SendDeps {
+  /** var/run/xend: test fault points, and the note of a migration going out (outgoing.ts). */
+  runDir: string;
   domains: DomainManager;
   hypervisor: HypervisorDriver;
   log: Logger;
@@ -134,6 +138,8 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
   let channel: Channel | undefined;
   let renamed = false;
   let started = false;
+  let stats: MigrationStats | undefined;
+  let remoteDomid = -1;
   try {
     let key: Buffer;
     try {
@@ -161,8 +167,12 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
 
     // The config goes as xend sent it: the domain's SXP under its own name.
     const sxp = domainToSxp(domain);
+    // Noted before the rename, so that a daemon killed before the driver knows the name to put
+    // back (migrateOut's restore) still finds it at its next start (outgoing.ts).
+    noteOutgoing(deps.runDir, { domid, name, uuid: domain.uuid });
     await domains.rename(domid, `${PREFIX}${name}`.slice(0, 64));
     renamed = true;
+    await faultPoint("migrate.out.before-receive", deps.runDir);
     channel.send(Msg.RECEIVE, ["receive", ["live", request.live ? "1" : "0"], ["paused", domain.flags.paused ? "1" : "0"], sxp]);
     const ready = await channel.next(READY_TIMEOUT_MS, "READY from the destination").catch((error: Error) => {
       throw fail(name, `${destination}: ${error.message}`);
@@ -171,14 +181,13 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     if (ready.type !== Msg.READY) throw fail(name, `expected READY from ${destination}, got ${msgName(ready.type)}`);
     const streamPort = Number(field(ready.body, "port"));
     const token = field(ready.body, "token") ?? "";
-    const remoteDomid = Number(field(ready.body, "domid"));
+    remoteDomid = Number(field(ready.body, "domid"));
     // The address this connection reached: the destination's stream endpoint listens on it too.
     const streamHost = channel.socket.remoteAddress?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, "") ?? field(ready.body, "host") ?? request.host;
 
     const abort = new AbortController();
     const stopWatching = channel.onClose((why) => abort.abort(`the destination went away: ${why.message}`));
     const messages = watchDestination(channel, (why) => abort.abort(why));
-    let stats: MigrationStats;
     started = true;
     try {
       stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token }, {
@@ -198,6 +207,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
       throw fail(name, why.replace(/^migration of \S+ failed: /, ""));
     }
     // The destination verified everything; its DONE says the guest runs there.
+    await faultPoint("migrate.out.before-done", deps.runDir);
     let done: Message;
     try {
       done = await messages.done(DONE_TIMEOUT_MS);
@@ -207,21 +217,9 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     }
     stopWatching();
     if (done.type !== Msg.DONE) throw fail(name, `the destination failed to start the guest: ${errorText(done.body)}`);
+    await faultPoint("migrate.out.after-done", deps.runDir);
     await driver.finishMigrateOut(domid, true);
-    const endedAt = performance.timeOrigin + performance.now();
-    const result: MigrationStats = { ...stats, status: "completed" };
-    if (stats.stoppedAtEpochMs !== undefined) result.downtimeMs = Math.max(0, Math.round(endedAt - stats.stoppedAtEpochMs));
-    result.totalTimeMs = Math.round(Date.now() - Date.parse(rec.startedAt));
-    channel.close();
-    await domains.notifyMigrated?.(domid, "out", destination);
-    try {
-      await domains.destroy(domid);
-    } catch (error) {
-      log.error(`Domain ${name} (${domid}) runs on ${destination} now, but its copy here could not be destroyed: ${detailOf(error)}`);
-    }
-    deps.records.complete(rec, result);
-    log.info(`Domain ${name} (${domid}) migrated to ${destination} as domain ${remoteDomid}: ${result.totalTimeMs} ms, downtime ${result.downtimeMs} ms, ${result.rounds} round(s), ${size(result.transferredBytes)} sent`);
-    return { domain: name, domid, destination, remoteDomid, live: request.live, stats: result };
+    return await handedOver(deps, { rec, domid, name, destination, remoteDomid, live: request.live, stats: stats!, channel });
   } catch (error) {
     const e = error instanceof XvmError ? error : fail(name, detailOf(error));
     if (channel && !channel.closed) channel.finish(Msg.ABORT, ["abort", ["reason", e.message]]);
@@ -233,11 +231,57 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
       }
     }
     // After the name: until this, the driver would restore it itself should xend die.
-    if (started) await driver.finishMigrateOut(domid, false).catch((x) => log.error(`resuming ${name}: ${detailOf(x)}`));
+    if (started) {
+      let outcome: void | { committed: boolean } = undefined;
+      try {
+        outcome = await driver.finishMigrateOut(domid, false);
+      } catch (x) {
+        log.error(`resuming ${name}: ${detailOf(x)}`);
+      }
+      if (outcome?.committed && stats) {
+        // The destination's runner was handed the guest (it asked the source's runner, which
+        // gave it up) but its xend never said DONE: the guest runs there, this copy must go.
+        log.warn(`Domain ${name} (${domid}): ${e.message}; but the destination had already been handed the guest, so it runs there and the copy here is destroyed`);
+        return await handedOver(deps, { rec, domid, name, destination, remoteDomid, live: request.live, stats, channel });
+      }
+    }
     log.error(`Migration of domain ${name} (${domid}) to ${destination} failed: ${e.message}; the domain ${started || renamed ? "resumes" : "stays"} here`);
     deps.records.fail(rec, e.message);
     throw e;
+  } finally {
+    forgetOutgoing(deps.runDir, domid);
   }
+}
+
+interface HandOver {
+  rec: MigrationRecord;
+  domid: number;
+  name: string;
+  destination: string;
+  remoteDomid: number;
+  live: boolean;
+  stats: MigrationStats;
+  channel: Channel | undefined;
+}
+
+/** The destination runs the guest: the copy here is destroyed and the migration recorded. */
+async function handedOver(deps: SendDeps, h: HandOver): Promise<MigrateResult> {
+  const { rec, domid, name, destination, stats } = h;
+  const { domains, log } = deps;
+  const endedAt = performance.timeOrigin + performance.now();
+  const result: MigrationStats = { ...stats, status: "completed" };
+  if (stats.stoppedAtEpochMs !== undefined) result.downtimeMs = Math.max(0, Math.round(endedAt - stats.stoppedAtEpochMs));
+  result.totalTimeMs = Math.round(Date.now() - Date.parse(rec.startedAt));
+  h.channel?.close();
+  await domains.notifyMigrated?.(domid, "out", destination);
+  try {
+    await domains.destroy(domid);
+  } catch (error) {
+    log.error(`Domain ${name} (${domid}) runs on ${destination} now, but its copy here could not be destroyed: ${detailOf(error)}`);
+  }
+  deps.records.complete(rec, result);
+  log.info(`Domain ${name} (${domid}) migrated to ${destination} as domain ${h.remoteDomid}: ${result.totalTimeMs} ms, downtime ${result.downtimeMs} ms, ${result.rounds} round(s), ${size(result.transferredBytes)} sent`);
+  return { domain: name, domid, destination, remoteDomid: h.remoteDomid, live: h.live, stats: result };
 }
 
 /** Reads the destination's messages while the stream runs; ERROR aborts, DONE is kept. */

@@ -30,7 +30,18 @@ export async function attach(m: DomainModel): Promise<void> {
     for (const event of early) dispatch(m, event);
     throw error;
   }
-  for (const g of guests) adopt(m, g);
+  const { keep, drop } = onePerUuid(guests);
+  for (const g of keep) adopt(m, g);
+  for (const { guest, kept } of drop) {
+    // Two guests with one uuid cannot both be the domain: the copy that is not is destroyed (it
+    // never ran under this daemon, no event of it is handled, nothing of it is kept).
+    m.log.error(`Domain ${guest.name} (${guest.domid}) has the uuid ${guest.uuid} of domain ${kept.name} (${kept.domid}): not re-attached; destroying this copy`);
+    try {
+      await m.driver.destroy(guest.domid);
+    } catch (error) {
+      m.log.error(`destroying the duplicate domain ${guest.domid}: ${errorMessage(error)}`);
+    }
+  }
   const finish = applyStopped(m);
   m.nextDomid = Math.max(readDomidCounter(m), ...[...m.active.keys()].map((d) => d + 1), 1);
   m.dmesgLine(`(XEN) ${phys.hypervisor.name} hypervisor ${phys.hypervisor.major}.${phys.hypervisor.minor}${phys.hypervisor.extra} on ${phys.hostname}: ${phys.nrCpus} CPUs, ${mib(phys.totalMemoryKiB)} MiB`);
@@ -99,6 +110,43 @@ function applyStopped(m: DomainModel): Active[] {
     m.log.info(`Domain ${rec.config.name} (${rec.domid}) was already ${s.stopReason ?? "stopped"} (on_* action ${s.action ?? "?"} taken by an earlier xend); not handled again`);
   }
   return finish;
+}
+
+/**
+ * Guests the driver lists with one uuid (a migration to this same host, a runner folder copied
+ * by hand): only one of them is the domain. The real one is the one that can run — not lost,
+ * not stopped, not paused (a source stopped for its migration is paused; the copy that took over
+ * runs), not named `migrating-` — and, all else equal, the older one (lowest domid): a copy
+ * comes after its original. Events of the others are never handled.
+ */
+export function onePerUuid(guests: GuestInfo[]): { keep: GuestInfo[]; drop: { guest: GuestInfo; kept: GuestInfo }[] } {
+  const rank = (g: GuestInfo): number[] => [
+    g.lost ? 1 : 0,
+    g.crashed || g.shutdown || g.dying ? 1 : 0,
+    g.paused ? 1 : 0,
+    g.name.startsWith("migrating-") ? 1 : 0,
+    g.domid,
+  ];
+  const better = (a: GuestInfo, b: GuestInfo): boolean => {
+    const ra = rank(a);
+    const rb = rank(b);
+    for (let i = 0; i < ra.length; i++) if (ra[i] !== rb[i]) return ra[i]! < rb[i]!;
+    return false;
+  };
+  const best = new Map<string, GuestInfo>();
+  for (const g of guests) {
+    const key = g.uuid.toLowerCase();
+    const seen = best.get(key);
+    if (!seen || better(g, seen)) best.set(key, g);
+  }
+  const keep: GuestInfo[] = [];
+  const drop: { guest: GuestInfo; kept: GuestInfo }[] = [];
+  for (const g of guests) {
+    const kept = best.get(g.uuid.toLowerCase())!;
+    if (kept === g) keep.push(g);
+    else drop.push({ guest: g, kept });
+  }
+  return { keep, drop };
 }
 
 function adopt(m: DomainModel, g: GuestInfo): void {

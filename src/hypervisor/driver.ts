@@ -388,8 +388,14 @@ export interface HypervisorDriver {
    * destroys it here next) or not (the guest resumes here as it was); after it rejected, not
    * committed (the guest already runs here). Until then the driver keeps the guest safe on its
    * own should the caller go away (MigrateOutOptions.restore).
+   *
+   * A driver whose two ends settle the hand-over between themselves (sim: the destination's runner
+   * asks the source's for the guest before starting it) answers the outcome in force,
+   * `{committed}`: `true` after a `false` request means the destination took the guest over
+   * although its toolstack never said so (its xend was killed before DONE), and the caller must
+   * destroy this copy rather than report a failure. No answer: the request was done as asked.
    */
-  finishMigrateOut?(domid: number, committed: boolean): Promise<void>;
+  finishMigrateOut?(domid: number, committed: boolean): Promise<void | { committed: boolean }>;
   /**
    * Digest of the guest's whole memory (SHA-256 of every page in order), read with the vCPUs parked:
    * served by the relocation plugin (GET /plugins/relocation/digest/<dom>) so that both ends of a

@@ -27,6 +27,7 @@ import { readHostLinks } from "../host/host-links.ts";
 import { chooseDefaultNic, legacyReason } from "../host/link-choice.ts";
 import { hostMemoryKiB } from "../host/memory.ts";
 import { writeFileAtomic } from "../runtime/atomic-write.ts";
+import { faultPoint } from "../runtime/fault-point.ts";
 import { VERSION } from "../version.ts";
 import { defineCommand } from "./command-contract.ts";
 import { defineProperties, definePlugin, isPluginDefinition, withValidation } from "./contract.ts";
@@ -51,6 +52,8 @@ export {
   confinedPath, isInside,
   // issue 17.9: plugin routes in /openapi.json
   documentRoutes,
+  // issue 13 §3 (i13-migkill): test-only hold points (XVM_TEST_FAULTS=1), for kill -9 tests
+  faultPoint,
 };
 export type * from "./contract.ts";
 export type { ProgressStreamOptions } from "./progress-stream.ts";

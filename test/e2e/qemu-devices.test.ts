@@ -110,19 +110,35 @@ describe.skipIf(skip !== undefined)(`qemu device hot-plug under TCG${skip ? ` (s
     expect([paused.code, paused.stderr]).toEqual([1, "Error: Domain '1' is paused; cannot detach disk xvdb (the guest must eject it: unpause it first).\n"]);
     xmOk(root, "unpause", "q1");
     expect(xmOk(root, "block-list", "q1").split("\n").slice(1, -1).map((l) => l.split(/\s+/)[0])).toEqual(["51744", "51728"]);
+    // Saved and restored after all that: the restored QEMU, started from the config, has the disks
+    // in the PCI slots they were hot-plugged into (pci-slots.ts), so the saved state loads.
+    const save = join(root, "q1.save");
+    expect(xm(root, "save", "q1", save).code).toBe(0);
+    const restored = xm(root, "restore", save);
+    expect([restored.code, restored.stderr.split("\n").filter((l) => l.startsWith("Error"))]).toEqual([0, []]);
+    await blocks("vda,vdc,");
+    await guestSees("$(head -c 10 /dev/vda)", "hotplug-42");
+
     // No crash after device_del: the guest still answers, and QEMU runs.
     await shell("echo alive-$((6*7))", /alive-42/);
     expect(row("q1")!.state).toMatch(/^(r-|-b)----$/);
   }, BOOT_MS + 120_000);
 
   test.skipIf(noNet !== undefined)("network-attach gives the guest a NIC on a tap on the bridge; network-detach takes both away", async () => {
+    const id = row("q1")!.id;
     expect(xm(root, "network-attach", "q1", "bridge=xvmbr0", "mac=00:16:3e:00:00:5a")).toEqual({ code: 0, stdout: "", stderr: "" });
+    expect(xm(root, "network-attach", "q1", "bridge=xvmbr0", "mac=00:16:3e:00:00:5b")).toEqual({ code: 0, stdout: "", stderr: "" });
     const links = () => spawnSync("ip", ["-n", NS, "-o", "link", "show"], { encoding: "utf8" }).stdout ?? "";
-    expect(links()).toMatch(/: vif1\.0: .* master xvmbr0 /);
-    await guestSees("$(cat /sys/class/net/eth0/address 2>/dev/null)", "00:16:3e:00:00:5a");
+    expect(links()).toMatch(new RegExp(`: vif${id}\\.0: .* master xvmbr0 `));
+    expect(links()).toMatch(new RegExp(`: vif${id}\\.1: .* master xvmbr0 `));
+    await guestSees("$(cat /sys/class/net/eth0/address /sys/class/net/eth1/address 2>/dev/null | tr '\\n' ,)", "00:16:3e:00:00:5a,00:16:3e:00:00:5b,");
+    // Each NIC keeps the slot of its index: only the last one may go.
+    const middle = xm(root, "network-detach", "q1", "0");
+    expect([middle.code, middle.stderr]).toEqual([1, expect.stringContaining("only the last network interface can be detached (vif 0 has later ones")]);
+    expect(xm(root, "network-detach", "q1", "1")).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(xm(root, "network-detach", "q1", "0")).toEqual({ code: 0, stdout: "", stderr: "" });
     await guestSees("$(ls /sys/class/net | tr '\\n' ,)", "lo,");
-    expect(links()).not.toContain("vif1.0");
+    expect(links()).not.toMatch(new RegExp(`vif${id}\\.`));
     await shell("echo alive-$((7*7))", /alive-49/);
   }, 120_000);
 });

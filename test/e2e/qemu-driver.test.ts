@@ -192,7 +192,7 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     xmOk(root, "create", cfg("h1", hvm));
     const pid = (await api<{ pid: number }>("GET", "/domains/h1")).pid;
     const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    expect(args).toEqual(expect.arrayContaining(["-boot", "order=c", "-vnc", "127.0.0.1:0,to=99", "-drive", `file=${img},if=virtio,format=raw,readonly=off,id=disk0`]));
+    expect(args).toEqual(expect.arrayContaining(["-boot", "order=c", "-vnc", "127.0.0.1:0,to=99", "-drive", `file=${img},if=none,format=raw,readonly=off,id=disk0`, "virtio-blk-pci,drive=disk0,addr=8.0"]));
     expect(args).not.toContain("-kernel");
     expect(row("h1")!.state).toMatch(/^(r-|-b)----$/);
     if (noNet === undefined) {

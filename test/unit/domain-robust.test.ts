@@ -167,3 +167,42 @@ describe("MAC assignment", () => {
     expect(draws).toBe(MAC_DRAWS);
   });
 });
+
+describe("re-attach with two guests of one uuid (issue 13 §3)", () => {
+  /** A second guest with the first's uuid, name and config (as a migration to this host would leave). */
+  function twin(driver: FakeDriver, from: number, to: number, paused: boolean): void {
+    const g = driver.guests.get(from)!;
+    driver.guests.set(to, { ...structuredClone(g), spec: { ...structuredClone(g.spec), domid: to }, paused });
+  }
+
+  it("adopts one (the one that runs, else the older), destroys the other, and never lists the uuid twice", async () => {
+    const driver = new FakeDriver();
+    const logged: string[] = [];
+    const first = await manager(driver);
+    const uuid = (await first.create(config("mig1"))).uuid;
+    await first.close();
+    twin(driver, 1, 2, false);
+    const log: Logger = { ...quiet, info: (l: string) => logged.push(l), error: (l: string) => logged.push(l), child: () => log };
+    const m = createDomainManager({ driver, paths: new Paths(root), log, now: () => 1_800_000_000_000, fire: async () => {} });
+    managers.push(m);
+    await m.attach();
+    expect(await listed(m)).toEqual(["Domain-0:0:r-----", "mig1:1:-b----"]);
+    expect((await m.list()).filter((d) => d.uuid === uuid)).toHaveLength(1);
+    expect(driver.calls).toContain("destroy 2");
+    expect(driver.guests.has(2)).toBe(false);
+    expect(logged.find((l) => l.startsWith("re-attached to"))).toBe("re-attached to 1 running domain(s): mig1 (1)");
+    expect(logged).toContain(`Domain mig1 (2) has the uuid ${uuid} of domain mig1 (1): not re-attached; destroying this copy`);
+  });
+
+  it("keeps the copy that runs over one that is paused (a source stopped for its migration)", async () => {
+    const driver = new FakeDriver();
+    const first = await manager(driver);
+    await first.create(config("mig1"));
+    await first.close();
+    driver.guests.get(1)!.paused = true;
+    twin(driver, 1, 2, false);
+    const m = await manager(driver);
+    expect(await listed(m)).toEqual(["Domain-0:0:r-----", "mig1:2:-b----"]);
+    expect(driver.guests.has(1)).toBe(false);
+  });
+});

@@ -49,9 +49,12 @@ describe("qemu command line", () => {
     }), "/run/g", settings);
     expect(opt(argv, "-kernel")).toEqual([]);
     expect(opt(argv, "-boot")).toEqual(["order=dc"]);
-    expect(opt(argv, "-drive")).toEqual([`file=${disk},if=virtio,format=raw,readonly=off,id=disk0`, `file=${disk},media=cdrom,if=ide,index=3,readonly=on`]);
+    expect(opt(argv, "-drive")).toEqual([`file=${disk},if=none,format=raw,readonly=off,id=disk0`, `file=${disk},media=cdrom,if=ide,index=3,readonly=on`]);
+    expect(opt(argv, "-device")).toContain("virtio-blk-pci,drive=disk0,addr=8.0");
     expect(taps).toEqual([{ ifname: "vif7.0", bridge: "xvmbr0", mac: "00:16:3e:00:00:01" }]);
     expect(opt(argv, "-netdev")).toEqual(["tap,id=net0,ifname=vif7.0,script=no,downscript=no"]);
+    // Fixed PCI slots (pci-slots.ts): a restore or migration finds hot-plugged devices where they were.
+    expect(opt(argv, "-device")).toContain("virtio-net-pci,netdev=net0,mac=00:16:3e:00:00:01,addr=18.0");
     expect(opt(argv, "-vnc")).toEqual(["127.0.0.1:0,to=99"]);
   });
 

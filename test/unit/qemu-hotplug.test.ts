@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Tap } from "../../src/hypervisor/qemu/command-line.ts";
-import { attachDisk, detachDisk, detachVif, type HotplugHost } from "../../src/hypervisor/qemu/hotplug.ts";
+import { attachDisk, attachVif, detachDisk, detachVif, type HotplugHost } from "../../src/hypervisor/qemu/hotplug.ts";
+import { diskSlot, vifSlot } from "../../src/hypervisor/qemu/pci-slots.ts";
 import type { QmpEvent } from "../../src/hypervisor/qemu/qmp.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "xvm-hotplug-"));
@@ -52,7 +53,7 @@ describe("qemu hot-plug", () => {
     await attachDisk(host, 3, disk("r"));
     expect(sent).toEqual([
       ["blockdev-add", { "node-name": "xvm-disk-51728", driver: "raw", "read-only": true, file: { driver: "file", filename: img, "read-only": true } }],
-      ["device_add", { driver: "virtio-blk-pci", id: "xvm-vbd-51728", drive: "xvm-disk-51728" }],
+      ["device_add", { driver: "virtio-blk-pci", id: "xvm-vbd-51728", drive: "xvm-disk-51728", addr: "9.0" }],
     ]);
   });
 
@@ -121,11 +122,37 @@ describe("qemu hot-plug", () => {
   it("finds a booted vif by its MAC, unplugs it and drops its netdev", async () => {
     const { host, sent } = fakeHost({
       "qom-list": (a) => (a?.path === "/machine/peripheral" ? [] : [{ name: "device[0]", type: "child<virtio-blk-pci>" }, { name: "device[3]", type: "child<virtio-net-pci>" }]),
-      "qom-get": (a) => (a?.property === "mac" ? "00:16:3e:00:00:12" : "net0"),
+      "qom-get": (a) => ({ mac: "00:16:3e:00:00:12", netdev: "net0", addr: 0x18 << 3 })[String(a?.property)],
     });
     await detachVif(host, 3, { index: 0, mac: "00:16:3E:00:00:12" });
     expect(sent.filter(([c]) => c !== "qom-list" && c !== "qom-get" && c !== "query-status")).toEqual([
       ["device_del", { id: "/machine/peripheral-anon/device[3]" }], ["netdev_del", { id: "net0" }],
     ]);
+  });
+
+  it("refuses to detach a NIC that has later ones (their slots follow their indexes)", async () => {
+    const macs: Record<string, string> = { "device[3]": "00:16:3e:00:00:12", "device[4]": "00:16:3e:00:00:13" };
+    const { host, sent } = fakeHost({
+      "qom-list": (a) => (a?.path === "/machine/peripheral" ? [] : [{ name: "device[3]", type: "child<virtio-net-pci>" }, { name: "device[4]", type: "child<virtio-net-pci>" }]),
+      "qom-get": (a) => {
+        const name = String(a?.path).split("/").pop()!;
+        return a?.property === "mac" ? macs[name] : (name === "device[3]" ? 0x18 : 0x19) << 3;
+      },
+    });
+    await expect(detachVif(host, 3, { index: 0, mac: "00:16:3e:00:00:12" })).rejects.toThrow("only the last network interface can be detached (vif 0 has later ones");
+    expect(sent.some(([c]) => c === "device_del")).toBe(false);
+  });
+
+  it("refuses a vifname that is not an interface name before making anything", async () => {
+    const { host, sent } = fakeHost();
+    await expect(attachVif(host, 3, { index: 1, mac: "00:16:3e:00:00:13", vifname: "x".repeat(16) })).rejects.toThrow("is not a valid interface name");
+    expect(sent).toEqual([]);
+  });
+});
+
+describe("fixed PCI slots", () => {
+  it("disks by letter (whole disks a..p), vifs by index (0..7); others have none", () => {
+    expect([diskSlot("xvda"), diskSlot("hdb"), diskSlot("sdp"), diskSlot("xvdq"), diskSlot("sda1"), diskSlot("hdc:cdrom")]).toEqual([0x08, 0x09, 0x17, undefined, undefined, undefined]);
+    expect([vifSlot(0), vifSlot(7), vifSlot(8)]).toEqual([0x18, 0x1f, undefined]);
   });
 });

@@ -211,8 +211,12 @@ async function feed(port: number, parts: Buffer[]): Promise<Buffer> {
   let closed = false;
   socket.on("data", (d: Buffer) => got.push(d));
   socket.on("error", () => {});
-  // The receiver ends the connection after its answer (VERIFIED or ERROR) in every case.
+  // The receiver ends the connection after ERROR; after VERIFIED it keeps it open for the commit
+  // exchange (settle), so this source leaves once it has the answer.
   socket.on("end", () => (closed = true));
+  socket.on("data", () => {
+    if (Buffer.concat(got).includes(Buffer.from([0, 0, 0, 36, Frame.VERIFIED]))) closed = true;
+  });
   socket.on("close", () => (closed = true));
   await new Promise((r) => socket.once("connect", r));
   const all = Buffer.concat(parts);
@@ -224,6 +228,50 @@ async function feed(port: number, parts: Buffer[]): Promise<Buffer> {
   await waitFor(() => closed, "the receiver to answer and end the stream", 10_000).finally(() => socket.destroy());
   return Buffer.concat(got);
 }
+
+describe("the hand-over after VERIFIED (commit exchange between the runners)", () => {
+  async function verifiedPair(): Promise<{ s: OutgoingStream; r: Awaited<ReturnType<typeof receiver>> }> {
+    const src = guest(64);
+    src.fill(0, 32);
+    const dst = guest(64, true);
+    const r = await receiver(dst);
+    const s = sender(src, r.port, r.token, { live: false });
+    await s.run();
+    await r.stream.done;
+    return { s, r };
+  }
+
+  it("commits when the source runner gives the guest up", async () => {
+    const { s, r } = await verifiedPair();
+    let asked = 0;
+    const settled = r.stream.settle();
+    // The COMMIT may come before the runner says how to answer it (one read with VERIFIED).
+    await waitFor(() => (s as unknown as { commitAsked: boolean }).commitAsked, "the COMMIT to reach the source");
+    s.settleWith(() => {
+      asked++;
+      return true;
+    });
+    await expect(settled).resolves.toEqual({ committed: true });
+    expect(asked).toBe(1);
+  });
+
+  it("is refused when the source runner resumed the guest (its xend went away), before or after the COMMIT", async () => {
+    const a = await verifiedPair();
+    a.s.settleWith(() => false);
+    await expect(a.r.stream.settle()).resolves.toMatchObject({ committed: false, why: expect.stringContaining("resumed at the source") });
+    const b = await verifiedPair();
+    b.s.settleWith(() => true);
+    b.s.release(true); // resumed first: RESUMED is on its way before any COMMIT
+    await expect(b.r.stream.settle()).resolves.toMatchObject({ committed: false, why: expect.stringContaining("resumed at the source") });
+  });
+
+  it("is refused when the link to the source is gone without an answer", async () => {
+    const { s, r } = await verifiedPair();
+    s.settleWith(() => true);
+    s.release(false); // closed, nothing said: the destination must not run the guest
+    await expect(r.stream.settle()).resolves.toMatchObject({ committed: false, why: expect.stringMatching(/closed the link before answering/) });
+  });
+});
 
 describe("receiver checks (hand-made streams)", () => {
   const page = (byte: number) => Buffer.alloc(PAGE_SIZE, byte);

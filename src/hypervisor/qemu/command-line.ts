@@ -9,6 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { XvmError } from "../../errors.ts";
 import type { GuestSpec } from "../driver.ts";
+import { diskSlot, pciAddr, vifSlot } from "./pci-slots.ts";
 
 /**
  * The parts of the domain manager's config (domain/types.ts DomainConfig, kept in the guest's
@@ -173,6 +174,7 @@ export function buildCommandLine(spec: GuestSpec, dir: string, settings: QemuSet
     if (!/^[acdn]+$/.test(boot)) bad(spec, `boot '${boot}' must be letters of a (floppy), c (disk), d (CD-ROM), n (network)`);
     argv.push("-boot", `order=${boot}`);
   }
+  const slots = new Set<number>();
   (config?.disk ?? []).forEach((entry, i) => {
     const d = parseDisk(entry);
     if (!["file", "phy", "tap", "aio"].includes(d.kind)) bad(spec, `disk[${i}] '${entry}': type '${d.kind}' is not supported (use file: or phy:)`);
@@ -180,7 +182,15 @@ export function buildCommandLine(spec: GuestSpec, dir: string, settings: QemuSet
     if (!existsSync(d.path)) bad(spec, `disk[${i}] '${entry}': ${d.path} does not exist`);
     const readonly = d.mode === "r" ? "on" : "off";
     if (d.cdrom) argv.push("-drive", `file=${d.path.replace(/,/g, ",,")},media=cdrom,if=ide,index=${2 + (i % 2)},readonly=on`);
-    else argv.push("-drive", `file=${d.path.replace(/,/g, ",,")},if=virtio,format=raw,readonly=${readonly},id=disk${i}`);
+    else {
+      // A fixed slot (pci-slots.ts), so a restore or migration finds hot-plugged disks where they were.
+      // (-drive if=virtio takes no address: the drive and its virtio-blk-pci device go separately.)
+      const slot = diskSlot(d.vdev);
+      const addr = slot !== undefined && !slots.has(slot) ? `,addr=${pciAddr(slot)}` : "";
+      if (slot !== undefined) slots.add(slot);
+      argv.push("-drive", `file=${d.path.replace(/,/g, ",,")},if=none,format=raw,readonly=${readonly},id=disk${i}`);
+      argv.push("-device", `virtio-blk-pci,drive=disk${i}${addr}`);
+    }
   });
   const taps: Tap[] = [];
   (config?.vif ?? []).forEach((vif, i) => {
@@ -190,7 +200,8 @@ export function buildCommandLine(spec: GuestSpec, dir: string, settings: QemuSet
     if (ifname.length > 15 || !/^[A-Za-z0-9_.-]+$/.test(ifname)) bad(spec, `vif[${i}] vifname '${ifname}' is not a valid interface name (at most 15 letters, digits, _ . -)`);
     taps.push({ ifname, bridge: vif.bridge, mac });
     argv.push("-netdev", `tap,id=net${i},ifname=${ifname},script=no,downscript=no`);
-    argv.push("-device", `virtio-net-pci,netdev=net${i},mac=${mac}`);
+    const slot = vifSlot(i);
+    argv.push("-device", `virtio-net-pci,netdev=net${i},mac=${mac}${slot !== undefined ? `,addr=${pciAddr(slot)}` : ""}`);
   });
   argv.push(...vncArgs(spec, extra));
   return { argv, taps, bootKiB };

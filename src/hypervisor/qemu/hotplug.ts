@@ -5,7 +5,7 @@
  * - disk: `blockdev-add` (a raw node over the file or host device, read-only for mode `r`) and
  *   `device_add virtio-blk-pci`; detach: `device_del`, wait for DEVICE_DELETED (the guest ejects
  *   the device through ACPI PCI hot-plug), then `blockdev-del`. A disk the guest booted with
- *   (`-drive if=virtio`, no device id) is found by its file in `query-block` and unplugged by its
+ *   (`-drive if=none` + an anonymous virtio-blk-pci) is found by its file in `query-block` and unplugged by its
  *   QOM path; QEMU drops its -drive backend with the device.
  * - vif: a tap (taps.ts, owned by config/qemu-user) + `netdev_add tap` + `device_add
  *   virtio-net-pci`; detach: `device_del`, DEVICE_DELETED, `netdev_del`, the tap removed. A vif the
@@ -21,6 +21,7 @@ import { existsSync, statSync } from "node:fs";
 import { XvmError, errorMessage } from "../../errors.ts";
 import type { GuestDisk, GuestVif } from "../driver.ts";
 import type { Tap } from "./command-line.ts";
+import { diskSlot, pciAddr, vifSlot } from "./pci-slots.ts";
 import type { QmpEvent } from "./qmp.ts";
 import { createTaps, removeTaps } from "./taps.ts";
 
@@ -88,7 +89,9 @@ export async function attachDisk(host: HotplugHost, domid: number, disk: GuestDi
     }
   }
   try {
-    await host.command(domid, "device_add", { driver: "virtio-blk-pci", id: diskDevice(disk.devid), drive: node });
+    // The disk's fixed slot (pci-slots.ts): where a restore or migration's QEMU will have it too.
+    const slot = diskSlot(disk.vdev);
+    await host.command(domid, "device_add", { driver: "virtio-blk-pci", id: diskDevice(disk.devid), drive: node, ...(slot !== undefined ? { addr: pciAddr(slot) } : {}) });
   } catch (error) {
     await quietly(host.command(domid, "blockdev-del", { "node-name": node }));
     throw error;
@@ -188,7 +191,8 @@ export async function attachVif(host: HotplugHost, domid: number, vif: GuestVif)
   try {
     await host.command(domid, "netdev_add", { type: "tap", id: netdev, ifname, script: "no", downscript: "no" });
     try {
-      await host.command(domid, "device_add", { driver: "virtio-net-pci", id: vifDevice(vif.mac), netdev, mac: vif.mac.toLowerCase() });
+      const slot = vifSlot(vif.index);
+      await host.command(domid, "device_add", { driver: "virtio-net-pci", id: vifDevice(vif.mac), netdev, mac: vif.mac.toLowerCase(), ...(slot !== undefined ? { addr: pciAddr(slot) } : {}) });
     } catch (error) {
       await quietly(host.command(domid, "netdev_del", { id: netdev }));
       throw error;
@@ -205,27 +209,46 @@ interface QomProperty {
   type: string;
 }
 
-/** The QOM path of the virtio-net-pci device with this MAC, and the id of its netdev. */
-async function findVif(host: HotplugHost, domid: number, mac: string): Promise<{ path: string; netdev: string } | undefined> {
-  const want = mac.toLowerCase();
+interface Nic {
+  path: string;
+  mac: string;
+  /** PCI device/function number (slot << 3 | function). */
+  devfn: number;
+}
+
+/** The guest's virtio-net-pci devices. */
+async function nics(host: HotplugHost, domid: number): Promise<Nic[]> {
+  const out: Nic[] = [];
   for (const parent of ["/machine/peripheral", "/machine/peripheral-anon"]) {
     const children = await host.command<QomProperty[]>(domid, "qom-list", { path: parent });
     for (const child of children) {
       if (child.type !== "child<virtio-net-pci>") continue;
       const path = `${parent}/${child.name}`;
-      const got = String(await host.command(domid, "qom-get", { path, property: "mac" })).toLowerCase();
-      if (got !== want) continue;
-      return { path, netdev: String(await host.command(domid, "qom-get", { path, property: "netdev" })) };
+      const mac = String(await host.command(domid, "qom-get", { path, property: "mac" })).toLowerCase();
+      out.push({ path, mac, devfn: Number(await host.command(domid, "qom-get", { path, property: "addr" })) });
     }
   }
-  return undefined;
+  return out;
 }
 
-/** As {@link detachDisk}: a vif QEMU no longer has is already detached (its netdev and tap go). */
+/**
+ * As {@link detachDisk}: a vif QEMU no longer has is already detached (its netdev and tap go).
+ * Only the last NIC may go: a vif's slot follows its index in the config (pci-slots.ts), and the
+ * later vifs move up one in the config when one before them is removed, which their slots cannot.
+ */
 export async function detachVif(host: HotplugHost, domid: number, vif: GuestVif): Promise<void> {
-  const found = await findVif(host, domid, vif.mac);
-  if (found) await unplug(host, domid, found.path, `vif ${vif.index} (${vif.mac})`);
-  const netdev = found?.netdev || vifNetdev(vif.mac);
+  const all = await nics(host, domid);
+  const found = all.find((n) => n.mac === vif.mac.toLowerCase());
+  if (found && all.some((n) => n.devfn > found.devfn)) {
+    throw new XvmError("DOMAIN_CONFIG", {
+      detail: `domain ${domid}: on the qemu hypervisor only the last network interface can be detached (vif ${vif.index} has later ones: each keeps the PCI slot of its index, which a save or a migration must find again); detach the later ones first`,
+    });
+  }
+  let netdev = vifNetdev(vif.mac);
+  if (found) {
+    netdev = String(await host.command(domid, "qom-get", { path: found.path, property: "netdev" })) || netdev;
+    await unplug(host, domid, found.path, `vif ${vif.index} (${vif.mac})`);
+  }
   await quietly(host.command(domid, "netdev_del", { id: netdev }));
   const taps = host.taps(domid).filter((t) => t.mac.toLowerCase() === vif.mac.toLowerCase());
   await removeTaps(taps);

@@ -285,17 +285,51 @@ export class SimDriver implements HypervisorDriver {
     const dir = this.dir(domid);
     if (pid === undefined || !isRunnerProcess(pid, dir)) {
       const spec = this.folders.readSpec(domid);
-      if (!spec) {
+      // A half-received guest that died is not a guest of this host: the source kept it.
+      if (!spec || spec.incoming === true) {
         rmSync(dir, { recursive: true, force: true });
         return undefined;
       }
       return this.lostInfo(domid, spec, pid);
     }
+    // Still marked incoming and not started by this driver: an earlier xend was receiving it.
+    if (this.folders.readSpec(domid)?.incoming === true && !this.children.has(domid)) return this.orphanedIncoming(domid, pid);
     try {
       return await this.info(domid);
     } catch (error) {
       if (error instanceof XvmError && error.code === "DOMAIN_NOT_FOUND") return undefined;
       throw error;
+    }
+  }
+
+  /**
+   * A guest an earlier xend was receiving when it went away (spec.incoming): unless its runner is
+   * in the middle of being handed the guest by the source (it then waits for the answer), it
+   * destroys itself — the source kept or got back the guest — and is never listed, so it can
+   * never be re-attached nor unpaused. A runner that does not answer is killed.
+   */
+  private async orphanedIncoming(domid: number, pid: number): Promise<GuestInfo | undefined> {
+    const dir = this.dir(domid);
+    this.destroying.add(domid);
+    try {
+      let kept = false;
+      try {
+        const r = (await this.call(domid, "migrateInOrphaned", {}, { timeoutMs: 20_000 })).result as { kept?: boolean } | null;
+        kept = r?.kept === true;
+      } catch {
+        kept = false;
+      }
+      if (kept) {
+        this.destroying.delete(domid);
+        return await this.info(domid);
+      }
+      this.links.get(domid)?.socket.destroy();
+      this.links.delete(domid);
+      await reapRunner(pid);
+      rmSync(dir, { recursive: true, force: true });
+      return undefined;
+    } finally {
+      this.destroying.delete(domid);
     }
   }
 
@@ -545,7 +579,7 @@ export class SimDriver implements HypervisorDriver {
     return migration.migrateOut((...a) => this.call(...a), domid, target, options);
   }
 
-  finishMigrateOut(domid: number, committed: boolean): Promise<void> {
+  finishMigrateOut(domid: number, committed: boolean): Promise<{ committed: boolean }> {
     return migration.finishMigrateOut((...a) => this.call(...a), domid, committed);
   }
 

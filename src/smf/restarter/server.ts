@@ -33,6 +33,7 @@ import { bootId, isProcessOf, readPidFile } from "../../runtime/process.ts";
 import { ACTIONS_PG, enabledOf, forgetNonpersistent, locate, readStatus } from "./record.ts";
 import { Supervisor, markRestarter } from "./supervisor.ts";
 import { clockTime, MONTHS } from "./svclog.ts";
+import { dropRestarterJitEnv } from "./jit.ts";
 
 export const RESTARTER_MARKER = "__restarter";
 const REPO_POLL_MS = 500;
@@ -70,6 +71,7 @@ export function claimPidFile(repo: Repository, paths: Paths): boolean {
 }
 
 export async function runRestarter(paths: Paths): Promise<number> {
+  dropRestarterJitEnv();
   setDaemonUmask();
   ownLog = paths.restarterLog;
   const repo = new Repository(paths);

@@ -14,7 +14,7 @@ import { commands as dump } from "./dump.ts";
 import { commands as save } from "./save.ts";
 import { commands as sched } from "./sched.ts";
 
-export const MIGRATE_COMMANDS = ["unpause", "migrateOut", "migrateOutFinish", "migrateOutCancel", "migrateIn", "migrateInCommit", "migrateInAbort", "memoryDigest"] as const;
+export const MIGRATE_COMMANDS = ["unpause", "migrateOut", "migrateOutFinish", "migrateOutCancel", "migrateIn", "migrateInCommit", "migrateInAbort", "migrateInOrphaned", "memoryDigest"] as const;
 
 let migrateTable: Record<string, RunnerCommand> | undefined;
 
@@ -26,7 +26,9 @@ async function migrateCommand(name: string): Promise<RunnerCommand> {
 const migrate: Record<string, RunnerCommand> = Object.fromEntries(
   MIGRATE_COMMANDS.map((name) => [name, async (ctx: Parameters<RunnerCommand>[0]) => (await migrateCommand(name))(ctx)]),
 );
-// migrate.ts's unpause refuses while a migration holds the guest; none can before it is loaded.
-migrate.unpause = (ctx) => (migrateTable ? migrateTable.unpause!(ctx) : core.unpause!(ctx));
+// migrate.ts's unpause refuses while a migration holds the guest; none can before it is loaded,
+// except a guest created to receive one (spec.incoming), which must never run before it arrived.
+const checkedUnpause: RunnerCommand = async (ctx) => (await migrateCommand("unpause"))(ctx);
+migrate.unpause = (ctx) => (migrateTable || ctx.host.spec.incoming ? checkedUnpause(ctx) : core.unpause!(ctx));
 
 export const RUNNER_COMMANDS: Record<string, RunnerCommand> = { ...core, ...devices, ...dump, ...migrate, ...save, ...sched };

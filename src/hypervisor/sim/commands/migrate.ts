@@ -30,9 +30,14 @@ interface Outgoing {
 
 interface Incoming {
   stream: IncomingStream;
-  state: "receiving" | "verified";
+  /** "committing": waiting for the source runner's answer to COMMIT (IncomingStream.settle). */
+  state: "receiving" | "verified" | "committing";
   commit?: (start: boolean) => void;
   cancel?: (error: Error) => void;
+  /** xend went away while committing: the source runner's answer alone decides. */
+  orphaned?: boolean;
+  /** Settles once the commit exchange ended (true: the guest is this host's now). */
+  settled?: Promise<boolean>;
 }
 
 /** One guest per runner: its migration, if any. */
@@ -64,6 +69,8 @@ function selfDestroy(host: RunnerHost, why: string): void {
 
 /** Puts a source guest back as it was before an outgoing migration that will not complete. */
 function resume(host: RunnerHost, out: Outgoing, why: string): void {
+  // Tell the destination first: a COMMIT it sends from now on is refused, its copy is dropped.
+  out.stream.release(true);
   const r = out.result;
   const guest = host.guest;
   if (r && guest.life === "running") {
@@ -94,6 +101,11 @@ export const commands: Record<string, RunnerCommand> = {
   unpause(ctx) {
     const s = slot(ctx.host);
     const out = s.out;
+    // A guest created for an incoming migration runs only once the source gave it up (spec.incoming
+    // is cleared then): a half-received copy, whatever happened to its xend, never runs.
+    if (ctx.host.spec.incoming === true && !s.in) {
+      throw new XvmError("DOMAIN_BAD_STATE", { dom: ctx.host.spec.name, state: "a half-received migration", action: "unpause" });
+    }
     if (s.in || (out && out.state !== "failed" && (out.state !== "sending" || out.stream.stopped))) {
       throw new XvmError("DOMAIN_BAD_STATE", { dom: ctx.host.spec.name, state: s.in ? "receiving a migration" : "stopped for its migration", action: "unpause" });
     }
@@ -150,23 +162,41 @@ export const commands: Record<string, RunnerCommand> = {
       throw new XvmError("MIGRATE_FAILED", { dom: host.spec.name, detail: errorMessage(error) });
     }
     out.state = "sent";
+    // The destination's COMMIT: granted only while nothing resumed the guest here. From then on
+    // this copy never runs again (xend destroys it, or this runner does should xend go away).
+    stream.settleWith(() => {
+      if (slot(host).out !== out || out.state !== "sent") return false;
+      out.state = "committed";
+      host.log("migration: the destination took the guest over; this copy is given up");
+      return true;
+    });
     const s: MigrationStats = out.result.stats;
     host.log(`migration: sent ${s.normalPages} pages (${s.zeroPages} zero) in ${s.rounds} round(s); the destination verified them`);
     return { result: s };
   },
 
-  /** Source side, after migrateOut: `committed` (destroy follows) or over here (resume if it was sent). */
+  /**
+   * Source side, after migrateOut: `committed` (destroy follows) or over here (resume if it was
+   * sent). The answer is the outcome in force, `{committed}`: once the destination's runner was
+   * granted its COMMIT, the guest is the destination's even if xend asks to resume it here (its
+   * DONE was lost with the destination's xend), and xend must destroy this copy instead.
+   */
   migrateOutFinish({ host, args }) {
     const out = slot(host).out;
-    if (!out || (out.state !== "sent" && out.state !== "failed")) throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: no outgoing migration to finish" });
+    if (!out || (out.state !== "sent" && out.state !== "failed" && out.state !== "committed")) {
+      throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: no outgoing migration to finish" });
+    }
+    if (out.state === "committed") return { result: { committed: true } };
     if (arg.bool(args, "committed", "migrateOutFinish")) {
       if (out.state !== "sent") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateOutFinish: a failed migration cannot be committed" });
       out.state = "committed";
-      return;
+      out.stream.release(false);
+      return { result: { committed: true } };
     }
     slot(host).out = undefined;
     out.unwatch?.();
     if (out.state === "sent") resume(host, out, "the destination did not take the guest over");
+    return { result: { committed: false } };
   },
 
   /** Source side: stops a migration in flight (its migrateOut rejects; the guest resumes). */
@@ -198,7 +228,10 @@ export const commands: Record<string, RunnerCommand> = {
       incoming.cancel = reject;
     });
     connection.socket.once("close", () => {
-      if (slot(host).in === incoming) selfDestroy(host, "xend went away before it started the migrated guest");
+      if (slot(host).in !== incoming) return;
+      // Asked the source for the guest already: its answer decides (see migrateInCommit).
+      if (incoming.state === "committing") incoming.orphaned = true;
+      else selfDestroy(host, "xend went away before it started the migrated guest");
     });
     try {
       const at = await stream.listen();
@@ -219,10 +252,49 @@ export const commands: Record<string, RunnerCommand> = {
     }
   },
 
-  migrateInCommit({ host, args }) {
+  /**
+   * Destination side, after `verified`: asks the source runner to give the guest up. Only if it
+   * does is the guest this host's: `incoming` leaves spec.json (a new xend re-attaches it from
+   * then on, and it may run) and it starts, or stays paused (`start: false`). If the source
+   * resumed the guest meanwhile, the call fails and the copy here is dropped.
+   */
+  async migrateInCommit({ host, args }) {
     const incoming = slot(host).in;
     if (!incoming || incoming.state !== "verified") throw new XvmError("XVM_BAD_REQUEST", { detail: "migrateInCommit: no verified incoming migration" });
-    incoming.commit!(arg.bool(args, "start", "migrateInCommit"));
+    const start = arg.bool(args, "start", "migrateInCommit");
+    incoming.state = "committing";
+    let done!: (kept: boolean) => void;
+    incoming.settled = new Promise<boolean>((resolve) => (done = resolve));
+    const outcome = await incoming.stream.settle();
+    if (!outcome.committed) {
+      const error = new Error(`the source did not give the guest up: ${outcome.why}`);
+      if (slot(host).in === incoming) slot(host).in = undefined;
+      incoming.cancel?.(error);
+      done(false);
+      if (incoming.orphaned) selfDestroy(host, error.message);
+      throw new XvmError("MIGRATE_FAILED", { dom: host.spec.name, detail: error.message });
+    }
+    delete host.spec.incoming;
+    host.saveSpec();
+    incoming.commit!(start);
+    done(true);
+  },
+
+  /**
+   * Asked by a driver that finds this guest still marked incoming after an xend restart (the
+   * xend that received it is gone): a copy not yet given up by the source is destroyed; one whose
+   * commit exchange is under way waits for its outcome. `{kept}` says which.
+   */
+  async migrateInOrphaned({ host }) {
+    const incoming = slot(host).in;
+    if (incoming?.state === "committing" && incoming.settled) {
+      incoming.orphaned = true;
+      if (await incoming.settled) return { result: { kept: true } };
+      return { result: { kept: false } };
+    }
+    if (host.spec.incoming !== true) return { result: { kept: true } };
+    selfDestroy(host, "it was still receiving a migration when its xend went away");
+    return { result: { kept: false } };
   },
 
   migrateInAbort({ host, args }) {

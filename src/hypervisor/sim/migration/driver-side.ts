@@ -87,8 +87,10 @@ export async function migrateOut(call: RunnerCall, domid: number, target: Migrat
   }
 }
 
-export async function finishMigrateOut(call: RunnerCall, domid: number, committed: boolean): Promise<void> {
-  await call(domid, "migrateOutFinish", { committed });
+export async function finishMigrateOut(call: RunnerCall, domid: number, committed: boolean): Promise<{ committed: boolean }> {
+  const r = (await call(domid, "migrateOutFinish", { committed })).result as { committed?: boolean } | null;
+  // A runner from before the commit exchange answers nothing: the request was done as asked.
+  return { committed: typeof r?.committed === "boolean" ? r.committed : committed };
 }
 
 export async function memoryDigest(call: RunnerCall, domid: number): Promise<MemoryDigest> {

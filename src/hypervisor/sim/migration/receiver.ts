@@ -16,8 +16,14 @@ import { PAGE_SIZE } from "../memory.ts";
 import { ZERO_PAGE_CRC, crc32, crcTable, tableDigest } from "./checksum.ts";
 import {
   FLAG_STOPPED, FRAME_HEADER_BYTES, Frame, MAX_BATCH_PAGES, MAX_FRAME_BYTES, MAX_ZERO_RUNS, ProtocolError, STREAM_VERSION,
-  TOKEN_BYTES, frame, u32s,
+  SmallFrameReader, TOKEN_BYTES, frame, u32s,
 } from "./wire.ts";
+
+/** How long the destination waits for the source runner's answer to COMMIT. */
+const SETTLE_TIMEOUT_MS = 10_000;
+
+/** The source runner's answer to COMMIT (see {@link IncomingStream.settle}). */
+export type Settlement = { committed: true } | { committed: false; why: string };
 
 export interface ReceiveOptions {
   bindAddress: string;
@@ -71,6 +77,12 @@ export class IncomingStream {
   /** Time spent handling received data, and in how many reads it came (diagnostics). */
   private busyMs = 0;
   private chunks = 0;
+  // after VERIFIED: the link stays open for the commit exchange (settle())
+  private readonly after = new SmallFrameReader();
+  /** Why the source will not give the guest up (it said RESUMED, or the link ended). */
+  private sourceGone?: string;
+  private settleWaiter?: () => void;
+  private answer?: number;
 
   constructor(
     private readonly guest: SimGuest,
@@ -101,7 +113,59 @@ export class IncomingStream {
   }
 
   abort(error: Error): void {
+    if (this.finished && !this.failure) {
+      // Verified but not committed: closing the link tells the source runner nothing it must act
+      // on (its xend decides); the guest here is destroyed by xend or by the runner itself.
+      this.failure = error;
+      this.socket?.end(frame(Frame.ERROR, Buffer.from(error.message, "utf8")));
+      this.socket?.destroy();
+      this.settleWaiter?.();
+      return;
+    }
     this.fail(error);
+  }
+
+  /**
+   * After VERIFIED: asks the source runner to give the guest up (COMMIT) and waits for its answer.
+   * Only `{committed: true}` lets this side start the guest; RESUMED, a closed link or no answer in
+   * time mean the source keeps (or got back) the guest, and the copy here must be dropped.
+   */
+  async settle(): Promise<Settlement> {
+    const socket = this.socket;
+    if (!this.finished || this.failure || !socket) return { committed: false, why: this.failure?.message ?? "the memory was not verified" };
+    if (this.sourceGone === undefined && this.answer === undefined) {
+      socket.write(frame(Frame.COMMIT));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.sourceGone ??= `no answer from the source within ${SETTLE_TIMEOUT_MS / 1000} s`;
+          resolve();
+        }, SETTLE_TIMEOUT_MS);
+        this.settleWaiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (this.answer !== undefined || this.sourceGone !== undefined) this.settleWaiter();
+      });
+      this.settleWaiter = undefined;
+    }
+    socket.end();
+    if (this.answer === Frame.COMMITTED) return { committed: true };
+    if (this.answer === Frame.RESUMED) return { committed: false, why: "the guest resumed at the source (its xend went away or gave up)" };
+    return { committed: false, why: this.sourceGone ?? "the source did not answer" };
+  }
+
+  /** Frames of the source after VERIFIED: COMMITTED or RESUMED (anything else ends the link). */
+  private afterVerified(chunk: Buffer): void {
+    try {
+      for (const f of this.after.push(chunk)) {
+        if (this.answer !== undefined) continue;
+        if (f.type === Frame.COMMITTED || f.type === Frame.RESUMED) this.answer = f.type;
+        else this.sourceGone ??= `the source sent frame type ${f.type} after the verification`;
+      }
+    } catch (error) {
+      this.sourceGone ??= (error as Error).message;
+    }
+    this.settleWaiter?.();
   }
 
   /** (Re)starts the inactivity timer. */
@@ -143,6 +207,7 @@ export class IncomingStream {
     socket.on("error", (error) => this.fail(new Error(`migration stream from ${peer}: ${error.message}`)));
     socket.on("close", () => this.fail(new Error(`the source closed the migration stream before its end (${this.received} bytes received)`)));
     socket.on("data", (chunk: Buffer) => {
+      if (this.finished && !this.failure) return this.afterVerified(chunk);
       if (this.failure || this.finished) return;
       this.received += chunk.length;
       this.chunks++;
@@ -368,8 +433,12 @@ export class IncomingStream {
     clearTimeout(this.timer);
     const socket = this.socket!;
     socket.removeAllListeners("close");
-    socket.on("close", () => {});
-    socket.end(frame(Frame.VERIFIED, mine));
+    socket.on("close", () => {
+      this.sourceGone ??= "the source closed the link before answering";
+      this.settleWaiter?.();
+    });
+    // The link stays open: the commit exchange (settle) follows once xend starts the guest.
+    socket.write(frame(Frame.VERIFIED, mine));
     const now = performance.now();
     this.log(`migration: received ${this.pages} pages (${this.zeroPages} zero) in ${this.rounds} round(s), ${this.mismatches} torn page(s) sent again; memory verified; ` +
       `${(this.received / 2 ** 20).toFixed(1)} MiB in ${Math.round(now - this.connectedAt)} ms, ${this.chunks} reads, ${Math.round(this.busyMs)} ms handling them`);

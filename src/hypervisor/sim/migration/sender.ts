@@ -53,7 +53,7 @@ class Fault {
   constructor(readonly kind: string, readonly batch: number) {}
 
   static parse(text: string | undefined): Fault | undefined {
-    const m = /^(corrupt-batch|close-mid-batch):(\d+)$/.exec(text ?? "");
+    const m = /^(corrupt-batch|close-mid-batch|hold-stopped):(\d+)$/.exec(text ?? "");
     return m ? new Fault(m[1]!, Number(m[2])) : undefined;
   }
 }
@@ -112,8 +112,48 @@ export class OutgoingStream {
     return this.stoppedAt !== undefined;
   }
 
+  /** Decides the destination's COMMIT (see {@link settleWith}). */
+  private decide?: () => boolean;
+  /** A COMMIT that came before {@link settleWith} (it may share a read with VERIFIED). */
+  private commitAsked = false;
+  private settling = false;
+  private released = false;
+
+  /**
+   * After run() resolved: `decide` answers the destination's COMMIT, now if it came already. True
+   * gives the guest up for good (the answer is COMMITTED); false (the guest resumed here) answers
+   * RESUMED. Called by the runner.
+   */
+  settleWith(decide: () => boolean): void {
+    this.decide = decide;
+    if (this.commitAsked) this.answerCommit();
+  }
+
+  /**
+   * Ends the commit exchange: `resumed` tells the destination the guest runs here again (so a
+   * COMMIT it sends later, or sent already, is refused), then the link closes.
+   */
+  release(resumed: boolean): void {
+    if (this.released) return;
+    this.released = true;
+    const socket = this.socket;
+    if (!socket || socket.destroyed) return;
+    if (resumed) socket.end(frame(Frame.RESUMED));
+    else socket.end();
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private answerCommit(): void {
+    if (this.released) return;
+    const ok = this.decide!();
+    this.socket?.write(frame(ok ? Frame.COMMITTED : Frame.RESUMED));
+    if (!ok) this.release(false);
+    else this.released = true;
+  }
+
   /** Stops the stream (the run() promise rejects with `error`). */
   abort(error: Error): void {
+    if (this.settling) return;
     if (this.failure) return;
     this.failure = error;
     this.socket?.destroy();
@@ -170,6 +210,7 @@ export class OutgoingStream {
         await this.sendRound(round, listSource(dirty), false);
       }
       this.phase = "stop-and-copy";
+      if (this.fault?.kind === "hold-stopped") await this.holdStopped();
       const last = this.pending ?? [];
       this.pending = undefined;
       const final = mergeSorted(last, this.takeDirty());
@@ -189,7 +230,8 @@ export class OutgoingStream {
       if (!reply.body.equals(digest)) throw new ProtocolError("the destination's memory digest differs from the source's");
       this.phase = "completed";
       const stats = this.stats("completed");
-      this.socket?.end();
+      // The link stays open for the destination's COMMIT (answered by onCommit) until release().
+      this.settling = true;
       return { stats, pausedByUs, throttleBefore };
     } catch (error) {
       const e = this.failure ?? (error as Error);
@@ -295,7 +337,9 @@ export class OutgoingStream {
         this.needDrain = false;
         this.drainWaiter?.();
       });
-      socket.on("close", () => this.abort(new Error("the destination closed the migration stream")));
+      socket.on("close", () => {
+        if (!this.settling) this.abort(new Error("the destination closed the migration stream"));
+      });
       const reader = new SmallFrameReader();
       socket.on("data", (chunk: Buffer) => {
         let frames: SmallFrame[];
@@ -305,6 +349,13 @@ export class OutgoingStream {
           return this.abort(error as Error);
         }
         for (const f of frames) {
+          if (f.type === Frame.COMMIT) {
+            // Only after VERIFIED; answered once the runner said how (settleWith).
+            if (this.decide) this.answerCommit();
+            else this.commitAsked = true;
+            continue;
+          }
+          if (this.settling) continue;
           if (f.type === Frame.ERROR) return this.abort(new Error(`the destination refused the stream: ${f.body.toString("utf8")}`));
           this.replies.push(f);
         }
@@ -491,6 +542,16 @@ export class OutgoingStream {
     await this.drained();
     flushZeros();
     this.progress();
+  }
+
+  /**
+   * Test fault `hold-stopped:0`: the switch-over stops here, the guest paused, until the stream is
+   * aborted (a test kills an xend meanwhile; the log line tells it the guest is stopped).
+   */
+  private async holdStopped(): Promise<void> {
+    this.progress(true);
+    this.log("migration: test fault hold-stopped: holding the switch-over with the guest stopped");
+    await new Promise<void>((_resolve, reject) => this.waiters.add(reject));
   }
 
   private async injectFault(header: Buffer, views: Buffer[]): Promise<void> {

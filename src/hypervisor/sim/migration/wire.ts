@@ -40,6 +40,17 @@ export const Frame = {
   END: 0x30,
   /** destination -> source: 32 bytes, the digest it computed (equal to END's). */
   VERIFIED: 0x31,
+  /**
+   * destination -> source, after VERIFIED, when xend starts the guest there: "give it up". The
+   * source runner decides alone (it may already have resumed the guest because its xend went
+   * away) and answers COMMITTED or RESUMED; the destination starts the guest only on COMMITTED.
+   * The two runners outlive their xends, so the decision holds whichever xend is killed.
+   */
+  COMMIT: 0x32,
+  /** source -> destination: the source gave the guest up for good (it is destroyed next). */
+  COMMITTED: 0x33,
+  /** source -> destination: the guest runs at the source again; the destination drops its copy. */
+  RESUMED: 0x34,
   /** UTF-8 message; the sender closes the connection after it. */
   ERROR: 0x3f,
 } as const;
