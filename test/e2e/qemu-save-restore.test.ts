@@ -20,7 +20,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { encodeSaveTrailer, PREFIX_BYTES, SAVE_MAGIC, sha256Of } from "../../src/formats/save-image.ts";
-import { unixJson } from "../../src/runtime/http-client.ts";
+import { connectionLost, unixJson } from "../../src/runtime/http-client.ts";
 import { cleanupRoot, tempRoot, waitFor, xvmBin } from "../helpers/cli.ts";
 import { prepareRoot } from "../helpers/daemon.ts";
 import { INIT_READY, ensureGuest, guestConfig, qemuSkipReason } from "../helpers/qemu-guest.ts";
@@ -46,7 +46,16 @@ describe.skipIf(skip !== undefined)(`xm save / restore on the qemu driver${skip 
   let root: string;
   let xend: Xend | undefined;
 
-  const api = <T>(method: string, path: string, body?: unknown) => unixJson<T>(join(root, "var/run/xend/control.sock"), method, path, body, 30_000);
+  /** A control API call, again once if Node's keep-alive socket was closed by xend meanwhile (EPIPE: nothing was sent). */
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const call = () => unixJson<T>(join(root, "var/run/xend/control.sock"), method, path, body, 30_000);
+    try {
+      return await call();
+    } catch (error) {
+      if (!connectionLost(error)) throw error;
+      return call();
+    }
+  };
   const row = (name: string) => listRows(root).find((r) => r.name === name);
   const shell = async (name: string, command: string, marker: string) => {
     await api("POST", `/domains/${name}/console`, { data: `${command}\n` });
