@@ -2,7 +2,7 @@
  * Benchmark (not a test): how long `svcadm enable -s xend` takes to bring xend online on a fresh
  * root, and the resident memory of the restarter and of an idle daemon, each next to a bare
  * `bun -e 'setInterval(()=>{},1000)'` measured in the same run (and, for the time, next to the
- * start-up of the bare bun and of `xvm --version`).
+ * start-up of the bare bun and of `xvm --version`). Issue 16, row 3: goal ≤ 1.5× for both.
  *
  *   node --import tsx bench/restarter-memory.ts [--runs N]      (XVM_BIN picks the binary; default dist/xvm)
  */
@@ -25,6 +25,11 @@ if (!existsSync(bin)) {
 
 function rssKiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+function privateDirtyKiB(pid: number): number {
+  const m = /^Private_Dirty:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"));
   return m ? Number(m[1]) : Number.NaN;
 }
 
@@ -54,6 +59,9 @@ const enableMs: number[] = [];
 const restarterRss: number[] = [];
 const daemonRss: number[] = [];
 const bareRss: number[] = [];
+const restarterPriv: number[] = [];
+const daemonPriv: number[] = [];
+const barePriv: number[] = [];
 const bareStartMs: number[] = [];
 const versionMs: number[] = [];
 
@@ -75,6 +83,9 @@ for (let i = 0; i < RUNS; i++) {
     restarterRss.push(rssKiB(restarter));
     daemonRss.push(rssKiB(daemon));
     bareRss.push(rssKiB(bare.pid!));
+    restarterPriv.push(privateDirtyKiB(restarter));
+    daemonPriv.push(privateDirtyKiB(daemon));
+    barePriv.push(privateDirtyKiB(bare.pid!));
   } finally {
     for (const pid of pids) {
       try {
@@ -91,5 +102,9 @@ const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
 const bareR = median(bareRss);
 console.log(`restarter-memory: ${RUNS} runs, medians (binary ${bin})`);
 console.log(`  svcadm enable -s xend -> online  ${median(enableMs).toFixed(0)} ms   (bare bun start+exit ${median(bareStartMs).toFixed(0)} ms, xvm --version ${median(versionMs).toFixed(0)} ms)`);
-console.log(`  restarter RSS                    ${mib(median(restarterRss))}   (bare bun ${mib(bareR)}; ratio ${(median(restarterRss) / bareR).toFixed(2)})`);
-console.log(`  idle xend RSS                    ${mib(median(daemonRss))}   (bare bun ${mib(bareR)}; ratio ${(median(daemonRss) / bareR).toFixed(2)})`);
+const verdict = (ratio: number) => `goal <= 1.5x ${ratio <= 1.5 ? "met" : "MISSED"}`;
+const rRatio = median(restarterRss) / bareR;
+const dRatio = median(daemonRss) / bareR;
+console.log(`  restarter RSS                    ${mib(median(restarterRss))}   (bare bun ${mib(bareR)}; ratio ${rRatio.toFixed(2)}x; ${verdict(rRatio)})`);
+console.log(`  idle xend RSS                    ${mib(median(daemonRss))}   (bare bun ${mib(bareR)}; ratio ${dRatio.toFixed(2)}x; ${verdict(dRatio)})`);
+console.log(`  private dirty: restarter ${mib(median(restarterPriv))}, xend ${mib(median(daemonPriv))}, bare bun ${mib(median(barePriv))} (code pages of the binary are shared by all three)`);

@@ -12,8 +12,8 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v") && !linkC
   // process.stdout: Bun builds its stdout stream on first use, which costs more than the rest
   // (so a closed stdout ends this one quietly with status 0, not 141 as the commands do).
   console.log(VERSION);
-} else if (!linkCommand(process.argv0) && ((argv[0] === "__runner" && argv.length === 2 && !argv[1]!.startsWith("-")) || (argv[0] === "__restarter" && argv.length === 1))) {
-  // The processes xvm starts itself (a guest's runner, the restarter) skip the command line
+} else if (!linkCommand(process.argv0) && ((argv[0] === "__runner" && argv.length === 2 && !argv[1]!.startsWith("-")) || ((argv[0] === "__restarter" || argv[0] === "xend") && argv.length === 1))) {
+  // The long-running processes (a guest's runner, the restarter, xend) skip the command line
   // parser: clipanion, its streams and the command modules would stay in their memory for as long
   // as they live (issue 16 §2; docs/architecture.md, "Memory").
   const { runHidden } = await import("../src/cli/hidden-entry.ts");

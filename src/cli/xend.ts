@@ -5,7 +5,7 @@
 import { pidAlive } from "../runtime/process.ts";
 import { readFileSync } from "node:fs";
 import { Command, Option, type CommandClass } from "clipanion";
-import { startDaemon, startExitCode } from "../daemon/daemon.ts";
+import { runXendDaemon } from "./xend-daemon.ts";
 import type { RefreshResult } from "../daemon/control-api.ts";
 import type { DaemonStatus } from "../daemon-status.ts";
 import { runningDaemonPid } from "../daemon/pidfile.ts";
@@ -33,17 +33,7 @@ class XendCommand extends XvmCommand {
   });
 
   async execute(): Promise<number> {
-    let daemon;
-    try {
-      daemon = await startDaemon({ paths: this.statePaths, captureStdio: true, signals: true, echo: Boolean(process.env.XEND_DEBUG) });
-    } catch (error) {
-      this.context.stderr.write(`xend: ${errorMessage(error)}\n`);
-      return startExitCode(error);
-    }
-    this.context.stdout.write(`xend: running (pid ${process.pid}); control API on ${daemon.paths.controlSocket}\n`);
-    const code = await daemon.done;
-    // Guests' runners, plugin timers and sockets must not keep a stopped daemon alive.
-    process.exit(code);
+    return runXendDaemon(this.statePaths, this.context.stdout, this.context.stderr);
   }
 }
 

@@ -29,6 +29,7 @@ import { resolveValues } from "../plugin/schema.ts";
 import { serve } from "../runtime/serve.ts";
 import { runtimeName } from "../runtime/self.ts";
 import { Repository, runningConfig } from "../smf/repository.ts";
+import { DOMAINS_INSTANCE, DOMAINS_SERVICE } from "../smf/model.ts";
 import { VERSION } from "../version.ts";
 import { BUILTIN_PLUGINS } from "./builtins.ts";
 import { xendPlugin } from "./xend-plugin.ts";
@@ -55,8 +56,8 @@ export interface DaemonOptions {
   rotation?: RotationOptions;
   /**
    * Apply on_xend_start after the start and on_xend_stop at the stop, as xend 3.4 did itself.
-   * Default: only when no restarter runs this daemon (no XVM_SUPERVISED); under the restarter the
-   * companion service svc:/system/xvm/domains:default does it (docs/smf.md).
+   * Default: when no restarter runs this daemon (no XVM_SUPERVISED), or the repository has no
+   * svc:/system/xvm/domains:default; otherwise that companion service does it (docs/smf.md).
    */
   xendActions?: boolean;
 }
@@ -152,7 +153,9 @@ async function boot(
   const domains: DomainManagerHandle = createDomainManager({ driver, paths, log: logger("XendDomain"), fire });
   await host.start(running, { domains, hypervisor: driver });
   await attachDomains(domains, log, health);
-  const xendActions = options.xendActions ?? process.env[SUPERVISED_ENV] !== "1";
+  // Under the restarter the companion service does it — if the repository has it (an
+  // administrator may have deleted it: then this daemon does it, as xend 3.4 did).
+  const xendActions = options.xendActions ?? (process.env[SUPERVISED_ENV] !== "1" || !hasDomainsService(repo));
   if (xendActions) await domains.onXendStart();
   else log.info("managed domains' on_xend_start and on_xend_stop are left to svc:/system/xvm/domains:default");
   await host.fire("daemonReady");
@@ -226,7 +229,8 @@ async function boot(
       } catch (error) {
         log.warn(`closing the control API: ${errorMessage(error)}`);
       }
-      if (xendActions) {
+      // Again at the stop: a companion service deleted meanwhile did not run its stop.
+      if (options.xendActions ?? (xendActions || !hasDomainsService(repo))) {
         try {
           await domains.onXendStop(XEND_STOP_TIMEOUT_MS);
         } catch (error) {
@@ -290,6 +294,14 @@ async function boot(
   const s = status();
   log.info(`xend started: control API on ${paths.controlSocket}; ${host.list().filter((p) => p.state === "running").length} plugin(s) running; state ${s.state}${s.reasons.length ? ` (${s.reasons.join("; ")})` : ""}`);
   return { paths, host, app, log, status, refresh, stop, done };
+}
+
+function hasDomainsService(repo: Repository): boolean {
+  try {
+    return repo.read().services[DOMAINS_SERVICE]?.instances[DOMAINS_INSTANCE] !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** The core's own values (the `xend` plugin's properties), read before any plugin exists. */

@@ -36,8 +36,8 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
   let info = rec.info;
   if (!rec.lost && !rec.dying) {
     try {
-      // A listing asks every guest: an answer the driver had within the last 0.1 s, with nothing
-      // done to the guest since, is as good (src/hypervisor/info-cache.ts).
+      // A listing asks every guest: an answer the driver had moments ago, with nothing done to
+      // the guest since, is as good (src/hypervisor/info-cache.ts says how old it can be).
       info = await recentInfo(m.driver, rec.domid);
       rec.info = info;
       rec.targetKiB = info.targetKiB;

@@ -5,31 +5,40 @@
  *
  * {@link withInfoCache} wraps the driver xend uses (the manager's and the plugins' alike). Its
  * `info()` is unchanged — always a fresh answer, which is then remembered — and
- * {@link recentInfo} answers from memory when the remembered answer is younger than
- * {@link RECENT_INFO_MS} and nothing happened to that guest since:
+ * {@link recentInfo} (what listings use) answers from memory:
  *
- * - every other driver call naming the guest (pause, balloon, destroy, a migration…) forgets it,
- *   when the call starts and again when it ends, and so does every call on an object such a call
- *   returned (an incoming migration's commit or abort);
+ * - an answer younger than {@link RECENT_INFO_MS} is given as it is; one younger than
+ *   {@link STALE_INFO_MS} is given while a fresh one is asked for in the background; older, the
+ *   caller waits for a fresh one. Requests that arrive while an answer is on its way share it;
+ * - every other driver call naming the guest (pause, balloon, destroy, a migration…) forgets what
+ *   was remembered, when the call starts and again when it ends, and so does every call on an
+ *   object such a call returned (an incoming migration's commit or abort);
  * - every event the driver reports about the guest but console output (shutdown, crash, lost)
- *   forgets it;
- * - requests that arrive while an answer is on its way share that answer (one round trip).
+ *   forgets it.
  *
- * So the only figures that can be older than the request are those that change on their own — CPU
- * time and whether a vCPU happens to be running or blocked — and by at most RECENT_INFO_MS.
+ * So what xend did to a guest, and what the guest did on its own that the driver reports, shows at
+ * once; only the figures that change by themselves — CPU time, and whether a vCPU happens to be
+ * running or blocked at that instant — can be older than the request: usually by 0.1 s and one
+ * round trip, at most by 1 s.
  */
 import type { GuestEvent, GuestInfo, HypervisorDriver } from "./driver.ts";
 
-/** How old a remembered answer may be (below `xm list`'s 0.1 s resolution of CPU time). */
+/** How old a remembered answer may be and still be given as it is. */
 export const RECENT_INFO_MS = 100;
+/**
+ * How old it may be when it is given while a fresh one is asked for in the background (so that a
+ * listing does not wait for N guest processes to be scheduled on a busy host); an older one is
+ * never given.
+ */
+export const STALE_INFO_MS = 1_000;
 
 const RECENT = Symbol("recentInfo");
 
 interface Entry {
   generation: number;
-  /** When the request that produced it was sent (performance.now()). */
-  askedAt: number;
   info?: GuestInfo;
+  /** When the request that produced `info` was sent (performance.now()). */
+  askedAt: number;
   pending?: Promise<GuestInfo>;
 }
 
@@ -44,32 +53,46 @@ class InfoCache {
     this.entries.delete(domid);
   }
 
+  private current(domid: number): Entry | undefined {
+    const entry = this.entries.get(domid);
+    return entry && entry.generation === (this.generations.get(domid) ?? 0) ? entry : undefined;
+  }
+
   /** A fresh answer, remembered unless something happened to the guest meanwhile. */
   fresh(domid: number): Promise<GuestInfo> {
-    const entry: Entry = { generation: this.generations.get(domid) ?? 0, askedAt: this.now() };
+    let entry = this.current(domid);
+    if (!entry) {
+      entry = { generation: this.generations.get(domid) ?? 0, askedAt: 0 };
+      this.entries.set(domid, entry);
+    }
+    const e = entry;
+    const askedAt = this.now();
     const pending = this.fetch(domid);
-    entry.pending = pending;
-    this.entries.set(domid, entry);
-    pending.then(
-      (info) => {
-        if (this.entries.get(domid) !== entry) return;
-        entry.info = info;
-        entry.pending = undefined;
-      },
-      () => {
-        if (this.entries.get(domid) === entry) this.entries.delete(domid);
-      },
-    );
+    e.pending = pending;
+    const settle = (info?: GuestInfo) => {
+      // forget() replaced the entry: what was asked before the change is not kept.
+      if (this.entries.get(domid) !== e || e.pending !== pending) return;
+      e.pending = undefined;
+      if (info) {
+        e.info = info;
+        e.askedAt = askedAt;
+      }
+    };
+    pending.then(settle, () => settle());
     return pending;
   }
 
-  recent(domid: number, maxAgeMs: number): Promise<GuestInfo> {
-    const entry = this.entries.get(domid);
-    if (entry && entry.generation === (this.generations.get(domid) ?? 0)) {
-      if (entry.pending) return entry.pending;
-      if (entry.info && this.now() - entry.askedAt <= maxAgeMs) return Promise.resolve(entry.info);
+  recent(domid: number, maxAgeMs: number, staleMs: number): Promise<GuestInfo> {
+    const entry = this.current(domid);
+    if (entry?.info) {
+      const age = this.now() - entry.askedAt;
+      if (age <= maxAgeMs) return Promise.resolve(entry.info);
+      if (age <= staleMs) {
+        if (!entry.pending) this.fresh(domid).catch(() => undefined);
+        return Promise.resolve(entry.info);
+      }
     }
-    return this.fresh(domid);
+    return entry?.pending ?? this.fresh(domid);
   }
 }
 
@@ -97,7 +120,7 @@ export function withInfoCache(driver: HypervisorDriver, now: () => number = () =
   const cache = new InfoCache((domid) => driver.info(domid), now);
   const wrapped = new Proxy(driver, {
     get(target, prop) {
-      if (prop === RECENT) return (domid: number, maxAgeMs: number) => cache.recent(domid, maxAgeMs);
+      if (prop === RECENT) return (domid: number, maxAgeMs: number, staleMs: number) => cache.recent(domid, maxAgeMs, staleMs);
       const v = Reflect.get(target, prop) as unknown;
       if (typeof v !== "function") return v;
       if (prop === "info") return (domid: number) => cache.fresh(domid);
@@ -137,9 +160,10 @@ export function withInfoCache(driver: HypervisorDriver, now: () => number = () =
 
 /**
  * The guest's info, from memory if the driver remembers an answer younger than `maxAgeMs` with
- * nothing done to the guest since (a driver not wrapped by {@link withInfoCache} always asks).
+ * nothing done to the guest since, or one younger than `staleMs` while it asks again in the
+ * background (a driver not wrapped by {@link withInfoCache} always asks).
  */
-export function recentInfo(driver: HypervisorDriver, domid: number, maxAgeMs = RECENT_INFO_MS): Promise<GuestInfo> {
-  const recent = (driver as unknown as Record<symbol, ((domid: number, maxAgeMs: number) => Promise<GuestInfo>) | undefined>)[RECENT];
-  return recent ? recent(domid, maxAgeMs) : driver.info(domid);
+export function recentInfo(driver: HypervisorDriver, domid: number, maxAgeMs = RECENT_INFO_MS, staleMs = STALE_INFO_MS): Promise<GuestInfo> {
+  const recent = (driver as unknown as Record<symbol, ((domid: number, maxAgeMs: number, staleMs: number) => Promise<GuestInfo>) | undefined>)[RECENT];
+  return recent ? recent(domid, maxAgeMs, staleMs) : driver.info(domid);
 }

@@ -15,6 +15,7 @@ import { selfCommand } from "../runtime/self.ts";
 import { socketAnswers } from "../runtime/serve.ts";
 import { parseFullFmri } from "./fmri.ts";
 import { Repository } from "./repository.ts";
+import { restarterJitEnv } from "./restarter/jit.ts";
 import { ADMIN_ACTIONS, type AdminAction } from "./restarter/machine.ts";
 import { locate, requestAction } from "./restarter/record.ts";
 import { isProcessOf, pidAlive, readPidFile } from "../runtime/process.ts";
@@ -84,7 +85,7 @@ export async function ensureRestarter(paths: Paths, fmri = "svc:/system/xvm/xend
       child = process.getBuiltinModule("node:child_process").spawn(cmd!, [...args, MARKER], {
         detached: true,
         stdio: ["ignore", log, log],
-        env: { ...process.env, XVM_ROOT: paths.root },
+        env: { ...process.env, XVM_ROOT: paths.root, ...restarterJitEnv() },
       });
     } finally {
       closeSync(log);

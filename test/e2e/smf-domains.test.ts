@@ -170,6 +170,53 @@ describe("managed domains follow the services", () => {
   });
 });
 
+describe("restarts and a deleted service", () => {
+  const idOf = (name: string) => listMap(root)[name]!.split(" ")[0]!;
+  const xendPid = () => Number(readFileSync(join(root, "var/run/xend/xend.pid"), "utf8"));
+
+  it("svcadm restart xend: on_xend_stop before the old daemon stops, the start after the new one is up", async () => {
+    const [web, keep, pid] = [idOf("web"), idOf("keep"), xendPid()];
+    ok("svcadm", "restart", "xend");
+    await waitFor(() => {
+      try {
+        return xendPid() !== pid && settled("online")() && states().web === "running" && states().ctr === "running" ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, "a new xend with web and ctr back", 30_000);
+    expect(idOf("web")).not.toBe(web);
+    expect(idOf("keep")).toBe(keep);
+    expect(existsSync(checkpoint(uuidOf("ctr")))).toBe(false);
+    const log = domainsLog();
+    const stop = log.lastIndexOf("[ Stopping because dependency activity requires stop. ]");
+    expect(log.slice(stop + 2, stop + 5).some((l) => /^Domain ctr \(\d+\) suspended/.test(l))).toBe(true);
+  });
+
+  it("svccfg delete -f domains: xend does on_xend_start/on_xend_stop itself again; svccfg import brings the service back", async () => {
+    const manifest = join(root, "domains.xml");
+    ok("svccfg", "export", "domains", ">", manifest);
+    expect(x("svccfg", "delete", "domains")).toEqual({ code: 1, stdout: "", stderr: `svccfg: Instance "${DOMAINS}" may be running.  Use delete -f if it is not.\n` });
+    ok("svccfg", "delete", "-f", "domains");
+    expect(ok("svcs", "-D", "xend")).toBe("STATE          STIME    FMRI\n");
+    const [web, pid] = [idOf("web"), xendPid()];
+    ok("svcadm", "restart", "xend");
+    await waitFor(() => {
+      try {
+        return xendPid() !== pid && states().web === "running" && states().ctr === "running" ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    }, "a new xend that started web and resumed ctr itself", 30_000);
+    expect(idOf("web")).not.toBe(web);
+    const xendLog = readFileSync(join(root, "var/log/xen/xend.log"), "utf8");
+    expect(xendLog.slice(xendLog.lastIndexOf("xend stopping"))).toMatch(/Shutting down domain web \(\d+\) \(on_xend_stop = shutdown\)\n(.*\n)*.*started managed domain web \(\d+\) \(on_xend_start = start\)\n/);
+
+    ok("svccfg", "import", manifest);
+    await waitFor(settled("online"), "the imported service online under the running restarter", 30_000);
+    expect(ok("svcs", "-H", "-o", "state,fmri", "-D", "xend")).toBe(`online         ${DOMAINS}\n`);
+  });
+});
+
 describe("without a restarter, and svcadm's dependency rules", () => {
   let fg = "";
 
@@ -188,6 +235,7 @@ describe("without a restarter, and svcadm's dependency rules", () => {
 
   it("a foreground xend (no restarter) applies on_xend_start when it starts and on_xend_stop when it stops, as xend 3.4 did", async () => {
     let xend = await startXend(fg);
+    expect(inFg("svcs", "-x", "domains").stdout).toContain(`Reason: Its dependency ${XEND} runs outside the restarter (started by hand); that daemon does this service's work itself.\n`);
     expect(inFg("xm", "new", join(fg, "auto.cfg"))).toMatchObject({ code: 0 });
     expect(inFg("xm", "create", join(fg, "stay.cfg"))).toMatchObject({ code: 0 });
     expect(fgStates()).toEqual({ auto: "off", stay: "running" });
@@ -226,5 +274,32 @@ describe("without a restarter, and svcadm's dependency rules", () => {
     expect(fgStates()).toEqual({ auto: "running", stay: "running" });
     expect(inFg("svcadm", "disable", "-s", "xend")).toMatchObject({ code: 0 });
     expect(readFileSync(join(fg, "var/svc/log/system-xvm-domains:default.log"), "utf8")).toMatch(/\nDomain auto \(\d+\) shut down \(on_xend_stop = shutdown\)\n/);
+  });
+});
+
+describe("a wedged xend", () => {
+  let hung = "";
+
+  beforeAll(() => {
+    hung = prepareRoot(tempRoot("xvm-smf-domains-hung-"), { relocation: false });
+  });
+
+  afterAll(async () => {
+    await cleanupRoot(hung);
+  });
+
+  it("does not hold the domains stop for the method's whole timeout: the stop asks it first, then leaves the domains", async () => {
+    const inHung = (...args: string[]) => run(args, { root: hung, timeoutMs: 120_000 });
+    expect(inHung("svccfg", "-s", "xend", "setprop", "stop/timeout_seconds", "=", "2")).toMatchObject({ code: 0 });
+    expect(inHung("svcadm", "refresh", "xend")).toMatchObject({ code: 0 });
+    expect(inHung("svcadm", "enable", "-s", "xend")).toMatchObject({ code: 0 });
+    const status = () => readStatus(new Repository(new Paths(hung)).read().services[DOMAINS_SERVICE]!.instances[DOMAINS_INSTANCE]!);
+    await waitFor(() => status().state === "online" && status().nextState === "none", "domains online");
+    const pid = Number(readFileSync(join(hung, "var/run/xend/xend.pid"), "utf8"));
+    process.kill(pid, "SIGSTOP");
+    expect(inHung("svcadm", "disable", "-s", "xend")).toEqual({ code: 0, stdout: "", stderr: "" });
+    const log = readFileSync(join(hung, "var/svc/log/system-xvm-domains:default.log"), "utf8");
+    expect(log).toMatch(/\nxend does not answer \(request timed out after 5000 ms\): its domains are left as they are\.\n\[ .{15} Method "stop" exited with status 0\. \]\n$/);
+    expect(inHung("svcs", "-H", "-o", "state,fmri", "xend", "domains").stdout).toBe(`disabled       ${XEND}\noffline        ${DOMAINS}\n`);
   });
 });

@@ -150,7 +150,7 @@ describe("the config corpus", () => {
   const expected: Record<string, { accepted: Record<string, unknown>; onSim?: string } | { refused: string }> = {
     "xmexample1.cfg": {
       accepted: { name: "ExampleDomain", memory: 64, kernel: "/boot/vmlinuz-2.6.18-xen", root: "/dev/hda1 ro", extra: "4", disk: ["phy:hda1,hda1,w"] },
-      onSim: "kernel '/boot/vmlinuz-2.6.18-xen' is not a simulated guest program (choose one of sim:idle, sim:counter, sim:memwriter, sim:busy)",
+      onSim: "kernel '/boot/vmlinuz-2.6.18-xen' is not a simulated guest program (choose one of sim:idle, sim:counter, sim:memwriter, sim:busy, sim:disk)",
     },
     "xmexample2.cfg": {
       accepted: { name: "VM3", memory: 112, kernel: "sim:counter", extra: "4 VMID=3", disk: ["phy:sda10,sda1,w", "phy:sda6,sda6,r"], vif: [{ mac: "00:16:3e:00:00:03", bridge: "xenbr0" }] },

@@ -157,7 +157,7 @@ describe("domain routes", () => {
   it("documents every route for /openapi.json", () => {
     const doc = openApiDocument({ title: "t", version: "1" }, [{ prefix: "/domains", docs: docsOf(domainRoutes(manager)) }]) as { paths: Record<string, Record<string, unknown>> };
     expect(Object.keys(doc.paths).sort()).toEqual([
-      "/domains", "/domains/define", "/domains/restore", "/domains/{dom}", "/domains/{dom}/block", "/domains/{dom}/block/{dev}", "/domains/{dom}/console", "/domains/{dom}/destroy", "/domains/{dom}/dmesg",
+      "/domains", "/domains/define", "/domains/on-xend-start", "/domains/on-xend-stop", "/domains/restore", "/domains/{dom}", "/domains/{dom}/block", "/domains/{dom}/block/{dev}", "/domains/{dom}/console", "/domains/{dom}/destroy", "/domains/{dom}/dmesg",
       "/domains/{dom}/dmesg/clear", "/domains/{dom}/log", "/domains/{dom}/maxmem", "/domains/{dom}/memory", "/domains/{dom}/network", "/domains/{dom}/network/{dev}",
       "/domains/{dom}/node", "/domains/{dom}/pause", "/domains/{dom}/rename", "/domains/{dom}/resume", "/domains/{dom}/save", "/domains/{dom}/sched-credit", "/domains/{dom}/shutdown", "/domains/{dom}/start",
       "/domains/{dom}/suspend", "/domains/{dom}/sysrq", "/domains/{dom}/trigger", "/domains/{dom}/unpause", "/domains/{dom}/vcpus", "/domains/{dom}/vcpus/pin",

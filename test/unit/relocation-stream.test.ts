@@ -64,9 +64,15 @@ class FakeGuest {
   /** A "vCPU": rewrites `perTick` pages of [from, to) every ms while the guest is not paused. */
   startWriter(from: number, to: number, perTick: number): void {
     let next = from;
+    let last = performance.now();
     this.writer = setInterval(() => {
+      // perTick pages per elapsed millisecond, so that a loaded machine (timers firing late) does
+      // not turn a fast writer into a slow one; one pass over the range is as dirty as it gets.
+      const now = performance.now();
+      const count = Math.min(to - from, Math.round(perTick * Math.max(1, now - last)));
+      last = now;
       if (this.isPaused) return;
-      for (let i = 0; i < perTick; i++) {
+      for (let i = 0; i < count; i++) {
         const pfn = next;
         next = next + 1 >= to ? from : next + 1;
         const page = this.mem.page(pfn);

@@ -33,6 +33,7 @@ import { bootId, isProcessOf, readPidFile } from "../../runtime/process.ts";
 import { ACTIONS_PG, enabledOf, forgetNonpersistent, locate, readStatus } from "./record.ts";
 import { Supervisor, markRestarter } from "./supervisor.ts";
 import { clockTime, MONTHS } from "./svclog.ts";
+import { dropRestarterJitEnv } from "./jit.ts";
 
 export const RESTARTER_MARKER = "__restarter";
 const REPO_POLL_MS = 500;
@@ -70,6 +71,7 @@ export function claimPidFile(repo: Repository, paths: Paths): boolean {
 }
 
 export async function runRestarter(paths: Paths): Promise<number> {
+  dropRestarterJitEnv();
   setDaemonUmask();
   ownLog = paths.restarterLog;
   const repo = new Repository(paths);
@@ -120,9 +122,11 @@ export async function runRestarter(paths: Paths): Promise<number> {
     },
     onChange: () => domains?.dispatch({ type: "dependencies" }),
   });
-  if (locate(repo.read(), DOMAINS_SERVICE, DOMAINS_INSTANCE)) {
+  /** A supervisor for the companion service when the repository has it and none runs (again, after svccfg delete and import). */
+  const domainsSupervisor = (): TransientSupervisor | undefined => {
+    if (!locate(repo.read(), DOMAINS_SERVICE, DOMAINS_INSTANCE)) return undefined;
     const methods = domainsMethods(paths, () => sup.m.proc === "running" || sup.m.proc === "stopping");
-    domains = new TransientSupervisor({
+    return new TransientSupervisor({
       paths, repo, service: DOMAINS_SERVICE, instance: DOMAINS_INSTANCE, warn: say,
       start: methods.start, stop: methods.stop,
       depsSatisfied: (data) => {
@@ -130,11 +134,24 @@ export async function runRestarter(paths: Paths): Promise<number> {
         return dependenciesSatisfied(d, DOMAINS_SERVICE, DOMAINS_INSTANCE, stateOf(d));
       },
     });
-  }
+  };
+  const pollDomains = () => {
+    if (!domains || domains.deleted) {
+      const next = domainsSupervisor();
+      if (!next) {
+        domains = undefined;
+        return;
+      }
+      domains = next;
+      domains.boot(false);
+    }
+    domains.poll();
+  };
+  domains = domainsSupervisor();
   sup.boot(fresh);
   domains?.boot(fresh);
   sup.poll();
-  domains?.poll();
+  pollDomains();
 
   const info = (): RestarterInfo => {
     const data = repo.read();
@@ -154,7 +171,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
       const url = new URL(req.url, "http://restarter");
       if (req.method === "POST" && url.pathname === "/notify") {
         sup.poll();
-        domains?.poll();
+        pollDomains();
         return Response.json({ ok: true, state: sup.m.state, next_state: sup.m.nextState });
       }
       if (req.method === "GET" && url.pathname === "/status") return Response.json(info());
@@ -182,7 +199,7 @@ export async function runRestarter(paths: Paths): Promise<number> {
     lastStamp = now;
     try {
       sup.poll();
-      domains?.poll();
+      pollDomains();
     } catch (error) {
       say(`poll failed: ${(error as Error).message}`);
     }

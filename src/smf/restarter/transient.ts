@@ -109,12 +109,23 @@ export class TransientSupervisor {
     if (this.closed) return;
     let enabled = this.m.enabled;
     let actions: ReturnType<typeof takeActions> = [];
+    let exists = true;
     const { data } = this.o.repo.update((d) => {
       const loc = locate(d, this.o.service, this.o.instance);
-      if (!loc) return;
+      if (!loc) {
+        exists = false;
+        return;
+      }
       enabled = enabledOf(loc.inst).effective;
       actions = takeActions(loc.inst);
     });
+    if (!exists) {
+      // Deleted (svccfg delete -f): nothing of it is left to run; the daemon takes its work back
+      // at its next start (src/daemon/daemon.ts).
+      this.warn(`${this.fmri} is no longer in the repository: not running it any more`);
+      this.close();
+      return;
+    }
     this.readConfig(data);
     this.dispatch({ type: "enabled", value: enabled });
     for (const action of actions) this.dispatch({ type: "action", action });
@@ -163,6 +174,10 @@ export class TransientSupervisor {
     if (this.m.state === "disabled" || this.m.state === "maintenance") return !this.m.enabled || this.m.state === "maintenance";
     // Enabled and offline, waiting for its dependencies, or online with nothing running.
     return this.m.state === "offline" ? !this.o.depsSatisfied() : true;
+  }
+
+  get deleted(): boolean {
+    return this.closed;
   }
 
   close(): void {

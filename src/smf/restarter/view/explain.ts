@@ -6,12 +6,14 @@
  * no known reason — one waiting for a dependency is not a cause: the dependency is). An offline
  * instance's reason names the dependency in its way ("Reason: Service svc:/… is disabled.").
  *
- * Two additions, both for states svc.startd's own restarter never produced: a degraded state the
+ * Three additions, for states svc.startd's own restarter never produced: a degraded state the
  * daemon itself reported gives its reasons ("Reason: Degraded by the service: …") instead of
- * "Degraded by an administrator.", and a master restarter whose process is gone says so.
+ * "Degraded by an administrator.", a master restarter whose process is gone says so, and an
+ * instance whose dependency runs outside the restarter (xend under systemd) says that daemon
+ * does its work.
  */
 import { firstValue, type RepoData } from "../../model.ts";
-import { dependentInstances, unsatisfied, type StateOf } from "../../dependencies.ts";
+import { dependencyInstances, dependentInstances, unsatisfied, type StateOf } from "../../dependencies.ts";
 import { SMF_EXIT_ERR_CONFIG, SMF_EXIT_ERR_FATAL } from "../machine.ts";
 import { signalName } from "../proc.ts";
 import { MASTER_RESTARTER, type InstanceView } from "./instances.ts";
@@ -167,6 +169,13 @@ function reasons(v: InstanceView, all: readonly InstanceView[], data?: RepoData)
           const x = all.find((y) => y.fmri === f);
           return x ? { text: `Reason: Service ${f} ${summary(x)}`, dc: "SMF-8000-GE" } : { text: `Reason: Dependency ${f} is absent.`, dc: "SMF-8000-E2" };
         });
+      }
+      // A dependency run outside the restarter (systemd, a terminal): nothing runs this instance,
+      // and xend does its work itself (src/daemon/daemon.ts).
+      const outside = data ? dependencyInstances(data, v.service, v.instance).map((f) => all.find((x) => x.fmri === f)).find((x) => x?.outside !== undefined) : undefined;
+      if (outside) {
+        const how = outside.outside === "systemd" ? "under systemd" : "started by hand";
+        return one(`Reason: Its dependency ${outside.fmri} runs outside the restarter (${how}); that daemon does this service's work itself.`);
       }
       // Otherwise an offline instance waits on its restarter, or on nothing known.
       const r = all.find((x) => x.fmri === v.restarter);
