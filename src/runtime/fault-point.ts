@@ -4,13 +4,15 @@
  * `var/run/xend/hold-<point>` (its pid) so that a test knows where it is and kills it there by pid.
  * Without both variables a point costs one environment lookup.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "./atomic-write.ts";
 
 export async function faultPoint(name: string, runDir: string): Promise<void> {
   if (process.env.XVM_TEST_FAULTS !== "1") return;
   if (!(process.env.XVM_TEST_HOLD ?? "").split(",").includes(name)) return;
   mkdirSync(runDir, { recursive: true });
-  writeFileSync(join(runDir, `hold-${name}`), `${process.pid}\n`);
+  // Atomic: a test polling for the file must never read it empty (it did, under load).
+  writeFileAtomic(join(runDir, `hold-${name}`), `${process.pid}\n`);
   await new Promise<never>(() => {});
 }

@@ -76,6 +76,7 @@ describe("a daemon that keeps dying", () => {
     expect(log.trimEnd().endsWith("Restarting too quickly, changing state to maintenance. ]")).toBe(true);
     expect(processesOfRoot(root).filter((p) => p.args.includes("xend"))).toEqual([]);
 
+    await waitFor(() => run(["svcs", "-H", "-o", "state,nstate", "domains"], { root }).stdout === "offline        -\n", "domains settled offline");
     const x = run(["svcs", "-x"], { root });
     expect(x.stdout).toMatch(/^svc:\/system\/xvm\/xend:default \(xVM control daemon\)\n State: maintenance since .+\nReason: Restarting too quickly\.\n {3}See: http:\/\/sun\.com\/msg\/SMF-8000-L5\n {3}See: xend\(1M\)\n/);
     expect(x.stdout.endsWith(`   See: ${join(root, "var/svc/log/system-xvm-xend:default.log")}\nImpact: 1 dependent service is not running.  (Use -v for list.)\n`)).toBe(true);
@@ -87,6 +88,8 @@ describe("a daemon that keeps dying", () => {
     expect(run(["svcadm", "enable", "-s", "xend"], { root }).code).toBe(0);
     expect(run(["svcs", "-H", "xend"], { root }).stdout).toMatch(/^online {9}/);
     expect(svcLog(root)).toMatch(/Leaving maintenance because clear requested\. \]\n\[ .{15} Enabled\. \]\n/);
+    // svc:/system/xvm/domains follows xend online (its start may still be running as enable -s returns).
+    await waitFor(() => run(["svcs", "-H", "-o", "state", "domains"], { root }).stdout === "online\n", "domains online");
     expect(run(["svcs", "-x"], { root }).stdout).toBe("");
   });
 

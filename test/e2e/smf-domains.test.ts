@@ -276,3 +276,30 @@ describe("without a restarter, and svcadm's dependency rules", () => {
     expect(readFileSync(join(fg, "var/svc/log/system-xvm-domains:default.log"), "utf8")).toMatch(/\nDomain auto \(\d+\) shut down \(on_xend_stop = shutdown\)\n/);
   });
 });
+
+describe("a wedged xend", () => {
+  let hung = "";
+
+  beforeAll(() => {
+    hung = prepareRoot(tempRoot("xvm-smf-domains-hung-"), { relocation: false });
+  });
+
+  afterAll(async () => {
+    await cleanupRoot(hung);
+  });
+
+  it("does not hold the domains stop for the method's whole timeout: the stop asks it first, then leaves the domains", async () => {
+    const inHung = (...args: string[]) => run(args, { root: hung, timeoutMs: 120_000 });
+    expect(inHung("svccfg", "-s", "xend", "setprop", "stop/timeout_seconds", "=", "2")).toMatchObject({ code: 0 });
+    expect(inHung("svcadm", "refresh", "xend")).toMatchObject({ code: 0 });
+    expect(inHung("svcadm", "enable", "-s", "xend")).toMatchObject({ code: 0 });
+    const status = () => readStatus(new Repository(new Paths(hung)).read().services[DOMAINS_SERVICE]!.instances[DOMAINS_INSTANCE]!);
+    await waitFor(() => status().state === "online" && status().nextState === "none", "domains online");
+    const pid = Number(readFileSync(join(hung, "var/run/xend/xend.pid"), "utf8"));
+    process.kill(pid, "SIGSTOP");
+    expect(inHung("svcadm", "disable", "-s", "xend")).toEqual({ code: 0, stdout: "", stderr: "" });
+    const log = readFileSync(join(hung, "var/svc/log/system-xvm-domains:default.log"), "utf8");
+    expect(log).toMatch(/\nxend does not answer \(request timed out after 5000 ms\): its domains are left as they are\.\n\[ .{15} Method "stop" exited with status 0\. \]\n$/);
+    expect(inHung("svcs", "-H", "-o", "state,fmri", "xend", "domains").stdout).toBe(`disabled       ${XEND}\noffline        ${DOMAINS}\n`);
+  });
+});

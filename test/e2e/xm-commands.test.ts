@@ -214,7 +214,7 @@ describe("xm against xend", () => {
     const seen = heartbeats(out).at(-1)!;
     await waitFor(() => heartbeats(out).at(-1)! > seen, "the next heartbeat, live");
     child.stdin.write("help\n");
-    await waitFor(() => out.includes("commands: poweroff halt reboot panic\n"), "the guest's answer");
+    await waitFor(() => out.includes("commands: poweroff halt reboot panic lsblk ip link\n"), "the guest's answer");
     child.stdin.write("\x1d");
     expect(await exited).toBe(0);
     expect(out.startsWith("xvm-sim guest kernel (sim:counter) booting: 1 vCPU(s), 128 MiB\n")).toBe(true);

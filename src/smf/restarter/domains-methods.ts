@@ -8,6 +8,9 @@ import { unixJson } from "../../runtime/http-client.ts";
 import type { XendStartOutcome, XendStopOutcome } from "../../domain/types.ts";
 import type { TransientMethod } from "./transient.ts";
 
+/** How long a stop waits for xend to answer at all before it gives up on it. */
+const PROBE_MS = 5_000;
+
 /** Longest wait asked of xend for guests it shut down, seconds (the route's bound). */
 const MAX_WAIT_S = 3600;
 
@@ -57,6 +60,14 @@ export function domainsMethods(paths: Paths, xendUp: () => boolean = () => true)
     },
     stop: async (timeoutMs) => {
       if (!xendUp()) return ["xend exited: its domains are left as they are."];
+      // A wedged xend (stopped, hung) would hold its own stop for the whole method timeout: ask
+      // it first, briefly, whether it answers at all.
+      try {
+        await unixJson(paths.controlSocket, "GET", "/status", undefined, PROBE_MS);
+      } catch (error) {
+        if (unreachable(error)) return ["xend is not running: its domains are left as they are."];
+        return [`xend does not answer (${(error as Error).message}): its domains are left as they are.`];
+      }
       // Leave the restarter a little of its own timeout to hear the answer.
       const wait = timeoutMs > 0 ? Math.max(1, Math.floor(timeoutMs / 1000) - 2) : MAX_WAIT_S;
       let r: { domains: XendStopOutcome[] };
