@@ -17,7 +17,7 @@
 import { Hono, type Context } from "hono";
 import { configFromSxp, domainToSxp, nodeToSxp, sxp, XvmError, type DomainManager, type DomainSummary, type LegacyHttpRegistry, type Logger, type PhysInfo, type Sxp } from "xvm/plugin";
 import { DOMAIN_OPS } from "./domain-ops.ts";
-import { escapeHtml, htmlReply, htmlSxp, sxpReply, textReply, toResponse, type Reply } from "./reply.ts";
+import { escapeHtml, htmlReply, htmlSxp, sxpReply, textReply, toResponse, utf8, type Reply } from "./reply.ts";
 import { ArgError, FormArgs, quote, readArgs, RequestError, unquote, wantsSxp } from "./request.ts";
 
 const { parse, show, SxpParseError, SXP_MIME_TYPE } = sxp;
@@ -93,17 +93,21 @@ export function withAbsoluteUrl(request: Request): Request {
  * changed. With 20 domains, writing every record on every `GET /xend/domain?detail=1` was most of
  * the request's cost (issue 16 §3). test/unit/legacy-render.test.ts checks it against a fresh one.
  */
-const rendered = new WeakMap<object, { key: string; text: string }>();
+const rendered = new WeakMap<object, { fields: unknown[]; text: string }>();
+
+/** Every field of the summary domainToSxp reads besides the config. */
+function textFields(d: DomainSummary): unknown[] {
+  const f = d.flags;
+  return [d.domid, d.maxvcpus, d.maxmem, d.memory, d.vcpus, d.startTime, d.cpuTime, d.state, f.shutdown, f.crashed, f.dying, f.paused, d.uuid, d.name];
+}
 
 export function domainText(d: DomainSummary): string {
-  // Every field of the summary domainToSxp reads besides the config (JSON.stringify of the
-  // summary cost as much as writing the record).
-  const f = d.flags;
-  const key = `${d.domid} ${d.maxvcpus} ${d.maxmem} ${d.memory} ${d.vcpus} ${d.startTime} ${d.cpuTime} ${d.state} ${+f.shutdown}${+f.crashed}${+f.dying}${+f.paused} ${d.uuid} ${d.name}`;
+  // Compared field by field: building a key string (or JSON.stringify) cost as much as writing.
+  const fields = textFields(d);
   const hit = rendered.get(d.config);
-  if (hit?.key === key) return hit.text;
+  if (hit && fields.every((v, i) => v === hit.fields[i])) return hit.text;
   const text = show(domainToSxp(d));
-  rendered.set(d.config, { key, text });
+  rendered.set(d.config, { fields, text });
   return text;
 }
 
@@ -243,10 +247,20 @@ export function createXendApp(deps: XendAppDeps): Hono {
     }
   }
 
+  /** The last detail list written, kept while every record's text is the same string. */
+  let lastDetail: { texts: string[]; reply: Reply } | undefined;
+
   async function detailList(req: LegacyRequest): Promise<Reply> {
     const list = await filtered(req.args);
-    // show() of the list, from each record's kept text.
-    return req.sxp ? { status: 200, body: `(${list.map(domainText).join(" ")})`, type: SXP_MIME_TYPE } : domainDirPage(req, list);
+    if (!req.sxp) return domainDirPage(req, list);
+    // show() of the list, from each record's kept text; kept encoded while nothing changed.
+    const texts = list.map(domainText);
+    const last = lastDetail;
+    if (last && last.texts.length === texts.length && texts.every((t, i) => t === last.texts[i])) return last.reply;
+    const body = `(${texts.join(" ")})`;
+    const reply: Reply = { status: 200, body, bytes: utf8.encode(body), type: SXP_MIME_TYPE };
+    lastDetail = { texts, reply };
+    return reply;
   }
 
   function domainDirPage(req: LegacyRequest, list: DomainSummary[]): Reply {

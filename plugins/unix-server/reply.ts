@@ -13,9 +13,11 @@ export interface Reply {
   body?: string;
   type?: string;
   location?: string;
+  /** `body` already encoded (a reply kept for the next request: src/app.ts detailList). */
+  bytes?: Uint8Array;
 }
 
-const utf8 = new TextEncoder();
+export const utf8 = new TextEncoder();
 
 /** Keep the connection only when the client asked for it, as xend did (HTTP/1.0 style otherwise). */
 function keepAlive(request: Request): boolean {
@@ -32,7 +34,7 @@ export function toResponse(request: Request, reply: Reply, close = false): Respo
     Connection: !close && keepAlive(request) ? "keep-alive" : "close",
   });
   // Encoded once, here: the length header and the body are the same bytes.
-  const body = reply.body ? utf8.encode(reply.body) : null;
+  const body = reply.bytes ?? (reply.body ? utf8.encode(reply.body) : null);
   headers.set("Content-Length", String(body?.byteLength ?? 0));
   if (reply.type) headers.set("Content-Type", reply.type);
   if (reply.location) headers.set("Location", reply.location);

@@ -15,7 +15,9 @@ const ORDER: ReadonlyArray<[keyof DomainStateFlags, string]> = [
 
 /** `r-----`, `-b----`, `--p---`, … one character per flag, `-` when it is clear. */
 export function stateString(flags: DomainStateFlags): string {
-  return ORDER.map(([key, letter]) => (flags[key] ? letter : "-")).join("");
+  // Written out: every listing calls it once per domain.
+  return (flags.running ? "r" : "-") + (flags.blocked ? "b" : "-") + (flags.paused ? "p" : "-") +
+    (flags.shutdown ? "s" : "-") + (flags.crashed ? "c" : "-") + (flags.dying ? "d" : "-");
 }
 
 /** Parses a state string back (tests, clients). Unknown characters are rejected. */
