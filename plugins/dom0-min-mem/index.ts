@@ -4,8 +4,9 @@ import { DEFAULT_MIN_MIB, properties } from "./properties.ts";
 import { BalloonError, MemoryAccount, type Guest } from "./account.ts";
 import { loadSavedMemory, saveMemory } from "./state.ts";
 
+/** What each running guest takes from the host: its memory and its process's own (overheadKiB). */
 function guestsOf(domains: readonly DomainSummary[]): Guest[] {
-  return domains.filter((d) => d.domid !== null && d.domid !== 0).map((d) => ({ name: d.name, memoryKiB: d.memory * 1024 }));
+  return domains.filter((d) => d.domid !== null && d.domid !== 0).map((d) => ({ name: d.name, memoryKiB: d.memory * 1024 + (d.overheadKiB ?? 0) }));
 }
 
 const mib = (kib: number): number => Math.floor(kib / 1024);

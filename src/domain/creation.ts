@@ -156,7 +156,8 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       if (needKiB > totalKiB) {
         throw new XvmError("NO_MEMORY", { detail: `Domain '${config.name}' needs ${config.memory} MiB, more than this host's ${mib(totalKiB)} MiB of memory.` });
       }
-      const request: DomainCreateRequest = { config, needKiB };
+      // The guest's memory, and what its backing process costs the host beyond it (model.ts).
+      const request: DomainCreateRequest = { config, needKiB: needKiB + m.overheadKiB(config.maxvcpus ?? config.vcpus) };
       await m.fireHook("domainPreCreate", request);
       const final = prepare(request.config);
       final.uuid = config.uuid;
@@ -164,10 +165,12 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       checkDiskBacking(final.name, final.disk);
       assignMacs(m, final);
       const available = m.host.available(phys, m.guestsKiB());
-      if (final.memory * 1024 > available) {
+      const overhead = m.overheadKiB(final.maxvcpus ?? final.vcpus);
+      if (final.memory * 1024 + overhead > available) {
         const figures = m.host.memory(phys, m.guestsKiB());
+        const runner = overhead > 0 ? ` (${final.memory * 1024} KiB of memory and ${overhead} KiB for the process that runs it)` : "";
         throw new XvmError("NO_MEMORY", {
-          detail: `Not enough memory for domain '${final.name}': it needs ${final.memory * 1024} KiB, but only ${available} KiB are available (${figures.totalKiB} KiB total, ${figures.guestsKiB} KiB held by guests, ${figures.dom0KiB} KiB by Domain-0).`,
+          detail: `Not enough memory for domain '${final.name}': it needs ${final.memory * 1024 + overhead} KiB${runner}, but only ${available} KiB are available (${figures.totalKiB} KiB total, ${figures.guestsKiB} KiB held by guests, ${figures.dom0KiB} KiB by Domain-0).`,
         });
       }
       const affinity = affinityFor(final, request.placement, phys);

@@ -97,10 +97,19 @@ export class DomainModel {
     return this.phys;
   }
 
+  /**
+   * What running guests take from the host: their memory targets, plus what each costs the host
+   * beyond its memory (the driver's estimate: sim's runner process, issue 13 §4).
+   */
   guestsKiB(): number {
     let sum = 0;
-    for (const rec of this.active.values()) if (!rec.lost && !rec.destroyed) sum += rec.targetKiB;
+    for (const rec of this.active.values()) if (!rec.lost && !rec.destroyed) sum += rec.targetKiB + this.overheadKiB(rec.config.maxvcpus ?? rec.config.vcpus);
     return sum;
+  }
+
+  /** Host memory (KiB) a guest with `maxVcpus` vCPUs takes beyond its memory; 0 if the driver says nothing. */
+  overheadKiB(maxVcpus: number): number {
+    return this.driver.guestOverheadKiB?.(maxVcpus) ?? 0;
   }
 
   // ---- lookups -------------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
   };
   if (info?.pid !== undefined && !rec.lost) summary.pid = info.pid;
   if (info?.vbdStats && !rec.lost) summary.vbdStats = info.vbdStats;
+  if (!rec.lost && !rec.destroyed) {
+    const overhead = m.overheadKiB(rec.config.maxvcpus ?? rec.config.vcpus);
+    if (overhead > 0) summary.overheadKiB = overhead;
+  }
   if (rec.shutdownRequest?.unresponsive) summary.unresponsive = m.shutdownTimeout;
   if (rec.stopHandled && rec.stopReason) summary.shutdownReason = info?.shutdownReason ?? (rec.lost ? "crash" : rec.stopReason);
   return summary;

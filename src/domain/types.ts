@@ -85,6 +85,11 @@ export interface DomainSummary {
   suspended?: boolean;
   /** Request counters of its disks, where the driver counts them (xm top). */
   vbdStats?: VbdStats[];
+  /**
+   * Host memory (KiB) the running guest takes beyond `memory`: its backing process (sim's
+   * runner), as the host's accounting counts it. Absent when the driver says nothing.
+   */
+  overheadKiB?: number;
 }
 
 /** `xm info`: the node's fields, in the order xm printed them (xend's node SXP, [3.4]). */

@@ -402,6 +402,12 @@ export interface HypervisorDriver {
    * migration can be compared.
    */
   memoryDigest?(domid: number): Promise<MemoryDigest>;
+  /**
+   * Optional: host memory (KiB) a guest with `maxVcpus` vCPUs costs beyond its own memory (the
+   * process that backs it: sim's runner). The domain manager counts it with the guest's memory in
+   * the host's accounting: free memory, Domain-0's share, the memory check of a creation.
+   */
+  guestOverheadKiB?(maxVcpus: number): number;
   /** Guest events (shutdown, crash, lost, console). Returns an unsubscribe function. */
   subscribe(listener: (event: GuestEvent) => void): () => void;
   /** Release resources held by the driver (not the guests). */

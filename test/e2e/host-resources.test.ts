@@ -122,37 +122,40 @@ describe("dom0-min-mem and host-memory changed live", () => {
     expect(free()).toBe(0);
   });
 
-  it("balloons Domain-0 down for a guest, and refuses one that would take it below dom0-min-mem", () => {
+  // Each guest also costs the host its runner's own memory, 7 MiB for one vCPU
+  // (src/hypervisor/sim/overhead.ts): Domain-0 is ballooned for it too (issue 13 §4).
+  it("balloons Domain-0 down for a guest and its runner, and refuses one that would take it below dom0-min-mem", () => {
     ok(x("xm", "create", guestConfig(x.root, "g1", "memory = 512\nmaxmem = 1024")));
-    expect(dom0()).toBe(512);
+    expect(dom0()).toBe(1024 - 512 - 7);
     expect(free()).toBe(0);
-    const r = x("xm", "create", guestConfig(x.root, "g2", "memory = 400"));
-    expectFail(r, "I need 409600 KiB, but dom0_min_mem is 200704 and shrinking to 200704 KiB would leave only 323584 KiB free.");
+    const r = x("xm", "create", guestConfig(x.root, "g2", "memory = 390"));
+    expectFail(r, "I need 406528 KiB, but dom0_min_mem is 200704 and shrinking to 200704 KiB would leave only 316416 KiB free.");
     expect(list(x).has("g2")).toBe(false);
-    expect(dom0()).toBe(512);
-    expect(xendLog(x.root)).toContain("I need 409600 KiB, but dom0_min_mem is 200704");
+    expect(dom0()).toBe(505);
+    expect(xendLog(x.root)).toContain("I need 406528 KiB, but dom0_min_mem is 200704");
   });
 
   it("uses a lower dom0-min-mem at once", async () => {
     await setLive(x, { "dom0-min-mem": "100" });
-    ok(x("xm", "create", guestConfig(x.root, "g2", "memory = 400")));
-    expect(dom0()).toBe(112);
-    expect(xendLog(x.root)).toContain("Balloon: setting dom0 target to 112 MiB.");
+    ok(x("xm", "create", guestConfig(x.root, "g2", "memory = 390")));
+    expect(dom0()).toBe(1024 - 512 - 7 - 390 - 7);
+    expect(xendLog(x.root)).toContain("Balloon: setting dom0 target to 108 MiB.");
   });
 
   it("refuses to grow a guest past what Domain-0 can give, and xm mem-set 0 below the minimum", () => {
-    expectFail(x("xm", "mem-set", "g1", "700"), "I need 192512 KiB, but dom0_min_mem is 102400 and shrinking to 102400 KiB would leave only 12288 KiB free.");
+    expectFail(x("xm", "mem-set", "g1", "700"), "I need 192512 KiB, but dom0_min_mem is 102400 and shrinking to 102400 KiB would leave only 8192 KiB free.");
     expect(list(x).get("g1")!.mem).toBe(512);
     expectFail(x("xm", "mem-set", "0", "50"), "Cannot set Domain-0's memory to 50 MiB: dom0-min-mem is 100 MiB");
-    expect(dom0()).toBe(112);
+    expect(dom0()).toBe(108);
   });
 
   it("frees a destroyed guest's memory without growing Domain-0, which xm mem-set 0 grows back", () => {
     ok(x("xm", "destroy", "g2"));
-    expect(dom0()).toBe(112);
-    expect(free()).toBe(400);
-    ok(x("xm", "mem-set", "0", "512"));
-    expect(dom0()).toBe(512);
+    expect(dom0()).toBe(108);
+    // The guest's 390 MiB and its runner's 7.
+    expect(free()).toBe(397);
+    ok(x("xm", "mem-set", "0", "505"));
+    expect(dom0()).toBe(505);
     expect(free()).toBe(0);
   });
 
@@ -164,7 +167,7 @@ describe("dom0-min-mem and host-memory changed live", () => {
     expectFail(x("xm", "mem-set", "0", "90"), "dom0-min-mem is 100 MiB");
 
     await setLive(x, { "dom0-min-mem": "100", "host-memory": "600" });
-    await explained(x, "config/host-memory: 600 MiB cannot hold the guests' 512 MiB and Domain-0's minimum of 100 MiB (config/dom0-min-mem); keeping 1024 MiB");
+    await explained(x, "config/host-memory: 600 MiB cannot hold the guests' 519 MiB and Domain-0's minimum of 100 MiB (config/dom0-min-mem); keeping 1024 MiB");
     expect(info(x).total_memory).toBe("1024");
 
     await setLive(x, { "host-memory": "1024" });
@@ -177,7 +180,7 @@ describe("dom0-min-mem and host-memory changed live", () => {
     ok(x("svcadm", "restart", "xend"));
     await waitFor(() => { try { return daemonPid(x.root) !== pid && svcState(x) === "online"; } catch { return false; } }, "xend to come back");
     expect(dom0()).toBe(300);
-    expect(free()).toBe(212);
+    expect(free()).toBe(1024 - 300 - 512 - 7);
     expect(list(x).get("g1")!.mem).toBe(512);
   });
 });

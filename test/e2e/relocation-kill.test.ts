@@ -14,7 +14,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Paths } from "../../src/paths.ts";
 import { createSimDriver } from "../../src/hypervisor/sim/driver.ts";
 import { RUNNER_TEST_FAULT } from "../../src/hypervisor/sim/protocol.ts";
@@ -26,13 +26,30 @@ import {
 
 let a: Host;
 let b: Host;
-let uuid: string;
+/** This test's guest (a new one per test, so that a failure cannot spill into the next). */
+let guest = "";
+let uuid = "";
+let serial = 0;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startHost("ka"), startHost("kb")]);
-  createGuest(a, "beat", 'kernel = "sim:counter"\nmemory = 32');
-  await waitFor(async () => (await lastHeartbeat(a, "beat")) >= 100, "the counter's first heartbeat");
-  uuid = await uuidOf(a, "beat");
+});
+
+beforeEach(async () => {
+  guest = `beat${++serial}`;
+  createGuest(a, guest, 'kernel = "sim:counter"\nmemory = 32');
+  await waitFor(async () => (await lastHeartbeat(a, guest)) >= 100, "the counter's first heartbeat");
+  uuid = await uuidOf(a, guest);
+});
+
+afterEach(async () => {
+  onHold = undefined;
+  // Whatever a failed test left: daemons started afresh (no hold point), every guest gone.
+  await Promise.all([restart(a), restart(b)]);
+  for (const h of [a, b]) {
+    for (const name of domains(h).keys()) if (name !== "Domain-0") h.x("xm", "destroy", name);
+    await killPids(runnerPids(h.root));
+  }
 });
 
 afterAll(async () => {
@@ -43,7 +60,7 @@ type Side = "source" | "destination";
 
 /** Where the guest is now: [source, destination] of the next migration. */
 function ends(): [Host, Host] {
-  return domains(a).has("beat") ? [a, b] : [b, a];
+  return domains(a).has(guest) ? [a, b] : [b, a];
 }
 
 function holdFile(h: Host, point: string): string {
@@ -52,7 +69,7 @@ function holdFile(h: Host, point: string): string {
 
 /** Starts `xm migrate --live` of the guest to the other host. */
 function migrate(src: Host, dst: Host): Running {
-  return background(src.root, ["xm", "migrate", "--live", "-p", String(dst.port), "beat", "127.0.0.1"]);
+  return background(src.root, ["xm", "migrate", "--live", "-p", String(dst.port), guest, "127.0.0.1"]);
 }
 
 /** Kills a host's daemon (-9, by pid) and starts it again, with `env` (a hold point) or without. */
@@ -69,8 +86,8 @@ interface Before {
 }
 
 async function before(src: Host): Promise<Before> {
-  const d = await digest(src, "beat");
-  return { heartbeat: await lastHeartbeat(src, "beat"), sha256Rest: d.sha256Rest };
+  const d = await digest(src, guest);
+  return { heartbeat: await lastHeartbeat(src, guest), sha256Rest: d.sha256Rest };
 }
 
 /** No name is listed twice in any "re-attached to" line a daemon of `h` wrote. */
@@ -93,11 +110,11 @@ async function expectOneCopy(owner: Host, was: Before): Promise<void> {
   const folders = join(other.root, "var/run/xend/domains");
   expect(existsSync(folders) ? readdirSync(folders) : []).toEqual([]);
   const here = domains(owner);
-  expect([...here.keys()]).toEqual(["Domain-0", "beat"]);
-  expect(here.get("beat")!.state).toMatch(/^[r-][b-]----$/);
-  expect(await uuidOf(owner, "beat")).toBe(uuid);
-  expect((await digest(owner, "beat")).sha256Rest).toBe(was.sha256Rest);
-  await waitFor(async () => (await lastHeartbeat(owner, "beat")) > was.heartbeat, "the counter to carry on from where it was", 20_000);
+  expect([...here.keys()]).toEqual(["Domain-0", guest]);
+  expect(here.get(guest)!.state).toMatch(/^[r-][b-]----$/);
+  expect(await uuidOf(owner, guest)).toBe(uuid);
+  expect((await digest(owner, guest)).sha256Rest).toBe(was.sha256Rest);
+  await waitFor(async () => (await lastHeartbeat(owner, guest)) > was.heartbeat, "the counter to carry on from where it was", 20_000);
   for (const h of [a, b]) expectNoDoubleAttach(h);
 }
 
@@ -114,14 +131,14 @@ async function killAt(point: string, held: Side, victim: Side, owner: Side): Pro
   let m: Running;
   if (point === "hold-stopped") {
     // The runner stops the switch-over with the guest paused; its log says so.
-    const domid = domains(src).get("beat")!.id;
+    const domid = domains(src).get(guest)!.id;
     const log = join(src.root, "var/log/xen", `runner.${domid}.log`);
     const holds = () => readFileSync(log, "utf8").split("test fault hold-stopped").length - 1;
     const earlier = holds();
     writeFileSync(join(src.root, "var/run/xend/domains", String(domid), RUNNER_TEST_FAULT), "hold-stopped:0\n", { mode: 0o600 });
     m = migrate(src, dst);
     await waitFor(() => holds() > earlier, "the runner to hold the switch-over");
-    expect(domains(src).get("migrating-beat")!.state).toMatch(/p/);
+    expect(domains(src).get(`migrating-${guest}`)!.state).toMatch(/p/);
   } else {
     await restart(heldHost, { XVM_TEST_HOLD: point });
     m = migrate(src, dst);
@@ -143,9 +160,9 @@ async function killAt(point: string, held: Side, victim: Side, owner: Side): Pro
 let onHold: ((src: Host, dst: Host) => Promise<void>) | undefined;
 
 describe("kill -9 of xend during a live migration: one copy of the guest, never two, never none", () => {
-  it("source killed before the destination domain exists (just renamed migrating-beat): it keeps the guest under its own name", async () => {
+  it("source killed before the destination domain exists (just renamed migrating-<name>): it keeps the guest under its own name", async () => {
     onHold = async (src) => {
-      expect(domains(src).has("migrating-beat")).toBe(true);
+      expect(domains(src).has(`migrating-${guest}`)).toBe(true);
     };
     await killAt("migrate.out.before-receive", "source", "source", "source");
     onHold = undefined;
@@ -157,7 +174,7 @@ describe("kill -9 of xend during a live migration: one copy of the guest, never 
 
   it("destination killed once the domain exists, before any memory: the half-received copy can never be unpaused and is destroyed", async () => {
     onHold = async (_src, dst) => {
-      expect(dst.x("xm", "unpause", "beat")).toMatchObject({ code: 1, stderr: expect.stringContaining("a half-received migration; cannot unpause") });
+      expect(dst.x("xm", "unpause", guest)).toMatchObject({ code: 1, stderr: expect.stringContaining("a half-received migration; cannot unpause") });
     };
     await killAt("migrate.in.after-create", "destination", "destination", "source");
     onHold = undefined;
@@ -169,7 +186,7 @@ describe("kill -9 of xend during a live migration: one copy of the guest, never 
     const was = await before(src);
     const m = migrate(src, dst);
     await waitFor(() => existsSync(holdFile(dst, "migrate.in.after-create")), "the destination to hold");
-    const domid = domains(dst).get("beat")!.id;
+    const domid = domains(dst).get(guest)!.id;
     await killPids([dst.xend.pid]);
     await m.done;
     const driver = createSimDriver({ paths: new Paths(dst.root), command: [xvmBin()] });

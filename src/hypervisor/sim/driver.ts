@@ -42,6 +42,7 @@ import type {
 import { CreditBalancer } from "./credit-balancer.ts";
 import type { RunnerSpec } from "./guest.ts";
 import { hostPhysInfo } from "./hostinfo.ts";
+import { simRunnerOverheadKiB } from "./overhead.ts";
 import * as migration from "./migration/driver-side.ts";
 import * as saves from "./save-restore.ts";
 import { PAGE_SIZE } from "./memory.ts";
@@ -258,7 +259,12 @@ export class SimDriver implements HypervisorDriver {
 
   async physInfo(): Promise<PhysInfo> {
     const guests = await this.list();
-    return hostPhysInfo(guests.filter((g) => !g.lost).reduce((sum, g) => sum + g.targetKiB, 0));
+    return hostPhysInfo(guests.filter((g) => !g.lost).reduce((sum, g) => sum + g.targetKiB + simRunnerOverheadKiB(g.maxVcpus), 0));
+  }
+
+  /** Each runner's own memory, beyond the guest's (overhead.ts). */
+  guestOverheadKiB(maxVcpus: number): number {
+    return simRunnerOverheadKiB(maxVcpus);
   }
 
   async list(): Promise<GuestInfo[]> {
