@@ -54,7 +54,8 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
   beforeAll(async () => {
     ensureGuest();
     root = tempRoot("xvm-qemu-");
-    prepareRoot(root, { relocation: false, props: { hypervisor: "qemu", "qemu-accel": "tcg" } });
+    // config/default-nic names the test's bridge: a vif without bridge= goes there.
+    prepareRoot(root, { relocation: false, props: { hypervisor: "qemu", "qemu-accel": "tcg", ...(noNet === undefined ? { "default-nic": "xvmbr0" } : {}) } });
     if (noNet === undefined) {
       for (const args of [["link", "set", "lo", "up"], ["link", "add", "xvmbr0", "type", "bridge"], ["link", "set", "xvmbr0", "up"]]) {
         const r = ip("-n", NS, ...args);
@@ -100,7 +101,9 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
     expect(down.code).toBe(1);
     expect(down.stderr).toContain("adds vCPUs but does not remove them");
     xmOk(root, "vcpu-pin", "g1", "0", "0");
-    expect(xmOk(root, "vcpu-list", "g1").split("\n")[1]).toMatch(/^g1\s+1\s+0\s+0\s+\S+\s+[\d.]+\s+0$/);
+    // Affinity 0 (last column); the CPU column is where the thread last ran, which a sleeping
+    // vCPU thread has not updated yet.
+    expect(xmOk(root, "vcpu-list", "g1").split("\n")[1]).toMatch(/^g1\s+1\s+0\s+\d+\s+\S+\s+[\d.]+\s+0$/);
     const max = xm(root, "mem-max", "g1", "512");
     expect(max.code).toBe(1);
     expect(max.stderr).toContain("above the 160 MiB it was started with");
@@ -205,6 +208,17 @@ describe.skipIf(skip !== undefined)(`qemu driver under TCG${skip ? ` (skipped: $
       expect(rfb).toMatch(/^RFB 003\.00\d$/);
     }
     xmOk(root, "destroy", "h1");
+  }, 60_000);
+
+  // The default-nic plugin names the link for a vif without bridge= (config/default-nic, here the
+  // test's bridge): its tap goes on that bridge, as xVM's vif script did.
+  test.skipIf(noNet !== undefined)("a vif without bridge= gets a tap on the default NIC's bridge", async () => {
+    xmOk(root, "create", "-p", cfg("n1", ["vif = [ 'mac=00:16:3e:00:00:19' ]"]));
+    const { domid } = await api<{ domid: number }>("GET", "/domains/n1");
+    expect(nsLinks()).toMatch(new RegExp(`: vif${domid}\\.0: .* master xvmbr0 `));
+    expect(xmOk(root, "network-list", "n1")).toMatch(/00:16:3e:00:00:19/);
+    xmOk(root, "destroy", "n1");
+    expect(nsLinks()).not.toContain(`vif${domid}.0`);
   }, 60_000);
 
   test("xm shutdown -w powers a guest off through ACPI; xm destroy ends the others", async () => {
