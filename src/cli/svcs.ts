@@ -22,7 +22,8 @@ class SvcsCommand extends RawArgsCommand {
     details: `
       Lists service instances with their state and the time of their last state change; \`-l\` gives
       every detail, \`-x\` explains why an instance is not running and where to look, \`-p\` adds the
-      processes. svcs only reads the repository: it never starts the restarter, and on a state root
+      processes, \`-d\`/\`-D\` list what an instance depends on / what depends on it
+      (svc:/system/xvm/domains depends on xend). svcs only reads the repository: it never starts the restarter, and on a state root
       with no repository it says so and exits 1 (it creates none).
       \`-?\` prints svcs's own option and column summary.
     `,
@@ -32,6 +33,7 @@ class SvcsCommand extends RawArgsCommand {
       ["Everything about xend", "$0 svcs -l xend"],
       ["Why is something not running?", "$0 svcs -xv"],
       ["The daemon's pid", "$0 svcs -p xend"],
+      ["What depends on xend", "$0 svcs -D xend"],
       ["Chosen columns, sorted by state time", "$0 svcs -o state,stime,ctid,fmri -s stime"],
     ],
   });

@@ -1,8 +1,9 @@
 /**
  * The restarter process (`xvm __restarter`, the svc.startd role): one per state root. It claims
  * the pid file under the repository lock (so two racing svcadm commands end with one restarter),
- * decides whether this is a fresh boot, takes over the xend instance, then serves a small API on
- * the restarter socket. The repository is the source of truth: svcadm writes general/enabled,
+ * decides whether this is a fresh boot, takes over the xend instance and its dependent
+ * svc:/system/xvm/domains (a transient service: transient.ts; xend's SIGTERM waits for its stop),
+ * then serves a small API on the restarter socket. The repository is the source of truth: svcadm writes general/enabled,
  * general_ovr/enabled and restarter_actions/* there, and the socket is only the doorbell; the
  * repository is also polled, so a change nobody rang for is still seen.
  *
