@@ -11,6 +11,7 @@ import { faultPoint } from "../runtime/fault-point.ts";
 import type { GuestInfo, GuestSpec, PhysInfo } from "../hypervisor/driver.ts";
 import { isSuspended } from "./checkpoint.ts";
 import { checkDiskBacking, guestDisk, guestVif } from "./disks.ts";
+import { checkVifBridges } from "./vif-bridges.ts";
 import { checkDomainConfig, nameProblem } from "./config-spec.ts";
 import { formatCpuList, parseCpuList } from "./cpus.ts";
 import type { DomainModel } from "./model.ts";
@@ -163,6 +164,7 @@ export function launch(m: DomainModel, config: FullConfig, options: LaunchOption
       final.uuid = config.uuid;
       final.name = config.name;
       checkDiskBacking(final.name, final.disk);
+      checkVifBridges(final.name, final.vif);
       assignMacs(m, final);
       const available = m.host.available(phys, m.guestsKiB());
       const overhead = m.overheadKiB(final.maxvcpus ?? final.vcpus);

@@ -10,11 +10,11 @@
  * next start). The config is what block-list, network-list, `xm list -l` and the legacy interface show.
  */
 import { XvmError } from "../errors.ts";
-import { readHostLinks } from "../host/host-links.ts";
 import { checkDomainConfig, formatVifSpec, parseVifSpec } from "./config-spec.ts";
 import { assignMacs } from "./creation.ts";
 import { checkDiskBacking, guestDisk, guestVif, parseDiskSpec, vbdNumber } from "./disks.ts";
 import type { DomainModel } from "./model.ts";
+import { checkVifBridges } from "./vif-bridges.ts";
 import type { Active } from "./records.ts";
 import { changeInactive } from "./resources.ts";
 import type { DomainConfig, VifConfig } from "./types.ts";
@@ -79,12 +79,7 @@ export async function blockDetach(m: DomainModel, dom: string | number, devId: s
 export async function networkAttach(m: DomainModel, dom: string | number, options: string[]): Promise<VifConfig> {
   const { vif, problems } = parseVifSpec(options.join(","));
   if (problems.length) throw new XvmError("DOMAIN_CONFIG", { detail: problems.join("; ") });
-  if (vif.bridge !== undefined) {
-    const links = readHostLinks().map((l) => l.name);
-    if (!links.includes(vif.bridge)) {
-      throw new XvmError("DOMAIN_CONFIG", { detail: `bridge=${vif.bridge}: no such link on this host (xvm dladm show-link lists ${links.join(", ") || "none"})` });
-    }
-  }
+  checkVifBridges(nameOf(m, dom), [vif], true);
   await change(m, dom, "attach a network interface to", (c) => {
     const next = { ...c, vif: [...c.vif, vif] };
     // A vif needs its MAC before the guest sees it (xend's randomMAC, unique on this host).

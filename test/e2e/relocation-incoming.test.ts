@@ -133,7 +133,7 @@ describe("what a migrated domain may carry", () => {
   });
 
   it("drops on_xend_start (and a vif script) with a warning: the domain arrives unmanaged", async () => {
-    createGuest(a, "boot1", `kernel = "sim:idle"\nmemory = 32\non_xend_start = "start"\nvif = ['bridge=xenbr0, script=/tmp/evil.sh']`);
+    createGuest(a, "boot1", `kernel = "sim:idle"\nmemory = 32\non_xend_start = "start"\nvif = ['bridge=lo, script=/tmp/evil.sh']`);
     const r = a.x("xm", "migrate", "-p", String(b.port), "boot1", "127.0.0.1");
     expect(r.code, r.stderr).toBe(0);
     const there = await b.api<{ managed: boolean; config: { on_xend_start?: string; vif: Array<{ script?: string }> } }>("GET", "/domains/boot1");

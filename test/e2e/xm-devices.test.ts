@@ -18,6 +18,7 @@ beforeAll(async () => {
   writeFileSync(join(root, "d1.img"), Buffer.alloc(65536));
   writeFileSync(join(root, "d2.img"), Buffer.alloc(65536));
   writeFileSync(join(root, "disk.cfg"), `name = "disk1"\nkernel = "sim:idle"\nmemory = 32\ndisk = [ 'file:${root}/d1.img,xvda,w' ]\n`);
+  writeFileSync(join(root, "nobridge.cfg"), `name = "nobr1"\nkernel = "sim:idle"\nmemory = 32\nvif = [ 'mac=00:16:3e:00:07:01, bridge=lo', 'bridge=xvm-no-such-br' ]\n`);
   writeFileSync(join(root, "missing.cfg"), `name = "miss1"\nkernel = "sim:idle"\nmemory = 32\ndisk = [ 'file:${root}/d1.img,xvda,w', 'phy:/dev/xvm-no-such-disk,xvdb,r' ]\n`);
   xend = await startXend(root);
 }, 60_000);
@@ -36,6 +37,14 @@ describe("disks", () => {
       stdout: `Using config file "${join(root, "missing.cfg")}".\n`,
       stderr: "Error: Domain 'miss1': disk[1] 'phy:/dev/xvm-no-such-disk,xvdb,r': device /dev/xvm-no-such-disk does not exist (the vbd for xvdb could not be connected)\n",
     });
+    expect(listMap(root)).toEqual(before);
+  });
+
+  it("refuses at create a vif whose bridge is not a link of this host, naming it; nothing is created", () => {
+    const before = listMap(root);
+    const r = xm(root, "create", join(root, "nobridge.cfg"));
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: `Using config file "${join(root, "nobridge.cfg")}".\n` });
+    expect(r.stderr).toMatch(/^Error: Domain 'nobr1': vif\[1\]: bridge=xvm-no-such-br: no such link on this host \(xvm dladm show-link lists lo(, [\w.@-]+)*\)\n$/);
     expect(listMap(root)).toEqual(before);
   });
 
