@@ -88,6 +88,21 @@ export function inactiveSummary(config: FullConfig, suspended = false): DomainSu
   };
 }
 
+/** Domain-0's config, one frozen object while its figures stay the same (as configCopy's). */
+let dom0Kept: { key: string; config: FullConfig } | undefined;
+
+function dom0Config(memory: number, maxmem: number, vcpus: number, maxvcpus: number): FullConfig {
+  const key = `${memory} ${maxmem} ${vcpus} ${maxvcpus}`;
+  if (dom0Kept?.key !== key) {
+    const config = {
+      name: DOM0_NAME, uuid: DOM0_UUID, memory, maxmem, vcpus, maxvcpus, kernel: "",
+      on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [],
+    } as FullConfig;
+    dom0Kept = { key, config: deepFreeze(config) };
+  }
+  return dom0Kept.config;
+}
+
 export async function dom0Summary(m: DomainModel): Promise<DomainSummary> {
   const phys = await m.physInfo();
   const figures = m.host.memory(phys, m.guestsKiB());
@@ -98,10 +113,7 @@ export async function dom0Summary(m: DomainModel): Promise<DomainSummary> {
     domid: 0, name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: online, maxvcpus: phys.nrCpus,
     state: stateString(flags), flags, cpuTime: vcpus.reduce((s, v) => s + v.cpuTimeNs, 0) / 1e9 || cpuBusyNs().reduce((a, b) => a + b, 0) / 1e9,
     startTime: hostBootTime(), managed: false,
-    config: {
-      name: DOM0_NAME, uuid: DOM0_UUID, memory: mib(figures.dom0KiB), maxmem: mib(figures.totalKiB), vcpus: online, maxvcpus: phys.nrCpus, kernel: "",
-      on_poweroff: "destroy", on_reboot: "restart", on_crash: "restart", vif: [], disk: [],
-    },
+    config: dom0Config(mib(figures.dom0KiB), mib(figures.totalKiB), online, phys.nrCpus),
     vcpuInfo: vcpus, pid: process.pid, restartCount: 0,
   };
 }

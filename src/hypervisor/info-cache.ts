@@ -18,13 +18,13 @@
  *
  * So what xend did to a guest, and what the guest did on its own that the driver reports, shows at
  * once; only the figures that change by themselves — CPU time, and whether a vCPU happens to be
- * running or blocked at that instant — can be older than the request: usually by 0.1 s and one
+ * running or blocked at that instant — can be older than the request: usually by 0.25 s and one
  * round trip, at most by 1 s.
  */
 import type { GuestEvent, GuestInfo, HypervisorDriver } from "./driver.ts";
 
 /** How old a remembered answer may be and still be given as it is. */
-export const RECENT_INFO_MS = 100;
+export const RECENT_INFO_MS = 250;
 /**
  * How old it may be when it is given while a fresh one is asked for in the background (so that a
  * listing does not wait for N guest processes to be scheduled on a busy host); an older one is
