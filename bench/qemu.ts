@@ -4,8 +4,8 @@
  *   create-to-init-ready through `xm create`       vs  the same QEMU command line started by hand
  *                                                      (spawn, QMP cont, console log says init ready)
  *   xm dump-core of a 256 MiB guest                 vs  dump-guest-memory issued by hand over QMP
- *   xm migrate --live, 256 MiB guest, 144 MiB random data, between two xend hosts
- *                                                   vs  QEMU-to-QEMU direct TCP migration of the same guest
+ *   xm migrate --live, 256 MiB guest, 144 MiB random data, between two xend hosts (runs × back and forth)
+ *                                                   vs  QEMU-to-QEMU direct TCP migration of the same guest (runs × hops)
  *                                                      (total time and downtime; downtime as xm reports it:
  *                                                      guest stopped at the source -> running at the destination)
  *   xend's RSS per qemu guest                       vs  the 5 MiB goal
@@ -235,49 +235,67 @@ async function dumpPart(a: Host): Promise<void> {
 }
 
 async function migratePart(a: Host): Promise<void> {
-  // live migration of a 256 MiB guest holding 144 MiB of random data
+  // Live migration of a 256 MiB guest holding 144 MiB of random data, `runs` times each way:
+  // xm migrate back and forth between hosts a and b; the direct baseline hops the hand-started
+  // guest to a new QEMU each time. One migration's figures swing widely on a loaded machine.
   const b = await startHost("b");
   a.xm("create", cfg(a, "m1", 256));
-  const src = await startHand("msrc", 256);
-  await src.qmp.execute("cont");
+  let cur = await startHand("msrc", 256);
+  await cur.qmp.execute("cont");
   const fill = "dd if=/dev/urandom of=/tmp/fill bs=1M count=144 2>/dev/null; echo fill-$((1+1))";
-  await until(async () => (await a.api<{ text: string }>("GET", "/domains/m1/console")).text.includes(READY) && fileHas(join(src.dir, CONSOLE_LOG), READY), "migration guests");
-  await Promise.all([typeInto(a, "m1", fill, "fill-2"), handType(src, fill, "fill-2")]);
+  await until(async () => (await a.api<{ text: string }>("GET", "/domains/m1/console")).text.includes(READY) && fileHas(join(cur.dir, CONSOLE_LOG), READY), "migration guests");
+  await Promise.all([typeInto(a, "m1", fill, "fill-2"), handType(cur, fill, "fill-2")]);
 
-  const r = spawnSync(bin, ["xm", "migrate", "--live", "-p", String(b.port), "m1", "127.0.0.1"], { env: { ...process.env, XVM_ROOT: a.root }, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`xm migrate: ${r.stderr}`);
-  if (argv.includes("--verbose")) console.log(r.stdout.split("\n").filter((l) => !l.startsWith("Migrating ")).join("\n"));
-  const xmTotal = Number(/^total time: (\d+) ms$/m.exec(r.stdout)?.[1]);
-  const xmDown = Number(/^downtime: (\d+) ms$/m.exec(r.stdout)?.[1]);
-  // Where xm's end-to-end time went: QEMU's own migration (its query-migrate total-time, in the
-  // last progress report) and the rest (handshake, destination QEMU start, confirmation).
-  type Rec = { direction: string; progress?: { totalTimeMs: number; throughputMbps: number } };
-  const rec = (await a.api<{ migrations: Rec[] }>("GET", "/plugins/relocation/migrations")).migrations.find((m) => m.direction === "out");
-  const qemuPart = rec?.progress?.totalTimeMs ?? NaN;
+  const xmTotal: number[] = [];
+  const xmDown: number[] = [];
+  const qemuPart: number[] = [];
+  const relayMbps: number[] = [];
+  const directTotal: number[] = [];
+  const directDown: number[] = [];
+  const directMbps: number[] = [];
+  let [from, to] = [a, b];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(bin, ["xm", "migrate", "--live", "-p", String(to.port), "m1", "127.0.0.1"], { env: { ...process.env, XVM_ROOT: from.root }, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`xm migrate: ${r.stderr}`);
+    if (argv.includes("--verbose")) console.log(r.stdout.split("\n").filter((l) => !l.startsWith("Migrating ")).join("\n"));
+    xmTotal.push(Number(/^total time: (\d+) ms$/m.exec(r.stdout)?.[1]));
+    xmDown.push(Number(/^downtime: (\d+) ms$/m.exec(r.stdout)?.[1]));
+    // Where xm's end-to-end time went: QEMU's own migration (its query-migrate total-time, in the
+    // last progress report) and the rest (handshake, destination QEMU start, confirmation).
+    type Rec = { direction: string; progress?: { totalTimeMs: number; throughputMbps: number } };
+    const rec = (await from.api<{ migrations: Rec[] }>("GET", "/plugins/relocation/migrations")).migrations.filter((m) => m.direction === "out").at(-1);
+    qemuPart.push(rec?.progress?.totalTimeMs ?? NaN);
+    relayMbps.push(rec?.progress?.throughputMbps ?? NaN);
+    [from, to] = [to, from];
 
-  const port = nextPort++;
-  const dst = await startHand("mdst", 256, ["-incoming", `tcp:127.0.0.1:${port}`]);
-  let stopped = 0;
-  await src.qmp.execute("migrate-set-capabilities", { capabilities: [{ capability: "auto-converge", state: true }] });
-  await src.qmp.execute("migrate-set-parameters", { "downtime-limit": 300, "max-bandwidth": 64 * 1024 ** 3 });
-  await src.qmp.execute("migrate", { uri: `tcp:127.0.0.1:${port}` });
-  let q: { status: string; "total-time"?: number; downtime?: number; ram?: { mbps?: number } } = { status: "setup" };
-  await until(async () => {
-    q = await src.qmp.execute("query-migrate");
-    return q.status === "completed" && q["total-time"] !== undefined && q.downtime !== undefined;
-  }, "direct migration", 300_000, 10);
-  // The destination was started without -S semantics for migration: continue it as xend does.
-  await until(async () => (await dst.qmp.execute<{ status: string }>("query-status")).status !== "inmigrate", "destination loaded", 60_000, 2);
-  stopped = performance.now();
-  await dst.qmp.execute("cont");
-  const contMs = performance.now() - stopped;
-  row("xm migrate --live total, 256 MiB/144 MiB", xmTotal, "ms", "QEMU-to-QEMU TCP (query-migrate)", q["total-time"]!, "≤ 1.1");
-  row("xm migrate --live downtime", xmDown, "ms", "QEMU-to-QEMU TCP downtime + cont", q.downtime! + contMs, "≤ 1.0");
-  console.log(`  (xm migrate: QEMU's own total-time ${qemuPart} ms through the two relays at ${rec?.progress?.throughputMbps.toFixed(0)} Mbit/s, ` +
-    `the rest ${xmTotal - qemuPart} ms: handshake, destination QEMU start, confirmation; direct TCP ran at ${q.ram?.mbps?.toFixed(0)} Mbit/s)`);
-  stopHand(src);
-  stopHand(dst);
-  b.xm("destroy", "m1");
+    const port = nextPort++;
+    const dst = await startHand(`mdst${i}`, 256, ["-incoming", `tcp:127.0.0.1:${port}`]);
+    await cur.qmp.execute("migrate-set-capabilities", { capabilities: [{ capability: "auto-converge", state: true }] });
+    await cur.qmp.execute("migrate-set-parameters", { "downtime-limit": 300, "max-bandwidth": 64 * 1024 ** 3 });
+    await cur.qmp.execute("migrate", { uri: `tcp:127.0.0.1:${port}` });
+    let q: { status: string; "total-time"?: number; downtime?: number; ram?: { mbps?: number } } = { status: "setup" };
+    await until(async () => {
+      q = await cur.qmp.execute("query-migrate");
+      return q.status === "completed" && q["total-time"] !== undefined && q.downtime !== undefined;
+    }, "direct migration", 300_000, 10);
+    // The destination waits stopped (-S) once loaded: continue it as xend does.
+    await until(async () => (await dst.qmp.execute<{ status: string }>("query-status")).status !== "inmigrate", "destination loaded", 60_000, 2);
+    const t0 = performance.now();
+    await dst.qmp.execute("cont");
+    directTotal.push(q["total-time"]!);
+    directDown.push(q.downtime! + (performance.now() - t0));
+    directMbps.push(q.ram?.mbps ?? NaN);
+    stopHand(cur);
+    cur = dst;
+  }
+  row(`xm migrate --live total, 256 MiB/144 MiB`, median(xmTotal), "ms", "QEMU-to-QEMU TCP (query-migrate)", median(directTotal), "≤ 1.1");
+  row("xm migrate --live downtime", median(xmDown), "ms", "QEMU-to-QEMU TCP downtime + cont", median(directDown), "≤ 1.0");
+  const q = median(qemuPart);
+  console.log(`  (xm migrate: QEMU's own total-time ${q} ms through the two relays at ${median(relayMbps).toFixed(0)} Mbit/s, ` +
+    `the rest ${median(xmTotal) - q} ms: handshake, destination QEMU start, confirmation; direct TCP ran at ${median(directMbps).toFixed(0)} Mbit/s)`);
+  console.log(`  (each run, xm total/downtime: ${xmTotal.map((t, i) => `${t}/${xmDown[i]}`).join(", ")} ms; direct: ${directTotal.map((t, i) => `${t}/${directDown[i]!.toFixed(0)}`).join(", ")} ms)`);
+  stopHand(cur);
+  from.xm("destroy", "m1");
 }
 
 main()

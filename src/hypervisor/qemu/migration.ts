@@ -256,8 +256,34 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   if (host.user) chownSync(qemuSocket, host.user.uid, host.user.gid);
   outgoing.set(key, { wasRunning: status.running, server });
   let stoppedAt: number | undefined;
+  let woken = false;
+  let wakeUp: (() => void) | undefined;
+  const wake = () => {
+    woken = true;
+    wakeUp?.();
+  };
+  /** Up to `ms`, less if a MIGRATION event arrives meanwhile (or arrived since the last nap). */
+  const nap = (ms: number) => new Promise<void>((resolve) => {
+    if (woken) {
+      woken = false;
+      return resolve();
+    }
+    const timer = setTimeout(() => {
+      wakeUp = undefined;
+      resolve();
+    }, ms);
+    wakeUp = () => {
+      clearTimeout(timer);
+      wakeUp = undefined;
+      woken = false;
+      resolve();
+    };
+  });
   const unwatch = host.watchEvents(domid, (e) => {
     if (e.event === "STOP" && e.timestamp && stoppedAt === undefined) stoppedAt = e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000;
+    // A change of migration status (completed, failed, …) ends the wait for the next poll: the
+    // caller's downtime runs until it has settled the outcome, so a late poll would count in it.
+    if (e.event === "MIGRATION") wake();
   });
   const cleanup = () => {
     unwatch();
@@ -266,7 +292,9 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
     rmSync(qemuSocket, { force: true });
   };
   try {
-    await host.command(domid, "migrate-set-capabilities", { capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }] });
+    await host.command(domid, "migrate-set-capabilities", {
+      capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }, { capability: "events", state: true }],
+    });
     await host.command(domid, "migrate-set-parameters", {
       "downtime-limit": Math.max(1, Math.round(options.maxDowntimeMs)),
       "max-bandwidth": options.maxBandwidth && options.maxBandwidth > 0 ? Math.round(options.maxBandwidth) : UNLIMITED_BYTES_PER_S,
@@ -300,7 +328,7 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
           throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: why });
         }
         if (options.onProgress && q.ram) options.onProgress({ ...progressOf(q), limits });
-        await sleep(s === "setup" ? 20 : 100);
+        await nap(s === "setup" ? 20 : 100);
       }
       const stats: MigrationStats = { ...toStats(q, "completed"), limits };
       if (stoppedAt !== undefined) stats.stoppedAtEpochMs = stoppedAt;
