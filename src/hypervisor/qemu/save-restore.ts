@@ -89,41 +89,49 @@ async function machineOf(host: SaveHost, domid: number): Promise<string> {
  */
 export async function saveTo(host: SaveHost, domid: number, path: string, options: SaveOptions): Promise<SavedState> {
   const dir = host.dir(domid);
+  // QEMU runs one migration at a time: a live migration under way is not ours to re-tune or cancel.
+  const before = (await host.command<QueryMigrate>(domid, "query-migrate")).status ?? "none";
+  if (["setup", "active", "device", "pre-switchover", "cancelling", "postcopy-active", "wait-unplug"].includes(before)) {
+    throw new XvmError("DOMAIN_BAD_STATE", { dom: domid, state: "being migrated", action: "save" });
+  }
   const head: SaveHead = { version: 1, qemu: await host.qemuVersionText(), machine: await machineOf(host, domid) };
   const headBytes = Buffer.from(`${HEAD_MAGIC}${JSON.stringify(head)}\n`, "utf8");
   const hash = createHash("sha256");
   hash.update(headBytes);
   let bytes = headBytes.length;
   const out = createWriteStream(path, { flags: "a" });
-  await new Promise<void>((resolve, reject) => out.write(headBytes, (error) => (error ? reject(error) : resolve())));
-
   const socketPath = join(dir, SAVE_SOCKET);
-  rmSync(socketPath, { force: true });
   let streamError: Error | undefined;
   let streamed: Promise<void> | undefined;
   let qemuSocket: Socket | undefined;
-  const server: Server = createServer((socket) => {
-    // One stream, from the guest's QEMU (the socket is 0600 in a 0700 folder).
-    if (qemuSocket) {
-      socket.destroy();
-      return;
-    }
-    qemuSocket = socket;
-    server.close();
-    streamed = pipeline(socket, tap(hash, (n) => (bytes += n)), out).catch((error: Error) => {
-      streamError ??= error;
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(socketPath, () => resolve());
-  });
-  chmodSync(socketPath, 0o600);
-  // QEMU running as config/qemu-user connects to this socket xend made.
-  if (host.user) chownSync(socketPath, host.user.uid, host.user.gid);
+  let server: Server | undefined;
+  let started = false;
   try {
+    await new Promise<void>((resolve, reject) => out.write(headBytes, (error) => (error ? reject(error) : resolve())));
+    rmSync(socketPath, { force: true });
+    const listening: Server = createServer((socket) => {
+      // One stream, from the guest's QEMU (the socket is 0600 in a 0700 folder).
+      if (qemuSocket) {
+        socket.destroy();
+        return;
+      }
+      qemuSocket = socket;
+      listening.close();
+      streamed = pipeline(socket, tap(hash, (n) => (bytes += n)), out).catch((error: Error) => {
+        streamError ??= error;
+      });
+    });
+    server = listening;
+    await new Promise<void>((resolve, reject) => {
+      listening.once("error", reject);
+      listening.listen(socketPath, () => resolve());
+    });
+    chmodSync(socketPath, 0o600);
+    // QEMU running as config/qemu-user connects to this socket xend made.
+    if (host.user) chownSync(socketPath, host.user.uid, host.user.gid);
     await host.command(domid, "migrate-set-parameters", { "max-bandwidth": UNLIMITED_BYTES_PER_S });
     await host.command(domid, "migrate", { uri: `unix:${socketPath}` });
+    started = true;
     for (;;) {
       const q = await host.command<QueryMigrate>(domid, "query-migrate");
       const s = q.status ?? "none";
@@ -141,13 +149,13 @@ export async function saveTo(host: SaveHost, domid: number, path: string, option
     if (q?.ram?.total) options.onProgress?.(q.ram.total, q.ram.total);
     return { format: QEMU_SAVE_FORMAT, bytes, sha256: hash.digest("hex") };
   } catch (error) {
-    await host.command(domid, "migrate_cancel").catch(() => {});
+    if (started) await host.command(domid, "migrate_cancel").catch(() => {});
     qemuSocket?.destroy();
     throw new XvmError("SAVE_FAILED", { dom: domid, detail: errorMessage(error) });
   } finally {
-    server.close();
+    server?.close();
     rmSync(socketPath, { force: true });
-    if (!out.closed) await new Promise<void>((resolve) => out.end(() => resolve()));
+    if (!out.closed && !out.destroyed && !out.writableEnded) await new Promise<void>((resolve) => out.end(() => resolve()));
   }
 }
 
