@@ -7,6 +7,7 @@ import { ExitSignal } from "./base.ts";
 import { builtinWords, commandArgs, takeRoot } from "./command-line.ts";
 import { isArea, publicAreas, registry } from "./registry.ts";
 import { namePlaceholders } from "./usage-text.ts";
+import { lazyStdio } from "./stdio.ts";
 import { ERRORS } from "../errors.ts";
 import { defaultRoot } from "../paths.ts";
 import { VERSION } from "../version.ts";
@@ -22,12 +23,18 @@ export { LINK_NAMES, commandArgs, takeRoot } from "./command-line.ts";
  *  - internal commands (`__runner`…) are never offered as "did you mean";
  *  - usage lines name their placeholders (`--port PORT`, not `--port #0`: usage-text.ts).
  */
+/**
+ * The commands' streams, made on first use (./stdio.ts): Bun builds process.stdout with its stream
+ * machinery, which costs an `xm list` more than the rest of it; most commands only write text.
+ */
+const stdio = lazyStdio();
+
 class XvmCli extends Cli {
   exitSignal: ExitSignal | undefined;
   /** Set when the command line did not parse: the run exits XVM_USAGE's status. */
   usageFailure = false;
   /** Where usage errors go. */
-  stderr: { write(text: string): unknown } = { write: (text: string) => process.stderr.write(text) };
+  stderr: { write(text: string): unknown } = { write: (text: string) => stdio.stderr.write(text) };
   /** Reports a syntax error clipanion found its own way (xm's `Error: …`); returns stdout's part. */
   syntaxError: ((error: unknown) => string | undefined) | undefined;
 
@@ -86,7 +93,7 @@ export async function buildCli(first?: string, commands?: readonly CommandClass[
 function unknownCommand(word: string): number {
   const near = [...publicAreas(), "help", "version"].filter((name) => name.startsWith(word) || word.startsWith(name) || editDistance(name, word) <= 2);
   const hint = near.length > 0 ? `Did you mean ${near.map((n) => `'xvm ${n}'`).join(" or ")}?\n` : "";
-  process.stderr.write(`xvm: unknown command '${word}'\n${hint}Run 'xvm --help' for the list of commands.\n`);
+  stdio.stderr.write(`xvm: unknown command '${word}'\n${hint}Run 'xvm --help' for the list of commands.\n`);
   return ERRORS.XVM_USAGE.exit;
 }
 
@@ -121,24 +128,29 @@ export async function runCli(input: readonly string[]): Promise<number> {
  * front asks for it.
  */
 async function runXm(input: readonly string[]): Promise<number> {
-  const front = await import("./xm/front.ts");
+  const [front, { XM_TABLE }] = await Promise.all([import("./xm/front.ts"), import("./xm/table.ts")]);
+  // A built-in subcommand (named in full, by a 3.4 prefix or alias) loads its own module alone;
+  // anything else (help, a listing, an external plugin's command) loads them all.
+  const word = input[1];
+  const named = word !== undefined && !word.startsWith("-") && word !== "help" ? front.lookup(word, new Set(XM_TABLE.keys()))?.name : undefined;
+  const all = () => registry("xm", input[1]);
   // The second word decides whether external plugins' commands are needed (src/cli/registry.ts).
-  const classes = await registry("xm", input[1]);
+  const classes = named !== undefined ? [await XM_TABLE.get(named)!()] : await all();
   const byName = new Map<string, CommandClass>();
   for (const c of classes) for (const p of c.paths ?? []) if (p.length === 2 && p[0] === "xm" && !byName.has(p[1]!)) byName.set(p[1]!, c);
   const specs = new LazySpecs(byName, (c, name) => front.xmCommandSpecs(oneCommandCli(c)).get(name));
   const r = front.xmFront(input.slice(1), specs);
-  process.stderr.write(r.stderr);
-  process.stdout.write(r.stdout);
+  if (r.stderr) stdio.stderr.write(r.stderr);
+  if (r.stdout) stdio.stdout.write(r.stdout);
   if (r.exit !== undefined) return r.exit;
   const cmd = r.command;
   const only = cmd !== undefined ? byName.get(cmd) : undefined;
-  const cli = only ? oneCommandCli(only, cmd!, () => buildCli("xm", classes)) : await buildCli("xm", classes);
+  const cli = only ? oneCommandCli(only, cmd!, async () => buildCli("xm", await all())) : await buildCli("xm", classes);
   if (cmd !== undefined) {
     cli.syntaxError = (error) => {
       const e = front.syntaxError(error, cmd, specs);
       if (!e) return undefined;
-      process.stderr.write(e.stderr);
+      stdio.stderr.write(e.stderr);
       return e.stdout;
     };
   }
@@ -217,12 +229,12 @@ class LazySpecs<V> extends Map<string, V> {
 
 async function runWith(cli: XvmCli, args: string[], first: string | undefined): Promise<number> {
   try {
-    const code = await cli.run(args, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    const code = await cli.run(args, stdio);
     if (cli.exitSignal) return cli.exitSignal.exitCode;
     return cli.usageFailure && first !== "xm" ? ERRORS.XVM_USAGE.exit : code;
   } catch (error) {
     if (error instanceof ExitSignal) return error.exitCode;
-    process.stderr.write(`xvm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    stdio.stderr.write(`xvm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
     return 1;
   }
 }

@@ -15,11 +15,12 @@ import { lazyStdio } from "./stdio.ts";
 export async function start(argv0: string | undefined, argv: readonly string[]): Promise<number> {
   const args = builtinWords(takeRoot(commandArgs(argv0, argv)));
   const [first, ...rest] = args;
-  const raw = first !== undefined && !first.startsWith("-") && rest[0] !== "--help" && rest[0] !== "-h" ? await rawCommand(first) : undefined;
+  // xm is never a raw command: loading its area to find out would cost more than xm list itself.
+  const raw = first !== undefined && first !== "xm" && !first.startsWith("-") && rest[0] !== "--help" && rest[0] !== "-h" ? await rawCommand(first) : undefined;
   if (raw) return runRaw(raw, first!, rest);
-  const { endOnClosedStdout } = await import("./closed-stdout.ts");
+  // main.ts's streams are made on first use; the real stdout, when a command needs it, ends the
+  // command on a closed pipe as SIGPIPE would (./stdio.ts, ./closed-stdout.ts).
   const { runCli } = await import("./main.ts");
-  endOnClosedStdout();
   return runCli(args);
 }
 

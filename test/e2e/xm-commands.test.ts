@@ -167,7 +167,8 @@ describe("xm against xend", () => {
       "Idx BE     MAC Addr.     handle state evt-ch tx-/rx-ring-ref BE-path\n" +
       "0   0  00:16:3e:00:00:01    0     4      -1    -1   /-1      /local/domain/0/backend/vif/1/0  \n",
     );
-    expect(xmOk(root, "network-list", "-l", "counter1")).toBe("(0 (vif (mac 00:16:3e:00:00:01) (bridge xenbr0)))\n");
+    // examples/counter.cfg names no bridge: the vif is on config/default-nic's link, whichever it is here (none on a host whose links are all virtual).
+    expect(xmOk(root, "network-list", "-l", "counter1")).toMatch(/^\(0 \(vif \(mac 00:16:3e:00:00:01\)( \(bridge [\w.@-]+\))?\)\)\n$/);
   });
 
   it("balloons, sets maximum memory and vCPUs, pins vCPUs, within the domain's limits", () => {

@@ -85,6 +85,11 @@ describe("xm --json", () => {
   });
 
   it("network-list prints the vifs", () => {
-    expect(json("network-list", "counter1")).toEqual({ domid: 1, name: "counter1", vifs: [{ mac: "00:16:3e:00:00:01", bridge: "xenbr0" }] });
+    // examples/counter.cfg names no bridge: config/default-nic's link, if this host has one.
+    const { vifs, ...rest } = json("network-list", "counter1") as { vifs: Array<{ mac: string; bridge?: string }> };
+    expect(rest).toEqual({ domid: 1, name: "counter1" });
+    expect(vifs).toHaveLength(1);
+    expect(vifs[0]!.mac).toBe("00:16:3e:00:00:01");
+    expect(Object.keys(vifs[0]!).filter((k) => k !== "mac" && k !== "bridge")).toEqual([]);
   });
 });
