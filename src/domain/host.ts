@@ -104,8 +104,13 @@ let busyCache: { at: number; ns: number[] } | undefined;
 
 /** When this host booted, epoch seconds: Domain-0's start time (`xm uptime 0` shows the host's). */
 export function hostBootTime(): number {
-  return Date.now() / 1000 - osUptime();
+  // Read once: now − uptime moves by a few ms from call to call (two clocks read apart), which made
+  // Domain-0's record differ in every listing, so none could be kept (plugins/unix-server/app.ts).
+  bootTime ??= Date.now() / 1000 - osUptime();
+  return bootTime;
 }
+
+let bootTime: number | undefined;
 
 function hex(n: number): string {
   return `0x${n.toString(16)}`;

@@ -34,6 +34,13 @@ export const STALE_INFO_MS = 1_000;
 
 const RECENT = Symbol("recentInfo");
 
+/**
+ * Driver members whose first argument is a number but not a domain id. Every other call with a
+ * number first names a guest and forgets its info (a member missing here costs round trips,
+ * never a stale answer). guestOverheadKiB(maxVcpus) is asked on every listing (Domain-0's memory).
+ */
+const NOT_A_GUEST = new Set<string | symbol>(["guestOverheadKiB"]);
+
 interface Entry {
   generation: number;
   info?: GuestInfo;
@@ -147,6 +154,7 @@ export function withInfoCache(driver: HypervisorDriver, now: () => number = () =
             listener(event);
           });
       }
+      if (NOT_A_GUEST.has(prop)) return (v as (...a: unknown[]) => unknown).bind(target);
       return (...args: unknown[]) => {
         const domid = typeof args[0] === "number" ? args[0] : undefined;
         if (domid === undefined) return (v as (...a: unknown[]) => unknown).apply(target, args);

@@ -18,6 +18,9 @@ function double() {
       return { domid, cpuTimeNs: n } as unknown as GuestInfo;
     },
     async pause() {},
+    guestOverheadKiB(maxVcpus: number) {
+      return 1024 * maxVcpus;
+    },
     async prepareIncoming() {
       return { commit: async () => {}, abort: async () => {} };
     },
@@ -61,6 +64,9 @@ describe("info cache", () => {
     w.subscribe(() => undefined);
     await recentInfo(w, 1);
     await recentInfo(w, 2);
+    // guestOverheadKiB's number is a vCPU count, not a guest: nothing is forgotten.
+    expect(w.guestOverheadKiB!(1)).toBe(1024);
+    expect((await recentInfo(w, 1)).cpuTimeNs).toBe(1);
     await w.pause(1);
     expect((await recentInfo(w, 1)).cpuTimeNs).toBe(3);
     expect((await recentInfo(w, 2)).cpuTimeNs).toBe(2);
