@@ -12,6 +12,8 @@ import { createDomainManager, type DomainManagerHandle } from "../../src/domain/
 import type { DomainConfig, DomainCreateRequest } from "../../src/domain/types.ts";
 import { simRunnerOverheadKiB } from "../../src/hypervisor/sim/overhead.ts";
 import { createSimDriver } from "../../src/hypervisor/sim/driver.ts";
+import { createQemuDriver } from "../../src/hypervisor/qemu/driver.ts";
+import { qemuOverheadKiB } from "../../src/hypervisor/qemu/overhead.ts";
 import { Paths } from "../../src/paths.ts";
 import type { Logger } from "../../src/plugin/contract.ts";
 import { FAKE_PHYS, FakeDriver } from "../helpers/domain-fake-driver.ts";
@@ -99,5 +101,14 @@ describe("the sim driver's estimate", () => {
     expect(driver.guestOverheadKiB(1)).toBe(7 * MIB);
     expect(driver.guestOverheadKiB(4)).toBe(16 * MIB);
     expect(simRunnerOverheadKiB(0)).toBe(7 * MIB);
+  });
+});
+
+describe("the qemu driver's estimate", () => {
+  it("is 76 MiB per QEMU and 6 MiB per vCPU (measured under TCG, qemu/overhead.ts), in its physInfo too", () => {
+    const driver = createQemuDriver({ paths: new Paths(join(tmpdir(), "xvm-overhead-none")) });
+    expect(driver.guestOverheadKiB(1)).toBe(82 * MIB);
+    expect(driver.guestOverheadKiB(2)).toBe(88 * MIB);
+    expect(qemuOverheadKiB(0)).toBe(82 * MIB);
   });
 });

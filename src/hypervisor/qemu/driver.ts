@@ -23,6 +23,7 @@ import type {
 } from "../driver.ts";
 import { PAGE_SIZE, SCHED_DEFAULTS } from "../driver.ts";
 import { applySched, cpuController, removeSched } from "./cgroup.ts";
+import { qemuOverheadKiB } from "./overhead.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
 import { resolveAccel, resolveUser, type Accel } from "./accel.ts";
 import { CONSOLE_LOG, CONSOLE_SOCKET, QMP_SOCKET, buildCommandLine } from "./command-line.ts";
@@ -322,10 +323,15 @@ export class QemuDriver implements HypervisorDriver {
     return `${v.major}.${v.minor}.${v.micro}`;
   }
 
+  /** Each QEMU's own memory, beyond the guest's RAM (overhead.ts). */
+  guestOverheadKiB(maxVcpus: number): number {
+    return qemuOverheadKiB(maxVcpus);
+  }
+
   async physInfo(): Promise<PhysInfo> {
     const v = await this.qemuVersion();
     const guests = await this.list();
-    const base = hostPhysInfo(guests.filter((g) => !g.lost).reduce((sum, g) => sum + g.targetKiB, 0));
+    const base = hostPhysInfo(guests.filter((g) => !g.lost).reduce((sum, g) => sum + g.targetKiB + qemuOverheadKiB(g.maxVcpus), 0));
     return {
       ...base,
       pageSize: PAGE_SIZE,
