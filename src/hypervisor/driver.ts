@@ -31,8 +31,9 @@ export interface PhysInfo {
  * Credit scheduler parameters of a guest, as Xen's credit scheduler had them (`xm sched-credit`,
  * config `cpu_weight` / `cpu_cap`): `weight` 1..65535 is the guest's share when guests compete for
  * CPUs (512 gets twice the CPU of 256); `cap` is the most CPU the guest may use, in percent of one
- * physical CPU (50 = half a CPU, 200 = two CPUs), 0 = no cap. A QEMU/KVM driver maps them onto
- * cgroup v2: weight to `cpu.weight` (256 -> 100), cap to `cpu.max` (`<cap * period / 100> <period>`).
+ * physical CPU (50 = half a CPU, 200 = two CPUs), 0 = no cap. The qemu driver maps them onto the
+ * guest's cgroup (src/hypervisor/qemu/cgroup.ts): v2's `cpu.weight` (256 -> 100) and `cpu.max`
+ * (`<cap * period / 100> <period>`), or v1's `cpu.shares` and CFS quota on hosts without v2's cpu.
  */
 export interface SchedParams {
   weight: number;

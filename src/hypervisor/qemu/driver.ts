@@ -19,9 +19,10 @@ import type { Paths } from "../../paths.ts";
 import { pidAlive } from "../../runtime/process.ts";
 import type {
   DumpOptions, GuestDisk, GuestEvent, GuestInfo, GuestSpec, GuestVif, HypervisorDriver, IncomingMigration, IncomingOptions, MemoryDigest, MigrateOutOptions,
-  MigrationEndpoint, MigrationStats, PhysInfo, RestoreOptions, SaveOptions, SavedState, ShutdownReason, VcpuInfo, VcpuState,
+  MigrationEndpoint, MigrationStats, PhysInfo, RestoreOptions, SaveOptions, SavedState, SchedParams, ShutdownReason, VcpuInfo, VcpuState,
 } from "../driver.ts";
-import { PAGE_SIZE } from "../driver.ts";
+import { PAGE_SIZE, SCHED_DEFAULTS } from "../driver.ts";
+import { applySched, cpuController, removeSched } from "./cgroup.ts";
 import { hostPhysInfo } from "../sim/hostinfo.ts";
 import { resolveAccel, resolveUser, type Accel } from "./accel.ts";
 import { CONSOLE_LOG, CONSOLE_SOCKET, QMP_SOCKET, buildCommandLine } from "./command-line.ts";
@@ -358,6 +359,7 @@ export class QemuDriver implements HypervisorDriver {
       // A migration that was arriving when the previous xend went away: the source kept the guest.
       if (isQemuOf(state.pid, dir)) process.kill(state.pid, "SIGKILL");
       await removeTaps(state.taps).catch(() => {});
+      removeSched(this.paths.root, domid, cpuController());
       rmSync(dir, { recursive: true, force: true });
       return undefined;
     }
@@ -439,6 +441,7 @@ export class QemuDriver implements HypervisorDriver {
       domid: spec.domid, name: spec.name, uuid: spec.uuid, bootKiB: cmd.bootKiB, maxMemKiB: spec.maxMemKiB, targetKiB: spec.memoryKiB,
       maxVcpus: spec.maxVcpus, startTime: Date.now() / 1000, pid: -1, meta: spec.meta ?? {}, taps: cmd.taps, argv: cmd.argv,
       ...(spec.incoming ? { incoming: true } : {}),
+      ...(spec.sched ? { sched: { ...spec.sched } } : {}),
     };
     try {
       // A guest arriving by migration waits for its state from the start (prepareIncoming).
@@ -454,6 +457,15 @@ export class QemuDriver implements HypervisorDriver {
       for (const cpu of cpus) {
         const allowed = spec.affinity[cpu["cpu-index"]] ?? spec.affinity[0];
         if (allowed && allowed.length > 0) await taskset(cpu["thread-id"], allowed);
+      }
+      // Weight and cap from the config (cpu_weight, cpu_cap) before the guest runs.
+      // On a host without a cpu controller they are not in force, and info says so (the defaults);
+      // xm sched-credit -d then explains why.
+      if (spec.sched && (spec.sched.weight !== SCHED_DEFAULTS.weight || spec.sched.cap !== SCHED_DEFAULTS.cap)) {
+        if (!applySched(this.paths.root, spec.domid, state.pid, spec.sched, cpuController())) {
+          delete state.sched;
+          writeGuestState(this.dir(spec.domid), state);
+        }
       }
       if (!spec.paused && !spec.incoming) await this.qmp(spec.domid, "cont");
     } catch (error) {
@@ -595,7 +607,25 @@ export class QemuDriver implements HypervisorDriver {
       memoryKiB: Math.floor(balloon.actual / 1024), maxMemKiB: state.maxMemKiB, targetKiB: state.targetKiB,
       vcpus, maxVcpus: state.maxVcpus, cpuTimeNs: vcpus.reduce((sum, v) => sum + v.cpuTimeNs, 0),
       pid: link.pid, startTime: state.startTime, meta: state.meta,
+      sched: { ...(state.sched ?? SCHED_DEFAULTS) },
     };
+  }
+
+  /** xm sched-credit -d: the guest's cgroup gets the new weight and cap at once (./cgroup.ts). */
+  async setSchedParams(domid: number, params: SchedParams): Promise<void> {
+    const dir = this.dir(domid);
+    const state = readGuestState(dir);
+    if (!state || !isQemuOf(state.pid, dir)) throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
+    this.requireCpuController();
+    applySched(this.paths.root, domid, state.pid, params, cpuController());
+    state.sched = { ...params };
+    writeGuestState(dir, state);
+  }
+
+  private requireCpuController(): void {
+    if (!cpuController()) {
+      throw new XvmError("XVM_NOT_IMPLEMENTED", { what: "the credit scheduler for QEMU guests on this host (no cgroup cpu controller under /sys/fs/cgroup)" });
+    }
   }
 
   async destroy(domid: number): Promise<void> {
@@ -622,6 +652,7 @@ export class QemuDriver implements HypervisorDriver {
         }
       }
       await removeTaps(state.taps).catch(() => {});
+      removeSched(this.paths.root, domid, cpuController());
       rmSync(dir, { recursive: true, force: true });
       const link = this.attached.get(domid);
       link?.qmp.close();

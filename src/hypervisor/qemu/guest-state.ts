@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../../runtime/atomic-write.ts";
-import type { ShutdownReason } from "../driver.ts";
+import type { SchedParams, ShutdownReason } from "../driver.ts";
 import { GUEST_STATE, type Tap } from "./command-line.ts";
 
 export interface GuestState {
@@ -32,6 +32,8 @@ export interface GuestState {
   incoming?: boolean;
   /** Set when xend saw the guest stop (the SHUTDOWN event), so a later xend knows why. */
   stopped?: ShutdownReason;
+  /** Credit scheduler weight and cap (./cgroup.ts); absent = Xen's defaults. */
+  sched?: SchedParams;
 }
 
 export function readGuestState(dir: string): GuestState | undefined {
