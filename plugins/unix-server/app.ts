@@ -93,21 +93,34 @@ export function withAbsoluteUrl(request: Request): Request {
  * changed. With 20 domains, writing every record on every `GET /xend/domain?detail=1` was most of
  * the request's cost (issue 16 §3). test/unit/legacy-render.test.ts checks it against a fresh one.
  */
-const rendered = new WeakMap<object, { fields: unknown[]; text: string }>();
+/** Every field of the summary domainToSxp reads besides the config, as they were when written. */
+interface TextFields {
+  domid: number | null; maxvcpus: number; maxmem: number; memory: number; vcpus: number; startTime: number; cpuTime: number;
+  state: string; shutdown: boolean; crashed: boolean; dying: boolean; paused: boolean; uuid: string; name: string;
+}
 
-/** Every field of the summary domainToSxp reads besides the config. */
-function textFields(d: DomainSummary): unknown[] {
+const rendered = new WeakMap<object, { fields: TextFields; text: string }>();
+
+function sameFields(a: TextFields, d: DomainSummary): boolean {
   const f = d.flags;
-  return [d.domid, d.maxvcpus, d.maxmem, d.memory, d.vcpus, d.startTime, d.cpuTime, d.state, f.shutdown, f.crashed, f.dying, f.paused, d.uuid, d.name];
+  return a.domid === d.domid && a.cpuTime === d.cpuTime && a.state === d.state && a.memory === d.memory && a.maxmem === d.maxmem &&
+    a.vcpus === d.vcpus && a.maxvcpus === d.maxvcpus && a.startTime === d.startTime && a.shutdown === f.shutdown &&
+    a.crashed === f.crashed && a.dying === f.dying && a.paused === f.paused && a.uuid === d.uuid && a.name === d.name;
 }
 
 export function domainText(d: DomainSummary): string {
   // Compared field by field: building a key string (or JSON.stringify) cost as much as writing.
-  const fields = textFields(d);
   const hit = rendered.get(d.config);
-  if (hit && fields.every((v, i) => v === hit.fields[i])) return hit.text;
+  if (hit && sameFields(hit.fields, d)) return hit.text;
   const text = show(domainToSxp(d));
-  rendered.set(d.config, { fields, text });
+  const f = d.flags;
+  rendered.set(d.config, {
+    fields: {
+      domid: d.domid, maxvcpus: d.maxvcpus, maxmem: d.maxmem, memory: d.memory, vcpus: d.vcpus, startTime: d.startTime, cpuTime: d.cpuTime,
+      state: d.state, shutdown: f.shutdown, crashed: f.crashed, dying: f.dying, paused: f.paused, uuid: d.uuid, name: d.name,
+    },
+    text,
+  });
   return text;
 }
 

@@ -45,7 +45,11 @@ export async function summaryOf(m: DomainModel, rec: Active): Promise<DomainSumm
       // the runner cannot answer (gone, stuck): report what was last known
     }
   }
-  const online = info ? info.vcpus.filter((v) => v.online).length : rec.config.vcpus;
+  let online = rec.config.vcpus;
+  if (info) {
+    online = 0;
+    for (const v of info.vcpus) if (v.online) online++;
+  }
   const flags: DomainStateFlags = rec.destroyed
     ? { ...NO_FLAGS, crashed: rec.stopReason === "crashed", dying: true }
     : info && !rec.lost

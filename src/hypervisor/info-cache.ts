@@ -140,45 +140,54 @@ function forgetting<T>(value: T, forget: () => void): T {
 /** The driver with its guests' info remembered (see the top of this file). */
 export function withInfoCache(driver: HypervisorDriver, now: () => number = () => performance.now()): HypervisorDriver {
   const cache = new InfoCache((domid) => driver.info(domid), now);
-  const wrapped = new Proxy(driver, {
+  // One wrapper per member, made on first use (listings reach the driver once per domain).
+  const made = new Map<string | symbol, { of: unknown; fn: unknown }>();
+  const recent = (domid: number, maxAgeMs: number, staleMs: number) => cache.recent(domid, maxAgeMs, staleMs);
+  const wrap = (target: HypervisorDriver, prop: string | symbol, v: (...a: unknown[]) => unknown): unknown => {
+    if (prop === "info") return (domid: number) => cache.fresh(domid);
+    if (prop === "subscribe") {
+      return (listener: (event: GuestEvent) => void) =>
+        target.subscribe((event) => {
+          // Console output changes nothing info reports.
+          if (event.type !== "console") cache.forget(event.domid);
+          listener(event);
+        });
+    }
+    if (NOT_A_GUEST.has(prop)) return v.bind(target);
+    return (...args: unknown[]) => {
+      const domid = typeof args[0] === "number" ? args[0] : undefined;
+      if (domid === undefined) return v.apply(target, args);
+      const forget = () => cache.forget(domid);
+      forget();
+      const out = v.apply(target, args);
+      if (!(out instanceof Promise)) {
+        forget();
+        return forgetting(out, forget);
+      }
+      return out.then(
+        (result) => {
+          forget();
+          return forgetting(result, forget);
+        },
+        (error: unknown) => {
+          forget();
+          throw error;
+        },
+      );
+    };
+  };
+  return new Proxy(driver, {
     get(target, prop) {
-      if (prop === RECENT) return (domid: number, maxAgeMs: number, staleMs: number) => cache.recent(domid, maxAgeMs, staleMs);
+      if (prop === RECENT) return recent;
       const v = Reflect.get(target, prop) as unknown;
       if (typeof v !== "function") return v;
-      if (prop === "info") return (domid: number) => cache.fresh(domid);
-      if (prop === "subscribe") {
-        return (listener: (event: GuestEvent) => void) =>
-          target.subscribe((event) => {
-            // Console output changes nothing info reports.
-            if (event.type !== "console") cache.forget(event.domid);
-            listener(event);
-          });
-      }
-      if (NOT_A_GUEST.has(prop)) return (v as (...a: unknown[]) => unknown).bind(target);
-      return (...args: unknown[]) => {
-        const domid = typeof args[0] === "number" ? args[0] : undefined;
-        if (domid === undefined) return (v as (...a: unknown[]) => unknown).apply(target, args);
-        const forget = () => cache.forget(domid);
-        forget();
-        const out = (v as (...a: unknown[]) => unknown).apply(target, args);
-        if (!(out instanceof Promise)) {
-          forget();
-          return forgetting(out, forget);
-        }
-        return out.then(
-          (result) => {
-            forget();
-            return forgetting(result, forget);
-          },
-          (error: unknown) => {
-            forget();
-            throw error;
-          },
-        );
-      };
+      const kept = made.get(prop);
+      if (kept?.of === v) return kept.fn;
+      const fn = wrap(target, prop, v as (...a: unknown[]) => unknown);
+      made.set(prop, { of: v, fn });
+      return fn;
     },
   });
-  return wrapped;
 }
 
 /**
