@@ -8,7 +8,7 @@
  * node:net, loaded on first use.
  */
 import { runtimeName } from "../../runtime/self.ts";
-import { FrameDecoder, type Frame } from "./framing.ts";
+import { FrameDecoder, readFrames, type Frame } from "./framing.ts";
 
 /** One driver connection, as runner commands see it. A node:net Socket is one as it is. */
 export interface RunnerSocket {
@@ -157,17 +157,9 @@ async function listenNode(path: string, accept: (connection: Accepted) => void):
   const { createServer } = process.getBuiltinModule("node:net") as typeof import("node:net");
   const server = createServer((socket) => {
     socket.on("error", () => {});
-    const decoder = new FrameDecoder();
     const frameListeners: ((frame: Frame) => void)[] = [];
-    socket.on("data", (chunk: Buffer) => {
-      let frames: Frame[];
-      try {
-        frames = decoder.push(chunk);
-      } catch (error) {
-        socket.destroy(error as Error);
-        return;
-      }
-      for (const frame of frames) for (const listener of frameListeners) listener(frame);
+    readFrames(socket, (frame) => {
+      for (const listener of frameListeners) listener(frame);
     });
     const wrapped: RunnerSocket = {
       get destroyed() {
