@@ -8,6 +8,7 @@ import { createLegacyHttpRegistry, definePlugin } from "xvm/plugin";
 import { properties } from "./properties.ts";
 import { createXendApp, withAbsoluteUrl } from "./app.ts";
 import { Listeners } from "./listeners.ts";
+import { toResponse } from "./reply.ts";
 
 export default definePlugin({
   name: "unix-server",
@@ -48,9 +49,12 @@ export function readOnly(fetch: (request: Request) => Response | Promise<Respons
   return (request) => {
     if (request.method === "GET" || request.method === "HEAD") return fetch(request);
     void request.body?.cancel();
-    return new Response("(xend.err 'The legacy interface over TCP is read-only: operations that change domains or write files are accepted only on the Unix socket (config/xend-unix-path)')", {
+    // Connection: close, as for every answer whose request body was not read (Bun's server would
+    // otherwise wait on the same connection for a next request that never parses).
+    return toResponse(request, {
       status: 403,
-      headers: { "content-type": "text/plain", pragma: "no-cache", "cache-control": "no-cache", expires: "-1" },
-    });
+      body: "(xend.err 'The legacy interface over TCP is read-only: operations that change domains or write files are accepted only on the Unix socket (config/xend-unix-path)')",
+      type: "text/plain",
+    }, true);
   };
 }

@@ -1,6 +1,6 @@
 /** xm's save/restore progress (src/cli/xm/transfer-progress.ts): ETA on a terminal, sparse plain lines on a pipe. */
 import { PassThrough } from "node:stream";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { amount, eta, PLAIN_EVERY_MS, terminalText, TransferProgress } from "../../src/cli/xm/transfer-progress.ts";
 
 const MiB = 2 ** 20;
@@ -11,8 +11,6 @@ function capture(): { out: PassThrough; text: () => string } {
   out.setEncoding("utf8").on("data", (d: string) => (text += d));
   return { out, text: () => text };
 }
-
-afterEach(() => vi.useRealTimers());
 
 describe("transfer progress", () => {
   it("formats amounts and ETAs", () => {
@@ -27,26 +25,26 @@ describe("transfer progress", () => {
   });
 
   it("rewrites one line with percentage and ETA on a terminal", () => {
-    vi.useFakeTimers({ now: 1_000_000 });
+    let clock = 1_000_000;
     const { out, text } = capture();
-    const p = new TransferProgress(out, true);
+    const p = new TransferProgress(out, true, PLAIN_EVERY_MS, () => clock);
     p.update("Saving web1", 0, 100 * MiB);
-    vi.setSystemTime(1_002_000);
+    clock = 1_002_000;
     p.update("Saving web1", 50 * MiB, 100 * MiB);
     p.end();
     expect(text()).toBe("\rSaving web1:   0% (0/100 MiB), ETA --:--\x1b[K\rSaving web1:  50% (50/100 MiB), ETA 0:02\x1b[K\n");
   });
 
   it("prints a plain line every few seconds on a pipe, and one at each new phase", () => {
-    vi.useFakeTimers({ now: 1_000_000 });
+    let clock = 1_000_000;
     const { out, text } = capture();
-    const p = new TransferProgress(out, false);
+    const p = new TransferProgress(out, false, PLAIN_EVERY_MS, () => clock);
     p.update("Checking f", 10 * MiB, 100 * MiB);
     for (let t = 1; t < PLAIN_EVERY_MS; t += 100) {
-      vi.setSystemTime(1_000_000 + t);
+      clock = 1_000_000 + t;
       p.update("Checking f", 20 * MiB, 100 * MiB);
     }
-    vi.setSystemTime(1_000_000 + PLAIN_EVERY_MS);
+    clock = 1_000_000 + PLAIN_EVERY_MS;
     p.update("Checking f", 30 * MiB, 100 * MiB);
     p.update("Restoring f", 1 * MiB, 100 * MiB);
     p.end();

@@ -104,7 +104,7 @@ export class ProgressLine {
   private lastPlain = 0;
   private lastKey: string | undefined;
 
-  constructor(private readonly out: Writable, private readonly tty = isTerminal(out), private readonly plainEveryMs = 500) {}
+  constructor(private readonly out: Writable, private readonly tty = isTerminal(out), private readonly plainEveryMs = 500, private readonly now: () => number = Date.now) {}
 
   update(text: string, key = ""): void {
     if (this.tty) {
@@ -112,7 +112,7 @@ export class ProgressLine {
       this.shown = true;
       return;
     }
-    const now = Date.now();
+    const now = this.now();
     if (key === this.lastKey && now - this.lastPlain < this.plainEveryMs) return;
     this.lastPlain = now;
     this.lastKey = key;

@@ -52,14 +52,15 @@ export class TransferProgress {
   private phase = "";
   private phaseStart = 0;
 
-  constructor(out: Writable, tty = isTerminal(out), plainEveryMs = PLAIN_EVERY_MS) {
+  /** `now` is the clock (tests pass their own: Bun's test runner has no fake system time). */
+  constructor(out: Writable, tty = isTerminal(out), plainEveryMs = PLAIN_EVERY_MS, private readonly now: () => number = Date.now) {
     this.tty = tty;
-    this.line = new ProgressLine(out, tty, plainEveryMs);
+    this.line = new ProgressLine(out, tty, plainEveryMs, now);
   }
 
   /** `label` names the phase (`Saving web1`, `Checking /tmp/web1.save`): a new one restarts the ETA. */
   update(label: string, done: number, total: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (label !== this.phase) {
       if (this.tty && this.phase) this.line.end();
       this.phase = label;
