@@ -24,7 +24,6 @@ export abstract class XvmCommand extends Command {
   override async catch(error: unknown): Promise<void> {
     if (error instanceof XvmError) {
       this.context.stderr.write(`${this.progName}: ${error.message}\n`);
-      process.exitCode = error.exitCode;
       throw new ExitSignal(error.exitCode);
     }
     throw error;

@@ -113,7 +113,6 @@ export abstract class XmCommand extends XvmCommand {
     } else {
       this.err((error as Error).message);
     }
-    process.exitCode = code;
     throw new ExitSignal(code);
   }
 }

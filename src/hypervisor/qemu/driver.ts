@@ -9,8 +9,7 @@
  * attached is reported once by `list()` (with `lost: true`) plus a `lost` event, then forgotten.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -35,6 +34,8 @@ import { QmpClient, QmpError, type QmpEvent } from "./qmp.ts";
 import * as saves from "./save-restore.ts";
 import { createTaps, removeTaps } from "./taps.ts";
 import * as hotplug from "./hotplug.ts";
+import { dumpGuestMemory } from "./dump.ts";
+import { digestRam, readRamPages } from "./guest-ram.ts";
 
 const run = promisify(execFile);
 
@@ -809,85 +810,21 @@ export class QemuDriver implements HypervisorDriver {
   }
 
   async readPages(domid: number, pfns: number[]): Promise<Uint8Array> {
-    const fd = openSync(this.ramPath(domid), "r");
-    try {
-      const out = new Uint8Array(pfns.length * PAGE_SIZE);
-      pfns.forEach((pfn, i) => readSync(fd, out, i * PAGE_SIZE, PAGE_SIZE, pfn * PAGE_SIZE));
-      return out;
-    } finally {
-      closeSync(fd);
-    }
+    return readRamPages(this.ramPath(domid), pfns);
   }
 
   async memoryDigest(domid: number): Promise<MemoryDigest> {
     const status = await this.qmp<StatusAnswer>(domid, "query-status");
     if (status.running) await this.qmp(domid, "stop");
     try {
-      const state = readGuestState(this.dir(domid))!;
-      const fd = openSync(this.ramPath(domid), "r");
-      const all = createHash("sha256");
-      const rest = createHash("sha256");
-      const pages = (state.bootKiB * 1024) / PAGE_SIZE;
-      const chunk = Buffer.alloc(256 * PAGE_SIZE);
-      try {
-        for (let at = 0; at < pages; at += 256) {
-          const n = readSync(fd, chunk, 0, Math.min(256, pages - at) * PAGE_SIZE, at * PAGE_SIZE);
-          const data = chunk.subarray(0, n);
-          all.update(data);
-          rest.update(at === 0 ? data.subarray(PAGE_SIZE) : data);
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return { pages, sha256: all.digest("hex"), sha256Rest: rest.digest("hex") };
+      return digestRam(this.ramPath(domid), readGuestState(this.dir(domid))!.bootKiB);
     } finally {
       if (status.running) await this.qmp(domid, "cont");
     }
   }
 
-  async dumpCore(domid: number, path: string, options: DumpOptions): Promise<void> {
-    // QEMU's ELF core (PT_NOTE with NT_PRSTATUS per vCPU, PT_LOAD per RAM block); the guest is
-    // stopped while QEMU writes it: QEMU has no live dump.
-    const link = await this.link(domid);
-    if (this.user) {
-      // QEMU writes the dump itself: as config/qemu-user it gets the one file, made by xend.
-      closeSync(openSync(path, "a", 0o600));
-      chownSync(path, this.user.uid, this.user.gid);
-    }
-    // QEMU says DUMP_COMPLETED the moment the file is whole: wait for that rather than for the
-    // next progress poll (every 100 ms, for onProgress), which cost 50 ms a dump on average.
-    let wake: (() => void) | undefined;
-    let signalled = false;
-    const unwatch = this.watchEvents(domid, (e) => {
-      if (e.event !== "DUMP_COMPLETED") return;
-      signalled = true;
-      wake?.();
-    });
-    try {
-      await link.qmp.execute("dump-guest-memory", { paging: false, protocol: `file:${path}`, detach: true, format: "elf" }).catch((error) => {
-        throw new XvmError("DUMP_FAILED", { detail: error instanceof QmpError ? error.desc : errorMessage(error) });
-      });
-      for (;;) {
-        const q = await this.qmp<{ status: string; completed: number; total: number }>(domid, "query-dump");
-        options.onProgress?.(q.completed, q.total);
-        if (q.status === "completed") break;
-        if (q.status === "failed" || q.status === "none") throw new XvmError("DUMP_FAILED", { detail: `QEMU could not write ${path}` });
-        if (signalled) {
-          signalled = false;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, 100);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    } finally {
-      unwatch();
-    }
-    if (this.user) chownSync(path, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  dumpCore(domid: number, path: string, options: DumpOptions): Promise<void> {
+    return dumpGuestMemory(this, domid, path, options);
   }
 
   // Live migration (migration.ts).
