@@ -163,6 +163,26 @@ describe("svcs listing", () => {
   });
 });
 
+describe("dependents of a dead daemon", () => {
+  it("with the restarter dead too, svc:/system/xvm/domains recorded online shows offline; with a live restarter it is left as recorded", () => {
+    const d = repo({}, NOW - 3_600_000, { pid: DEAD_DAEMON }, true);
+    const dom = d.services[DOMAINS_SERVICE]!.instances.default!;
+    setEnabled(dom, true, false);
+    writeStatus(dom, newMachine(NOW - 3_500_000, { state: "online" }), {});
+    expect(svcs(d, ["-H", "-o", "state,fmri", "domains"]).stdout).toBe("online         svc:/system/xvm/domains:default\n");
+    const r = d.services[RESTARTER_SERVICE]!.instances.default!;
+    writeStatus(r, newMachine(NOW - 7_200_000, { state: "online" }), { pid: 777 });
+    expect(svcs(d, ["-H", "-o", "state,fmri", "-a"]).stdout).toBe([
+      "offline        svc:/system/xvm/xend:default",
+      "offline        svc:/system/svc/restarter:default",
+      "offline        svc:/system/xvm/domains:default",
+      "",
+    ].join("\n"));
+    // A live xend keeps its dependents as recorded, restarter or not.
+    expect(svcs(repo({}, NOW - 3_600_000, { pid: 1234 }, true), ["-H", "-o", "state,fmri", "xend"]).stdout).toBe("online         svc:/system/xvm/xend:default\n");
+  });
+});
+
 describe("svcs -l and -L", () => {
   it("prints every field, 13 columns of label, contract_id with its trailing space", () => {
     const out = svcs(repo({}, NOW - 3_600_000, { pid: 99999, contract: 103 }), ["-l", "xend"]).stdout;

@@ -8,13 +8,16 @@
  * the process it recorded is gone (killed), rather than the "online" it could not take back; and a
  * supervised instance recorded online or degraded whose daemon (start_pid) is gone is shown offline
  * (`daemonDead`): with its restarter killed nobody recorded the death, and svcs must never say
- * online for a dead xend. The next restarter restarts it (its boot sees the same thing).
+ * online for a dead xend. The next restarter restarts it (its boot sees the same thing). With both
+ * dead, the dependents such a daemon leaves unsatisfied (svc:/system/xvm/domains) are shown
+ * offline too.
  */
 import { instanceFmri } from "../../fmri.ts";
 import { RESTARTER_FMRI, composePgs, firstValue, getProp, type PgMap, type RepoData } from "../../model.ts";
 import { escapeText } from "../../../security/log-escape.ts";
 import { isProcessOf } from "../../../runtime/process.ts";
 import { timeMs } from "../record.ts";
+import { unsatisfied } from "../../dependencies.ts";
 
 export const MASTER_RESTARTER = RESTARTER_FMRI;
 
@@ -150,7 +153,27 @@ export function instanceViews(data: RepoData, live: Partial<Liveness> = {}, outs
       });
     }
   }
-  return out;
+  return takeDownOrphanedDependents(data, out);
+}
+
+/**
+ * With the master restarter dead as well, nobody took down the dependents of a daemon that died
+ * (svc:/system/xvm/domains after xend and the restarter were both killed): an instance recorded
+ * online or degraded whose dependencies such a dead daemon leaves unsatisfied is shown offline
+ * too. The next restarter finds the same and brings both back in order.
+ */
+function takeDownOrphanedDependents(data: RepoData, views: InstanceView[]): InstanceView[] {
+  if (!views.some((v) => v.restarterDead)) return views;
+  const byFmri = new Map(views.map((v) => [v.fmri, v]));
+  for (const v of views) {
+    if ((v.state !== "online" && v.state !== "degraded") || v.outside !== undefined || v.daemonDead) continue;
+    const blocked = unsatisfied(data, v.service, v.instance, (f) => byFmri.get(f)).some((u) => u.blocking.some((b) => byFmri.get(b)?.daemonDead));
+    if (blocked) {
+      v.state = "offline";
+      v.nextState = "none";
+    }
+  }
+  return views;
 }
 
 /** svcs lists, without operands, instances enabled either way (general or general_ovr). */
