@@ -10,6 +10,7 @@ import { XvmError } from "../errors.ts";
 import { vbdNumber } from "../formats/vbd.ts";
 import type { GuestDisk, GuestVif } from "../hypervisor/driver.ts";
 import type { VifConfig } from "./types.ts";
+import { shown } from "./config-spec.ts";
 
 export { vbdNumber };
 
@@ -49,7 +50,8 @@ export function checkDiskBacking(name: string, disks: readonly string[], attachi
     }
     if (!ok) {
       throw new XvmError("DOMAIN_CONFIG", {
-        detail: `Domain '${name}': ${attaching ? "disk" : `disk[${i}]`} '${spec}': ${d.type === "phy" ? "device" : "file"} ${d.path} does not exist (the vbd for ${d.vdev} could not be connected)`,
+        // A config's strings may hold control characters: quoted escaped (the message may be logged).
+        detail: `Domain '${shown(name)}': ${attaching ? "disk" : `disk[${i}]`} '${shown(spec)}': ${d.type === "phy" ? "device" : "file"} ${shown(d.path)} does not exist (the vbd for ${shown(d.vdev)} could not be connected)`,
       });
     }
   });

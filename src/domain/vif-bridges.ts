@@ -4,6 +4,7 @@
  */
 import { XvmError } from "../errors.ts";
 import { readHostLinks } from "../host/host-links.ts";
+import { shown } from "./config-spec.ts";
 import type { VifConfig } from "./types.ts";
 
 /**
@@ -17,7 +18,7 @@ export function checkVifBridges(name: string, vifs: readonly VifConfig[], attach
     links ??= readHostLinks().map((l) => l.name);
     if (!links.includes(vif.bridge)) {
       const which = attaching ? "" : `Domain '${name}': vif[${i}]: `;
-      throw new XvmError("DOMAIN_CONFIG", { detail: `${which}bridge=${vif.bridge}: no such link on this host (xvm dladm show-link lists ${links.join(", ") || "none"})` });
+      throw new XvmError("DOMAIN_CONFIG", { detail: `${which}bridge=${shown(vif.bridge)}: no such link on this host (xvm dladm show-link lists ${links.join(", ") || "none"})` });
     }
   });
 }

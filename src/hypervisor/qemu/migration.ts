@@ -21,7 +21,7 @@ export const TOKEN_BYTES = 16;
 const INCOMING_SOCKET = "incoming.sock";
 const OUTGOING_SOCKET = "outgoing.sock";
 /** QEMU's default max-bandwidth is 128 MiB/s; "unlimited" here is far above any link it meets. */
-const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
+export const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
 
 export interface MigrationHost {
   readonly user?: { uid: number; gid: number };

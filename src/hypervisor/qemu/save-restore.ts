@@ -26,6 +26,8 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { XvmError, errorMessage } from "../../errors.ts";
 import type { GuestInfo, GuestSpec, RestoreOptions, SaveOptions, SavedState } from "../driver.ts";
+// QEMU's default max-bandwidth is 128 MiB/s: a save to a local file must not be capped either.
+import { UNLIMITED_BYTES_PER_S } from "./migration.ts";
 
 export const QEMU_SAVE_FORMAT = "qemu-migration-1";
 const HEAD_MAGIC = "XVM-QEMU-STATE\n";
@@ -33,8 +35,6 @@ const HEAD_MAGIC = "XVM-QEMU-STATE\n";
 const MAX_HEAD = 4096;
 const SAVE_SOCKET = "save.sock";
 const RESTORE_SOCKET = "restore.sock";
-/** QEMU's default max-bandwidth is 128 MiB/s: a save to a local file should not be capped. */
-const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
 
 export interface SaveHost {
   readonly user?: { uid: number; gid: number };

@@ -192,6 +192,26 @@ export function methodsOf(svc: ServiceData, inst: InstanceData): Methods {
   };
 }
 
+/** How the restarter runs an instance, from its running snapshot: rate rule, methods, timeouts. */
+export interface MethodConfig {
+  rule: RateRule;
+  methods: Methods;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+}
+
+/** The instance's MethodConfig; undefined when the repository no longer has it. */
+export function methodConfigOf(data: RepoData, service: string, instance: string): MethodConfig | undefined {
+  const loc = locate(data, service, instance);
+  if (!loc) return undefined;
+  return {
+    rule: rateRuleOf(loc.svc, loc.inst),
+    methods: methodsOf(loc.svc, loc.inst),
+    startTimeoutMs: methodTimeoutMs(loc.svc, loc.inst, "start"),
+    stopTimeoutMs: methodTimeoutMs(loc.svc, loc.inst, "stop"),
+  };
+}
+
 /** Drops what a fresh boot forgets: temporary overrides and pending requests (nonpersistent groups). */
 export function forgetNonpersistent(inst: InstanceData): void {
   for (const [name, pg] of Object.entries(inst.pgs)) {

@@ -16,7 +16,7 @@ import { signalNumber } from "./proc.ts";
 import { isProcessOf, pidAlive, readPidFile } from "../../runtime/process.ts";
 import { DEFAULT_RATE_RULE, type RateRule } from "./rate.ts";
 import {
-  enabledOf, locate, methodTimeoutMs, methodsOf, rateRuleOf, readStatus, takeActions, writeStatus,
+  enabledOf, locate, methodConfigOf, readStatus, takeActions, writeStatus,
 } from "./record.ts";
 import { SERVICE_LOG_ENV, SUPERVISED_ENV } from "./env.ts";
 import { appendServiceLog } from "./svclog.ts";
@@ -218,12 +218,9 @@ export class Supervisor {
   }
 
   private readConfig(data: RepoData): void {
-    const loc = locate(data, this.o.service, this.o.instance);
-    if (!loc) return;
-    this.rule = rateRuleOf(loc.svc, loc.inst);
-    this.methods = methodsOf(loc.svc, loc.inst);
-    this.startTimeoutMs = methodTimeoutMs(loc.svc, loc.inst, "start");
-    this.stopTimeoutMs = methodTimeoutMs(loc.svc, loc.inst, "stop");
+    const c = methodConfigOf(data, this.o.service, this.o.instance);
+    if (!c) return;
+    ({ rule: this.rule, methods: this.methods, startTimeoutMs: this.startTimeoutMs, stopTimeoutMs: this.stopTimeoutMs } = c);
   }
 
   private persist(): void {

@@ -16,7 +16,7 @@ import type { Repository } from "../repository.ts";
 import { newMachine, step, type Effect, type Event, type Machine, type Methods } from "./machine.ts";
 import { signalNumber } from "./proc.ts";
 import { DEFAULT_RATE_RULE, type RateRule } from "./rate.ts";
-import { enabledOf, locate, methodTimeoutMs, methodsOf, rateRuleOf, readStatus, takeActions, writeStatus } from "./record.ts";
+import { enabledOf, locate, methodConfigOf, readStatus, takeActions, writeStatus } from "./record.ts";
 import { appendServiceLog } from "./svclog.ts";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -195,12 +195,9 @@ export class TransientSupervisor {
   }
 
   private readConfig(data: RepoData): void {
-    const loc = locate(data, this.o.service, this.o.instance);
-    if (!loc) return;
-    this.rule = rateRuleOf(loc.svc, loc.inst);
-    this.methods = methodsOf(loc.svc, loc.inst);
-    this.startTimeoutMs = methodTimeoutMs(loc.svc, loc.inst, "start");
-    this.stopTimeoutMs = methodTimeoutMs(loc.svc, loc.inst, "stop");
+    const c = methodConfigOf(data, this.o.service, this.o.instance);
+    if (!c) return;
+    ({ rule: this.rule, methods: this.methods, startTimeoutMs: this.startTimeoutMs, stopTimeoutMs: this.stopTimeoutMs } = c);
   }
 
   private persist(): void {
