@@ -150,7 +150,9 @@ describe("raw requests from a peer holding the key", () => {
     const answer = await send(b.port, receiveOf([["name", "evil\n[2026-01-01 00:00:00 1] INFO (xend) forged"], ["memory", "32"], ["image", ["linux", ["kernel", "sim:idle"]]]]));
     expect(answer).not.toBe("closed");
     expect(errorText((answer as Message).body)).toContain("Restore failed: name 'evil\n[2026-01-01 00:00:00 1] INFO (xend) forged' may contain only letters");
-    expect(xendLog(b)).toContain("Restore failed (migration from 127.0.0.1 (localhost)): name 'evil\\n[2026-01-01 00:00:00 1] INFO (xend) forged' may contain only letters");
+    // The peer may read the answer before xend has written its log line: wait for the line.
+    const refusal = "Restore failed (migration from 127.0.0.1 (localhost)): name 'evil\\n[2026-01-01 00:00:00 1] INFO (xend) forged' may contain only letters";
+    await waitFor(() => xendLog(b).includes(refusal), "the refusal in xend.log", 10_000);
     expect(xendLog(b)).not.toMatch(/^\[2026-01-01 00:00:00 1\] INFO \(xend\) forged/m);
     const huge = await send(b.port, receiveOf([["name", "big1"], ["memory", String(64 * 1024 * 1024)], ["image", ["linux", ["kernel", "sim:idle"]]]]));
     expect(errorText((huge as Message).body)).toBe("Restore failed: memory must be between 1 and 1048576 MiB, not 67108864");
