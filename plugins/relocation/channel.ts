@@ -21,7 +21,7 @@ export const Msg = {
   HELLO: 0x01,
   /** source -> destination: `(receive (live 0|1) (paused 0|1) (domain …))`. */
   RECEIVE: 0x02,
-  /** destination -> source: `(ready (domid N) (host ADDR) (port N) (token HEX))`. */
+  /** destination -> source: `(ready (domid N) (host ADDR) (port N) (token HEX) [(ack 1)])`. */
   READY: 0x03,
   /** destination -> source: `(done (domid N) (name NAME))` once the guest runs there. */
   DONE: 0x04,

@@ -139,7 +139,7 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
     incoming = await driver.prepareIncoming(domid, { bindAddress: localAddress, allowFrom: peer.address, timeoutMs: STREAM_TIMEOUT_MS });
     if (aborted) throw aborted;
     const e = incoming.endpoint;
-    channel.send(Msg.READY, ["ready", ["domid", String(domid)], ["host", e.host], ["port", String(e.port)], ["token", e.token]]);
+    channel.send(Msg.READY, ["ready", ["domid", String(domid)], ["host", e.host], ["port", String(e.port)], ["token", e.token], ...(e.ack ? [["ack", "1"]] : [])]);
     void watchSource(channel, (why) => {
       aborted ??= why;
       void incoming?.abort(why.message);

@@ -190,7 +190,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     const messages = watchDestination(channel, (why) => abort.abort(why));
     started = true;
     try {
-      stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token }, {
+      stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token, ack: field(ready.body, "ack") === "1" }, {
         live: request.live,
         maxDowntimeMs,
         maxBandwidth: request.resource ? (request.resource * 1e6) / 8 : 0,

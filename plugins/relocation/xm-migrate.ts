@@ -58,6 +58,7 @@ export function summaryText(a: MigrateResult): string {
     `dirty sync count: ${s.rounds}`,
     `dirty pages rate: ${s.dirtyPagesRate} pages`,
     `cpu throttle percentage: ${s.throttlePercent}`,
+    ...(s.streamPath ? [`stream: ${s.streamPath}`] : []),
     "",
   ].join("\n");
 }

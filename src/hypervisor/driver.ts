@@ -217,6 +217,8 @@ export interface MigrationStats {
   stoppedAtEpochMs?: number;
   /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
   switchover?: string;
+  /** How the stream travelled, where a driver has a choice (QEMU at the source: "handed to QEMU" or "relayed by xend"). */
+  streamPath?: string;
   /**
    * The limits in force for this migration as the hypervisor reports them back (QEMU:
    * query-migrate-parameters / query-migrate-capabilities), not as they were asked for.
@@ -236,6 +238,12 @@ export interface MigrationEndpoint {
   host: string;
   port: number;
   token: string;
+  /**
+   * The destination answers the token with one byte (0x01) once it is ready for the stream, and
+   * the source sends nothing after the token until then (so the destination can hand the
+   * connection itself to its hypervisor, having read exactly the token).
+   */
+  ack?: boolean;
 }
 
 export interface IncomingOptions {

@@ -7,8 +7,9 @@
  * bandwidth cap (-r) and auto-converge are checked as QEMU reports them back; a destination QEMU
  * killed mid-stream (its xend alive) or the stream's TCP connection cut (`ss -K`) also leaves the
  * guest running on the source and nothing there.
- * A paused guest moved without --live has the same memory digest (SHA-256 of every page, read
- * through QEMU's memfd) at both ends.
+ * The stream's connection is handed to QEMU at both ends (QMP getfd); a paused guest moved
+ * without --live with both ends relaying instead has the same memory digest (SHA-256 of every
+ * page, read through QEMU's memfd) at both ends.
  */
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
@@ -80,6 +81,8 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     // QEMU counts every RAM block (guest RAM plus firmware and option ROMs).
     expect(Number(/^total ram: (\d+) kbytes$/m.exec(r.stdout)?.[1])).toBeGreaterThanOrEqual(131072);
     expect(r.stdout).toMatch(/^Migrating m1: round \d+, \d+%/m);
+    // The stream connection itself went to QEMU (QMP getfd), no relay in xend.
+    expect(r.stdout).toMatch(/^stream: handed to QEMU$/m);
 
     expect(domains(a).has("m1")).toBe(false);
     expect([...domains(a).keys()]).toEqual(["Domain-0"]);
@@ -159,13 +162,22 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to drop the incoming domain", 30_000, 100);
   }, 120_000);
 
-  test("a paused guest migrated without --live arrives paused with every page the same (memory digests of both ends)", async () => {
+  test("a paused guest migrated without --live, both ends relaying the stream (XVM_QEMU_MIGRATION_RELAY=1), arrives paused with every page the same (memory digests of both ends)", async () => {
+    // Both daemons again, relaying in xend as where a runtime cannot pass descriptors.
+    for (const h of [a, b]) {
+      const pid = h.xend.pid;
+      process.kill(pid, "SIGKILL");
+      await waitFor(() => !pidAlive(pid), "xend to die", 10_000);
+      await restartHost(h, { XVM_QEMU_MIGRATION_RELAY: "1" });
+    }
+    await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 re-attached on b", 30_000, 100);
     ok(b.x("xm", "pause", "m1"));
     type Digest = { pages: number; sha256: string };
     const here = await b.api<Digest>("GET", "/plugins/relocation/digest/m1");
     expect(here.pages).toBe((128 * 2 ** 20) / 4096);
     const r = b.x("xm", "migrate", "-p", String(a.port), "m1", "127.0.0.1");
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^stream: relayed by xend$/m);
     expect(domains(a).get("m1")?.state).toBe("--p---");
     expect(await a.api<Digest>("GET", "/plugins/relocation/digest/m1")).toEqual(here);
     ok(a.x("xm", "destroy", "m1"));

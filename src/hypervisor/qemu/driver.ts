@@ -294,6 +294,21 @@ export class QemuDriver implements HypervisorDriver {
     return this.qmp<T>(domid, command, args, timeoutMs);
   }
 
+  /** A QMP command with a descriptor attached (migration hands QEMU its stream connection). */
+  async commandWithFd<T = unknown>(domid: number, command: string, args: Record<string, unknown>, carried: Socket): Promise<T> {
+    const link = await this.link(domid);
+    return link.qmp.executeWithFd<T>(command, args, carried);
+  }
+
+  /** Whether this guest's QMP link can carry descriptors (runtime/fd-pass.ts). */
+  async carriesFds(domid: number): Promise<boolean> {
+    return (await this.link(domid)).qmp.carriesFds;
+  }
+
+  pidOf(domid: number): number | undefined {
+    return this.attached.get(domid)?.pid ?? readGuestState(this.dir(domid))?.pid;
+  }
+
   private async qmp<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     const link = await this.link(domid);
     try {
@@ -534,7 +549,7 @@ export class QemuDriver implements HypervisorDriver {
         throw new Error(`QMP not ready after ${this.startTimeoutMs} ms: ${this.logTail(state.domid)}`);
       }
       await sleep(wait);
-      wait = Math.min(50, wait * 2);
+      wait = Math.min(10, wait * 2);
     }
     for (const f of [QMP_SOCKET, CONSOLE_SOCKET]) {
       try {

@@ -1,25 +1,36 @@
 /**
  * Live migration of a QEMU guest between two xend hosts, QEMU-style: the destination's QEMU waits
- * with `-incoming defer` and listens only on a Unix socket in its 0700 run directory; the source's
- * QEMU migrates to a Unix socket of its own. xend relays the stream between the two over one TCP
- * connection that the destination accepts once, from the source's address only, and only after
- * the 16-byte one-time token it handed out through the (authenticated) relocation connection.
- * No QEMU port is ever open to the network. QEMU checks the stream itself (section markers,
- * device state); the destination stays paused until xend commits.
+ * with `-incoming defer`. The stream travels over one TCP connection that the destination's xend
+ * accepts once, from the source's address only, and only after the 16-byte one-time token it
+ * handed out through the (authenticated) relocation connection; it answers one byte (ACK) when
+ * ready, and the source sends nothing more until then. No QEMU port is ever open to the network.
+ *
+ * Then each xend hands that connection itself to its QEMU (QMP `getfd` with the descriptor
+ * attached, `migrate`/`migrate-incoming` to `fd:`), so the stream runs QEMU to QEMU as fast as a
+ * direct migration. Where the runtime cannot pass descriptors (runtime/fd-pass.ts) or
+ * XVM_QEMU_MIGRATION_RELAY=1 asks for it, xend relays instead: QEMU ⇄ a Unix socket in the
+ * guest's 0700 run directory ⇄ xend ⇄ the TCP connection. The two ends choose independently.
+ * QEMU checks the stream itself (section markers, device state); the destination stays paused
+ * until xend commits.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, chownSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
 import type {
   IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationLimits, MigrationProgress, MigrationStats,
 } from "../driver.ts";
+import { readExactly } from "../../runtime/fd-pass.ts";
 import type { QmpEvent } from "./qmp.ts";
 
 export const TOKEN_BYTES = 16;
+/** The destination's answer to a good token: ready for the stream. */
+const ACK = Buffer.from([1]);
 const INCOMING_SOCKET = "incoming.sock";
 const OUTGOING_SOCKET = "outgoing.sock";
+/** The name the stream's descriptor gets in QEMU's monitor (getfd). */
+const STREAM_FD = "xvm-migration";
 /** QEMU's default max-bandwidth is 128 MiB/s; "unlimited" here is far above any link it meets. */
 export const UNLIMITED_BYTES_PER_S = 64 * 1024 ** 3;
 
@@ -27,6 +38,12 @@ export interface MigrationHost {
   readonly user?: { uid: number; gid: number };
   dir(domid: number): string;
   command<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  /** A QMP command with `carried`'s descriptor attached; undefined when this guest's link cannot. */
+  commandWithFd?<T = unknown>(domid: number, command: string, args: Record<string, unknown>, carried: Socket): Promise<T> | undefined;
+  /** Whether commandWithFd works for this guest now. */
+  carriesFds?(domid: number): Promise<boolean>;
+  /** The guest's QEMU process id (stall checks read its I/O counters). */
+  pidOf?(domid: number): number | undefined;
   respawn(domid: number, extra: string[], incoming?: boolean): Promise<void>;
   settleIncoming(domid: number): void;
   isIncoming(domid: number): boolean;
@@ -55,6 +72,23 @@ interface QueryMigrate {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether to hand the stream to QEMU (both ends decide for themselves). */
+async function direct(host: MigrationHost, domid: number): Promise<boolean> {
+  if (process.env.XVM_QEMU_MIGRATION_RELAY === "1" || !host.commandWithFd || !host.carriesFds) return false;
+  return host.carriesFds(domid).catch(() => false);
+}
+
+/** Bytes QEMU has read so far (/proc/PID/io rchar), or undefined where that cannot be read. */
+function bytesRead(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const m = /^rchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function plainAddress(address: string | undefined): string {
@@ -105,24 +139,30 @@ function toStats(q: QueryMigrate, status: MigrationStats["status"]): MigrationSt
   };
 }
 
-/** Destination: QEMU again with `-incoming defer`, a Unix socket for it, a one-time TCP endpoint for the source. */
+/** Destination: QEMU again with `-incoming defer`, a one-time TCP endpoint for the source. */
 export async function prepareIncoming(host: MigrationHost, domid: number, options: IncomingOptions): Promise<IncomingMigration> {
   const dir = host.dir(domid);
   // A guest created for the migration (GuestSpec.incoming) already waits with -incoming defer;
   // one created otherwise never ran, and starts again that way.
   if (!host.isIncoming(domid)) await host.respawn(domid, ["-incoming", "defer"], true);
+  const handOver = await direct(host, domid);
+  // MIGRATION events end the wait below without polling a QEMU that is busy loading.
+  await host.command(domid, "migrate-set-capabilities", { capabilities: [{ capability: "events", state: true }] });
   const qemuSocket = join(dir, INCOMING_SOCKET);
-  rmSync(qemuSocket, { force: true });
-  await host.command(domid, "migrate-incoming", { uri: `unix:${qemuSocket}` });
-  try {
-    chmodSync(qemuSocket, 0o600);
-  } catch {
-    // in a 0700 directory anyway
+  if (!handOver) {
+    rmSync(qemuSocket, { force: true });
+    await host.command(domid, "migrate-incoming", { uri: `unix:${qemuSocket}` });
+    try {
+      chmodSync(qemuSocket, 0o600);
+    } catch {
+      // in a 0700 directory anyway
+    }
   }
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const token = randomBytes(TOKEN_BYTES);
   let stream: Socket | undefined;
   let upstream: Socket | undefined;
-  let bytes = 0;
+  let relayed: number | undefined;
   let failed: Error | undefined;
   let fail!: (error: Error) => void;
   const failure = new Promise<never>((_, reject) => (fail = (error) => {
@@ -130,7 +170,38 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
     reject(failed);
   }));
   failure.catch(() => {});
-  const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
+  // A MIGRATION event (QEMU's incoming state changed) ends the current wait, or the next one if
+  // it came while a query was out.
+  let woken = false;
+  let wake: (() => void) | undefined;
+  let loaded = false;
+  const unwatch = host.watchEvents(domid, (e) => {
+    if (e.event !== "MIGRATION") return;
+    // QEMU says completed a moment before it leaves `inmigrate` (a bottom half does that).
+    if (e.data?.status === "completed") loaded = true;
+    woken = true;
+    wake?.();
+  });
+
+  /** The token was good: QEMU gets the connection (or xend relays it), then the source its ACK. */
+  const accept = async (socket: Socket) => {
+    if (handOver) {
+      socket.setTimeout(0);
+      await host.commandWithFd!(domid, "getfd", { fdname: STREAM_FD }, socket);
+      await host.command(domid, "migrate-incoming", { uri: `fd:${STREAM_FD}` });
+      // xend keeps its copy, unread, until the end (closing it could end the stream too early).
+      socket.write(ACK);
+      return;
+    }
+    upstream = createConnection({ path: qemuSocket });
+    upstream.on("error", (error) => fail(new Error(`QEMU's incoming socket: ${error.message}`)));
+    await new Promise<void>((resolve) => upstream!.once("connect", resolve));
+    socket.write(ACK);
+    void relay(socket, upstream).then((n) => (relayed = n));
+    socket.resume();
+  };
+
+  const server: Server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
     // One source, from the address the relocation connection came from, with the token.
     if (stream || (options.allowFrom && plainAddress(socket.remoteAddress) !== plainAddress(options.allowFrom))) {
       socket.destroy();
@@ -138,32 +209,24 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
     }
     stream = socket;
     server.close();
-    socket.setTimeout(options.timeoutMs ?? 30_000, () => {
+    socket.on("error", () => {});
+    socket.setTimeout(timeoutMs, () => {
       fail(new Error("the migration stream stalled"));
       socket.destroy();
     });
-    let head = Buffer.alloc(0);
-    const onData = (chunk: Buffer) => {
-      head = Buffer.concat([head, chunk]);
-      if (head.length < TOKEN_BYTES) return;
-      socket.off("data", onData);
-      socket.pause();
-      if (!timingSafeEqual(head.subarray(0, TOKEN_BYTES), token)) {
-        fail(new Error(`wrong migration token from ${plainAddress(socket.remoteAddress)}`));
+    // The token is read from the descriptor itself: the runtime's reader would read ahead into
+    // the stream the socket is handed on with.
+    readExactly(socket, TOKEN_BYTES, timeoutMs)
+      .then(async (head) => {
+        if (!timingSafeEqual(head, token)) throw new Error(`wrong migration token from ${plainAddress(socket.remoteAddress)}`);
+        await accept(socket).catch((error) => {
+          throw new Error(`could not start receiving the stream: ${errorMessage(error)}`);
+        });
+      })
+      .catch((error: Error) => {
+        fail(error);
         socket.destroy();
-        return;
-      }
-      const rest = head.subarray(TOKEN_BYTES);
-      upstream = createConnection({ path: qemuSocket }, () => {
-        if (rest.length) upstream!.write(rest);
-        bytes += rest.length;
-        void relay(socket, upstream!).then((n) => (bytes += n));
-        socket.resume();
       });
-      upstream.on("error", (error) => fail(new Error(`QEMU's incoming socket: ${error.message}`)));
-    };
-    socket.on("data", onData);
-    socket.resume();
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -171,13 +234,16 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   });
   const port = (server.address() as { port: number }).port;
   const connectTimer = setTimeout(() => {
-    if (!stream) fail(new Error(`the source did not connect within ${options.timeoutMs ?? 30_000} ms`));
-  }, options.timeoutMs ?? 30_000);
+    if (!stream) fail(new Error(`the source did not connect within ${timeoutMs} ms`));
+  }, timeoutMs);
   const started = Date.now();
 
   const verified = (async (): Promise<MigrationStats> => {
     // The destination QEMU leaves `inmigrate` for `paused` once everything arrived and loaded
-    // (-S keeps it stopped); a stream it cannot load makes it exit.
+    // (-S keeps it stopped); a stream it cannot load makes it exit. With the stream handed over,
+    // QEMU's own reads (/proc/PID/io) tell a stalled stream from a slow one.
+    let lastRead = -1;
+    let lastMoved = Date.now();
     for (;;) {
       if (failed) throw failed;
       let status: string;
@@ -188,22 +254,45 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       }
       if (status === "paused" || status === "running") break;
       if (status !== "inmigrate") throw new Error(`the destination QEMU is ${status}`);
-      await Promise.race([sleep(5), failure]);
+      if (handOver && stream) {
+        const read = bytesRead(host.pidOf?.(domid));
+        if (read !== undefined && read !== lastRead) {
+          lastRead = read;
+          lastMoved = Date.now();
+        } else if (read !== undefined && Date.now() - lastMoved > timeoutMs) {
+          fail(new Error("the migration stream stalled"));
+        }
+      }
+      if (woken) {
+        woken = false;
+        continue;
+      }
+      await Promise.race([new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, loaded ? 2 : 100);
+        wake = () => {
+          clearTimeout(timer);
+          wake = undefined;
+          woken = false;
+          resolve();
+        };
+      }), failure]);
     }
     clearTimeout(connectTimer);
     const q = await host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
-    return { ...toStats(q, "completed"), transferredBytes: bytes, totalTimeMs: Date.now() - started };
+    const stats = toStats(q, "completed");
+    return { ...stats, ...(relayed !== undefined ? { transferredBytes: relayed } : {}), totalTimeMs: Date.now() - started };
   })();
   verified.catch(() => {});
 
   const close = () => {
     clearTimeout(connectTimer);
+    unwatch();
     server.close();
     stream?.destroy();
     upstream?.destroy();
   };
   return {
-    endpoint: { host: options.bindAddress, port, token: token.toString("hex") },
+    endpoint: { host: options.bindAddress, port, token: token.toString("hex"), ack: true },
     verified,
     async commit(start: boolean) {
       close();
@@ -219,12 +308,50 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
 
 interface Outgoing {
   wasRunning: boolean;
-  server: Server;
+  /** The relay's Unix socket QEMU connects to (relay mode only). */
+  server?: Server;
+  /** xend's copy of the stream connection, kept unread until the end. */
+  tcp?: Socket;
 }
 
 const outgoing = new Map<string, Outgoing>();
 
-/** Source: QEMU migrates to a Unix socket xend relays to the destination's endpoint. */
+/** Connects to the destination's stream endpoint and shows the token; with `ack`, waits for the answer. */
+async function openStream(target: MigrationEndpoint, token: Buffer, timeoutMs: number): Promise<Socket> {
+  // allowHalfOpen: the destination's end of the stream must not make xend shut down QEMU's side.
+  const tcp = createConnection({ host: target.host, port: target.port, allowHalfOpen: true });
+  tcp.on("error", () => {});
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        tcp.off("error", done);
+        tcp.off("close", closed);
+        if (error) reject(error);
+        else resolve();
+      };
+      const closed = () => done(new Error("the destination closed the connection (token refused?)"));
+      tcp.once("error", done);
+      tcp.once("close", closed);
+      tcp.once("connect", () => {
+        tcp.write(token);
+        if (!target.ack) return done();
+        tcp.once("data", (answer: Buffer) => {
+          tcp.pause();
+          done(answer.length === 1 && answer[0] === ACK[0] ? undefined : new Error("an unexpected answer to the token"));
+        });
+      });
+    });
+  } catch (error) {
+    tcp.destroy();
+    throw new Error(`the destination's stream endpoint ${target.host}:${target.port}: ${errorMessage(error)}`);
+  }
+  tcp.pause();
+  return tcp;
+}
+
+/** Source: QEMU gets the stream connection to the destination (or migrates to a Unix socket xend relays). */
 export async function migrateOut(host: MigrationHost, domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {
   const dir = host.dir(domid);
   const key = dir;
@@ -233,28 +360,9 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   if (token.length !== TOKEN_BYTES) throw new XvmError("MIGRATE_FAILED", { dom: domid, detail: `the migration token must be ${TOKEN_BYTES} bytes` });
   const status = await host.command<{ status: string; running: boolean }>(domid, "query-status");
   const qemuSocket = join(dir, OUTGOING_SOCKET);
-  rmSync(qemuSocket, { force: true });
   let relayError: Error | undefined;
-  let tcp: Socket | undefined;
-  const server = createServer((qemu) => {
-    server.close();
-    tcp = createConnection({ host: target.host, port: target.port }, () => {
-      tcp!.write(token);
-      void relay(qemu, tcp!);
-    });
-    tcp.on("error", (error) => {
-      relayError ??= new Error(`the destination's stream endpoint ${target.host}:${target.port}: ${error.message}`);
-      qemu.destroy();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(qemuSocket, () => resolve());
-  });
-  chmodSync(qemuSocket, 0o600);
-  // QEMU running as config/qemu-user connects to this socket xend made.
-  if (host.user) chownSync(qemuSocket, host.user.uid, host.user.gid);
-  outgoing.set(key, { wasRunning: status.running, server });
+  const out: Outgoing = { wasRunning: status.running };
+  outgoing.set(key, out);
   let stoppedAt: number | undefined;
   let woken = false;
   let wakeUp: (() => void) | undefined;
@@ -287,11 +395,34 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   });
   const cleanup = () => {
     unwatch();
-    server.close();
-    tcp?.destroy();
+    out.server?.close();
+    out.tcp?.destroy();
     rmSync(qemuSocket, { force: true });
   };
   try {
+    const tcp = (out.tcp = await openStream(target, token, 30_000));
+    let uri: string;
+    const handOver = await direct(host, domid);
+    if (handOver) {
+      await host.commandWithFd!(domid, "getfd", { fdname: STREAM_FD }, tcp);
+      uri = `fd:${STREAM_FD}`;
+    } else {
+      tcp.on("error", (error) => (relayError ??= new Error(`the destination's stream endpoint ${target.host}:${target.port}: ${error.message}`)));
+      rmSync(qemuSocket, { force: true });
+      const server = (out.server = createServer((qemu) => {
+        server.close();
+        tcp.once("error", () => qemu.destroy());
+        void relay(qemu, tcp);
+      }));
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(qemuSocket, () => resolve());
+      });
+      chmodSync(qemuSocket, 0o600);
+      // QEMU running as config/qemu-user connects to this socket xend made.
+      if (host.user) chownSync(qemuSocket, host.user.uid, host.user.gid);
+      uri = `unix:${qemuSocket}`;
+    }
     await host.command(domid, "migrate-set-capabilities", {
       capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }, { capability: "events", state: true }],
     });
@@ -303,7 +434,7 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
     const limits = await readLimits(host, domid);
     // Not live: the guest stops first and its memory is copied once (xm migrate without --live).
     if (!options.live && status.running) await host.command(domid, "stop");
-    await host.command(domid, "migrate", { uri: `unix:${qemuSocket}` });
+    await host.command(domid, "migrate", { uri });
     let cancelled = false;
     const onAbort = () => {
       cancelled = true;
@@ -333,6 +464,7 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
       const stats: MigrationStats = { ...toStats(q, "completed"), limits };
       if (stoppedAt !== undefined) stats.stoppedAtEpochMs = stoppedAt;
       stats.switchover = "converged";
+      stats.streamPath = handOver ? "handed to QEMU" : "relayed by xend";
       options.onProgress?.({ ...progressOf(q), status: "completed", percent: 100, phase: "stop-and-copy", limits });
       return stats;
     } finally {
@@ -341,10 +473,9 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   } catch (error) {
     // QEMU resumes a live guest itself when a migration fails; one stopped for a non-live
     // migration is resumed here.
-    const out = outgoing.get(key);
     outgoing.delete(key);
     cleanup();
-    if (out?.wasRunning) {
+    if (out.wasRunning) {
       const now = await host.command<{ status: string; running: boolean }>(domid, "query-status").catch(() => undefined);
       if (now && !now.running) await host.command(domid, "cont").catch(() => {});
     }
@@ -385,7 +516,8 @@ export async function finishMigrateOut(host: MigrationHost, domid: number, commi
   const key = host.dir(domid);
   const out = outgoing.get(key);
   outgoing.delete(key);
-  out?.server.close();
+  out?.server?.close();
+  out?.tcp?.destroy();
   rmSync(join(key, OUTGOING_SOCKET), { force: true });
   if (committed || !out) return;
   const now = await host.command<{ status: string; running: boolean }>(domid, "query-status");

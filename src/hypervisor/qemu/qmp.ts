@@ -3,7 +3,8 @@
  * command at a time in order (QMP answers in order) and hands asynchronous events to a listener.
  * QEMU serves one QMP client per monitor socket, so xend keeps this one connection per guest.
  */
-import { createConnection, type Socket } from "node:net";
+import type { Socket } from "node:net";
+import { canCarryFds, connectUnix, writeWithFd } from "../../runtime/fd-pass.ts";
 
 export interface QmpEvent {
   event: string;
@@ -51,25 +52,20 @@ export class QmpClient {
 
   /** Connects, reads the greeting and enters command mode. */
   static async connect(path: string, onEvent: (event: QmpEvent) => void, timeoutMs = 10_000): Promise<QmpClient> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection({ path });
-      const fail = (error: Error) => {
-        s.destroy();
-        reject(error);
-      };
-      s.once("error", fail);
-      s.setTimeout(timeoutMs, () => fail(new Error(`QMP connect to ${path} timed out`)));
-      s.once("connect", () => {
-        s.setTimeout(0);
-        s.off("error", fail);
-        resolve(s);
-      });
-    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const connecting = connectUnix(path);
+    const socket = await Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => {
+        reject(new Error(`QMP connect to ${path} timed out`));
+        connecting.then((late) => late.destroy(), () => {});
+      }, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
     const client = new QmpClient(socket, onEvent);
     const greeted = new Promise<boolean>((resolve) => (client.greeted = resolve));
-    const timer = setTimeout(() => client.greeted?.(false), timeoutMs);
+    const greetTimer = setTimeout(() => client.greeted?.(false), timeoutMs);
     const ok = await greeted;
-    clearTimeout(timer);
+    clearTimeout(greetTimer);
     if (!ok) {
       client.close();
       throw new Error(`no QMP greeting on ${path}${client.closed ? " (closed)" : ""}`);
@@ -85,6 +81,20 @@ export class QmpClient {
 
   /** Sends a command; resolves with its `return` value, rejects with {@link QmpError}. */
   execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 60_000): Promise<T> {
+    return this.send<T>(command, args, timeoutMs);
+  }
+
+  /** Whether {@link executeWithFd} can work on this connection (see runtime/fd-pass.ts). */
+  get carriesFds(): boolean {
+    return canCarryFds(this.socket);
+  }
+
+  /** A command with a descriptor attached (`getfd`, `add-fd`): QEMU gets its own copy of `carried`'s. */
+  executeWithFd<T = unknown>(command: string, args: Record<string, unknown>, carried: Socket, timeoutMs = 60_000): Promise<T> {
+    return this.send<T>(command, args, timeoutMs, carried);
+  }
+
+  private send<T>(command: string, args: Record<string, unknown> | undefined, timeoutMs: number, carried?: Socket): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`QMP ${command}: connection closed`));
     return new Promise<T>((resolve, reject) => {
       const w: Waiting = { command, resolve: resolve as (v: unknown) => void, reject };
@@ -96,7 +106,17 @@ export class QmpClient {
         }, timeoutMs);
       }
       this.waiting.push(w);
-      this.socket.write(`${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`);
+      const line = `${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`;
+      if (!carried) {
+        this.socket.write(line);
+        return;
+      }
+      writeWithFd(this.socket, line, carried).catch((error: Error) => {
+        // Nothing reached QEMU, so no answer will come: this connection's order is broken.
+        clearTimeout(w.timer);
+        reject(new Error(`QMP ${command}: ${error.message}`));
+        this.close();
+      });
     });
   }
 
