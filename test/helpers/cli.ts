@@ -164,5 +164,15 @@ export async function cleanupRoot(root: string, extraPids: number[] = []): Promi
   await killPids([...pidsUnder(root), ...processesOfRoot(root).map((p) => p.pid), ...extraPids]);
   // A second pass: a daemon killed in the first may have started a restarter just before.
   await killPids(processesOfRoot(root).map((p) => p.pid));
-  rmSync(root, { recursive: true, force: true });
+  // A process dying in the last pass may still have had a file to close or write: removal retries
+  // (ENOTEMPTY), and kills once more what the root may still hold.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      await killPids(processesOfRoot(root).map((p) => p.pid));
+    }
+  }
 }
