@@ -5,8 +5,8 @@
  * killed mid-stream leaves the guest running on the source under its own name and nothing on the
  * destination once its xend is back. The downtime target (config/xend-relocation-max-downtime), the
  * bandwidth cap (-r) and auto-converge are checked as QEMU reports them back; a destination QEMU
- * killed mid-stream (its xend alive) or the stream's TCP connection cut (`ss -K`) also leaves the
- * guest running on the source and nothing there.
+ * killed mid-stream (its xend alive), the stream's TCP connection cut (`ss -K`) or the source's xend
+ * killed (its QEMU holding the stream on) also leaves the guest running on the source and nothing there.
  * The stream's connection is handed to QEMU at both ends (QMP getfd); a paused guest moved
  * without --live with both ends relaying instead has the same memory digest (SHA-256 of every
  * page, read through QEMU's memfd) at both ends.
@@ -160,6 +160,22 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 running again on b", 30_000, 100);
     await shell(b, "m1", "echo after-cut-$((6*7))", "after-cut-42");
     await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to drop the incoming domain", 30_000, 100);
+  }, 120_000);
+
+  test("the source's xend killed mid-stream (QEMU holds the stream itself): the destination drops the guest, it runs on at the source, and the restarted xend gives it its name back", async () => {
+    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
+    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const bPid = b.xend.pid;
+    process.kill(bPid, "SIGKILL");
+    await waitFor(() => !pidAlive(bPid), "b's xend to die", 10_000);
+    expect((await m.done).code).not.toBe(0);
+    // The relocation connection's end tells a: it ends its QEMU, which breaks the stream, and b's
+    // QEMU resumes the guest itself.
+    await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to drop the incoming domain", 30_000, 100);
+    await restartHost(b);
+    await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 running on b under its name", 30_000, 100);
+    expect([...domains(b).keys()]).toEqual(["Domain-0", "m1"]);
+    await shell(b, "m1", "echo source-back-$((6*7))", "source-back-42");
   }, 120_000);
 
   test("a paused guest migrated without --live, both ends relaying the stream (XVM_QEMU_MIGRATION_RELAY=1), arrives paused with every page the same (memory digests of both ends)", async () => {
