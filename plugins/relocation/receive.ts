@@ -154,8 +154,9 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
     committed = true;
     stopWatching();
     await faultPoint("migrate.in.after-commit", deps.runDir);
-    await deps.domains.notifyMigrated?.(domid, "in", peer.address);
+    // DONE first: the source's downtime runs until it hears it; the hooks are told after.
     channel.finish(Msg.DONE, ["done", ["domid", String(domid)], ["name", config.name]]);
+    await deps.domains.notifyMigrated?.(domid, "in", peer.address);
     await faultPoint("migrate.in.after-done", deps.runDir);
     deps.records.complete(rec, stats);
     log.info(`Domain ${config.name} (${domid}) received from ${from}: ${stats.normalPages} pages and ${stats.zeroPages} zero pages in ${stats.rounds} round(s), memory verified; ${keepPaused ? "kept paused" : "running"}`);

@@ -174,6 +174,9 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     renamed = true;
     await faultPoint("migrate.out.before-receive", deps.runDir);
     channel.send(Msg.RECEIVE, ["receive", ["live", request.live ? "1" : "0"], ["paused", domain.flags.paused ? "1" : "0"], sxp]);
+    // The source's part of the set-up goes on while the destination creates the domain.
+    const maxBandwidth = request.resource ? (request.resource * 1e6) / 8 : 0;
+    driver.prepareMigrateOut?.(domid, { maxDowntimeMs, maxBandwidth });
     const ready = await channel.next(READY_TIMEOUT_MS, "READY from the destination").catch((error: Error) => {
       throw fail(name, `${destination}: ${error.message}`);
     });
@@ -193,7 +196,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
       stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token, ack: field(ready.body, "ack") === "1" }, {
         live: request.live,
         maxDowntimeMs,
-        maxBandwidth: request.resource ? (request.resource * 1e6) / 8 : 0,
+        maxBandwidth,
         restore: { name },
         signal: abort.signal,
         onProgress: (p) => {

@@ -390,6 +390,12 @@ export interface HypervisorDriver {
    * paused here (stop-and-copy); the caller then calls {@link finishMigrateOut}. On failure the
    * driver has already resumed the guest as it was, and the promise rejects.
    */
+  /**
+   * Optional, before migrateOut: sets the migration's limits up while the destination prepares
+   * (QEMU: capabilities and parameters), so that migrateOut starts the stream at once. migrateOut
+   * with other limits than these sets its own.
+   */
+  prepareMigrateOut?(domid: number, options: Pick<MigrateOutOptions, "autoConverge" | "maxDowntimeMs" | "maxBandwidth">): void;
   migrateOut?(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats>;
   /**
    * Ends every outgoing migration, once the caller has settled its side (e.g. the guest's name):

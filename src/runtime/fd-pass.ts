@@ -27,10 +27,12 @@ interface NodeBindings {
 }
 
 type SendMsg = (socketFd: number, text: Buffer, fd: number) => number;
+type SetSockOpt = (fd: number, level: number, name: number, value: number) => number;
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 let node: NodeBindings | null | undefined;
 let bunSendMsg: SendMsg | null | undefined;
+let bunSetSockOpt: SetSockOpt | undefined;
 const passing = new WeakSet<Socket>();
 
 function nodeBindings(): NodeBindings | null {
@@ -69,7 +71,10 @@ async function loadBunSendMsg(): Promise<SendMsg | null> {
     let lib: ReturnType<typeof ffi.dlopen> | undefined;
     for (const name of ["libc.so.6", `libc.musl-${process.arch === "x64" ? "x86_64" : "aarch64"}.so.1`]) {
       try {
-        lib = ffi.dlopen(name, { sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" } });
+        lib = ffi.dlopen(name, {
+          sendmsg: { args: ["i32", "ptr", "i32"], returns: "i64" },
+          setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+        });
         break;
       } catch {
         // the next libc name
@@ -77,6 +82,12 @@ async function loadBunSendMsg(): Promise<SendMsg | null> {
     }
     if (!lib) return bunSendMsg;
     const sendmsg = lib.symbols.sendmsg!;
+    const setsockopt = lib.symbols.setsockopt!;
+    bunSetSockOpt = (fd, level, name, value) => {
+      const v = Buffer.alloc(4);
+      v.writeInt32LE(value, 0);
+      return Number(setsockopt(fd, level, name, ffi.ptr(v), 4));
+    };
     const SOL_SOCKET = 1;
     const SCM_RIGHTS = 1;
     const MSG_NOSIGNAL = 0x4000;
@@ -183,6 +194,19 @@ export async function writeWithFd(socket: Socket, text: string, carried: Socket)
   const sent = sendmsg(own, bytes, fd);
   if (sent < 0) throw new Error("sendmsg with a descriptor failed");
   if (sent < bytes.length) socket.write(bytes.subarray(sent));
+}
+
+/**
+ * Nagle's algorithm back on for a TCP connection handed to QEMU, as on QEMU's own migration
+ * sockets: the stream is bulk, and Bun sets TCP_NODELAY on every socket (its setNoDelay(false)
+ * leaves it so), which sends each of QEMU's writes as packets of its own.
+ */
+export function bulkTcp(socket: Socket): void {
+  socket.setNoDelay(false);
+  const fd = fdOf(socket);
+  const IPPROTO_TCP = 6;
+  const TCP_NODELAY = 1;
+  if (bunSetSockOpt && fd !== undefined) bunSetSockOpt(fd, IPPROTO_TCP, TCP_NODELAY, 0);
 }
 
 /**

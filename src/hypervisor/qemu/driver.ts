@@ -573,9 +573,9 @@ export class QemuDriver implements HypervisorDriver {
     link.ending = true;
     await link.qmp.execute("quit", undefined, 5_000).catch(() => {});
     const deadline = Date.now() + 5_000;
-    while (pidAlive(state.pid) && Date.now() < deadline) await sleep(10);
+    while (pidAlive(state.pid) && Date.now() < deadline) await sleep(2);
     if (pidAlive(state.pid)) process.kill(state.pid, "SIGKILL");
-    while (pidAlive(state.pid)) await sleep(10);
+    while (pidAlive(state.pid)) await sleep(2);
     link.console?.destroy();
     this.attached.delete(domid);
     rmSync(join(dir, QMP_SOCKET), { force: true });
@@ -667,10 +667,10 @@ export class QemuDriver implements HypervisorDriver {
           // QEMU may be gone before it answers, or be stuck: it is killed below if need be
         }
         const deadline = Date.now() + 5_000;
-        while (pidAlive(state.pid) && Date.now() < deadline) await sleep(10);
+        while (pidAlive(state.pid) && Date.now() < deadline) await sleep(2);
         if (pidAlive(state.pid)) {
           process.kill(state.pid, "SIGKILL");
-          while (pidAlive(state.pid)) await sleep(10);
+          while (pidAlive(state.pid)) await sleep(2);
         }
       }
       await removeTaps(state.taps).catch(() => {});
@@ -845,6 +845,10 @@ export class QemuDriver implements HypervisorDriver {
   // Live migration (migration.ts).
   prepareIncoming(domid: number, options: IncomingOptions): Promise<IncomingMigration> {
     return migration.prepareIncoming(this, domid, options);
+  }
+
+  prepareMigrateOut(domid: number, options: Pick<MigrateOutOptions, "autoConverge" | "maxDowntimeMs" | "maxBandwidth">): void {
+    migration.prepareMigrateOut(this, domid, options);
   }
 
   migrateOut(domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {

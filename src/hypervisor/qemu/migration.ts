@@ -21,7 +21,7 @@ import { XvmError, errorMessage } from "../../errors.ts";
 import type {
   IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationLimits, MigrationProgress, MigrationStats,
 } from "../driver.ts";
-import { readExactly } from "../../runtime/fd-pass.ts";
+import { bulkTcp, readExactly } from "../../runtime/fd-pass.ts";
 import type { QmpEvent } from "./qmp.ts";
 
 export const TOKEN_BYTES = 16;
@@ -175,10 +175,15 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   let woken = false;
   let wake: (() => void) | undefined;
   let loaded = false;
+  let finalFigures: Promise<QueryMigrate> | undefined;
   const unwatch = host.watchEvents(domid, (e) => {
     if (e.event !== "MIGRATION") return;
-    // QEMU says completed a moment before it leaves `inmigrate` (a bottom half does that).
-    if (e.data?.status === "completed") loaded = true;
+    // QEMU says completed a moment before it leaves `inmigrate` (a bottom half does that); its
+    // figures are asked for at once, off the path to the guest's start.
+    if (e.data?.status === "completed" && !loaded) {
+      loaded = true;
+      finalFigures = host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
+    }
     woken = true;
     wake?.();
   });
@@ -187,8 +192,12 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   const accept = async (socket: Socket) => {
     if (handOver) {
       socket.setTimeout(0);
-      await host.commandWithFd!(domid, "getfd", { fdname: STREAM_FD }, socket);
-      await host.command(domid, "migrate-incoming", { uri: `fd:${STREAM_FD}` });
+      bulkTcp(socket);
+      // QMP runs them in order: the descriptor is there before migrate-incoming looks for it.
+      await Promise.all([
+        host.commandWithFd!(domid, "getfd", { fdname: STREAM_FD }, socket),
+        host.command(domid, "migrate-incoming", { uri: `fd:${STREAM_FD}` }),
+      ]);
       // xend keeps its copy, unread, until the end (closing it could end the stream too early).
       socket.write(ACK);
       return;
@@ -278,7 +287,7 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       }), failure]);
     }
     clearTimeout(connectTimer);
-    const q = await host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
+    const q = await (finalFigures ?? host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate));
     const stats = toStats(q, "completed");
     return { ...stats, ...(relayed !== undefined ? { transferredBytes: relayed } : {}), totalTimeMs: Date.now() - started };
   })();
@@ -351,6 +360,16 @@ async function openStream(target: MigrationEndpoint, token: Buffer, timeoutMs: n
   return tcp;
 }
 
+/**
+ * Source, while the destination prepares: the migration's capabilities and limits go to QEMU now,
+ * so that migrateOut only opens the stream and starts it. A failure shows in migrateOut.
+ */
+export function prepareMigrateOut(host: MigrationHost, domid: number, options: Asked): void {
+  const limits = configure(host, domid, options);
+  limits.catch(() => {});
+  configured.set(host.dir(domid), { asked: asked(options), limits });
+}
+
 /** Source: QEMU gets the stream connection to the destination (or migrates to a Unix socket xend relays). */
 export async function migrateOut(host: MigrationHost, domid: number, target: MigrationEndpoint, options: MigrateOutOptions): Promise<MigrationStats> {
   const dir = host.dir(domid);
@@ -404,6 +423,7 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
     let uri: string;
     const handOver = await direct(host, domid);
     if (handOver) {
+      bulkTcp(tcp);
       await host.commandWithFd!(domid, "getfd", { fdname: STREAM_FD }, tcp);
       uri = `fd:${STREAM_FD}`;
     } else {
@@ -423,15 +443,9 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
       if (host.user) chownSync(qemuSocket, host.user.uid, host.user.gid);
       uri = `unix:${qemuSocket}`;
     }
-    await host.command(domid, "migrate-set-capabilities", {
-      capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }, { capability: "events", state: true }],
-    });
-    await host.command(domid, "migrate-set-parameters", {
-      "downtime-limit": Math.max(1, Math.round(options.maxDowntimeMs)),
-      "max-bandwidth": options.maxBandwidth && options.maxBandwidth > 0 ? Math.round(options.maxBandwidth) : UNLIMITED_BYTES_PER_S,
-    });
-    // What QEMU took (the API shows it with the progress, so a limit that did not reach QEMU shows).
-    const limits = await readLimits(host, domid);
+    const early = configured.get(key);
+    configured.delete(key);
+    const limits = await (early?.asked === asked(options) ? early.limits : configure(host, domid, options));
     // Not live: the guest stops first and its memory is copied once (xm migrate without --live).
     if (!options.live && status.running) await host.command(domid, "stop");
     await host.command(domid, "migrate", { uri });
@@ -486,10 +500,28 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   }
 }
 
-/** The downtime limit, bandwidth cap and auto-converge as QEMU has them now. */
-async function readLimits(host: MigrationHost, domid: number): Promise<MigrationLimits> {
-  const p = await host.command<{ "downtime-limit"?: number; "max-bandwidth"?: number }>(domid, "query-migrate-parameters");
-  const caps = await host.command<{ capability: string; state: boolean }[]>(domid, "query-migrate-capabilities");
+/** Limits set early (prepareMigrateOut), by guest folder, for the migrateOut that follows. */
+const configured = new Map<string, { asked: string; limits: Promise<MigrationLimits> }>();
+
+type Asked = Pick<MigrateOutOptions, "autoConverge" | "maxDowntimeMs" | "maxBandwidth">;
+const asked = (o: Asked) => JSON.stringify([o.autoConverge ?? true, o.maxDowntimeMs, o.maxBandwidth ?? 0]);
+
+/**
+ * The migration's capabilities and limits, then what QEMU took (the API shows those with the
+ * progress, so a limit that did not reach QEMU shows). QMP answers in order: the four go at once.
+ */
+async function configure(host: MigrationHost, domid: number, options: Asked): Promise<MigrationLimits> {
+  const [, , p, caps] = await Promise.all([
+    host.command(domid, "migrate-set-capabilities", {
+      capabilities: [{ capability: "auto-converge", state: options.autoConverge ?? true }, { capability: "events", state: true }],
+    }),
+    host.command(domid, "migrate-set-parameters", {
+      "downtime-limit": Math.max(1, Math.round(options.maxDowntimeMs)),
+      "max-bandwidth": options.maxBandwidth && options.maxBandwidth > 0 ? Math.round(options.maxBandwidth) : UNLIMITED_BYTES_PER_S,
+    }),
+    host.command<{ "downtime-limit"?: number; "max-bandwidth"?: number }>(domid, "query-migrate-parameters"),
+    host.command<{ capability: string; state: boolean }[]>(domid, "query-migrate-capabilities"),
+  ]);
   return {
     downtimeLimitMs: p["downtime-limit"] ?? 0,
     maxBandwidth: p["max-bandwidth"] ?? 0,

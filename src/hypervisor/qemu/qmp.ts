@@ -37,6 +37,8 @@ export class QmpClient {
   private buffer = "";
   private readonly waiting: Waiting[] = [];
   private greeted?: (ok: boolean) => void;
+  /** The last write that carries (or follows) a descriptor, while it is pending. */
+  private fdWrite?: Promise<void>;
   closed = false;
   private readonly closeListeners: ((why: string) => void)[] = [];
 
@@ -107,16 +109,22 @@ export class QmpClient {
       }
       this.waiting.push(w);
       const line = `${JSON.stringify(args ? { execute: command, arguments: args } : { execute: command })}\n`;
-      if (!carried) {
+      if (!carried && !this.fdWrite) {
         this.socket.write(line);
         return;
       }
-      writeWithFd(this.socket, line, carried).catch((error: Error) => {
+      // A write with a descriptor may wait for the runtime's buffer to drain: what is sent after
+      // it waits for it too, so that QEMU reads the commands in the order they were given.
+      const write = (this.fdWrite ?? Promise.resolve()).then(() => (carried ? writeWithFd(this.socket, line, carried) : void this.socket.write(line)));
+      const settled = write.then(() => {
+        if (this.fdWrite === settled) this.fdWrite = undefined;
+      }, (error: Error) => {
         // Nothing reached QEMU, so no answer will come: this connection's order is broken.
         clearTimeout(w.timer);
         reject(new Error(`QMP ${command}: ${error.message}`));
         this.close();
       });
+      this.fdWrite = settled;
     });
   }
 
