@@ -268,6 +268,7 @@ async function migratePart(a: Host): Promise<void> {
   const xmWall: number[] = [];
   const qemuDown: number[] = [];
   const xmQemuDown: number[] = [];
+  const phases: { setup: number; stream: number; confirm: number }[] = [];
   const handWall: number[] = [];
   let [from, to] = [a, b];
   for (let i = 0; i < runs; i++) {
@@ -280,11 +281,12 @@ async function migratePart(a: Host): Promise<void> {
     xmDown.push(Number(/^downtime: (\d+) ms$/m.exec(r.stdout)?.[1]));
     // Where xm's end-to-end time went: QEMU's own migration (its query-migrate total-time, in the
     // last progress report) and the rest (handshake, destination QEMU start, confirmation).
-    type Rec = { direction: string; progress?: { totalTimeMs: number; throughputMbps: number; downtimeMs: number } };
+    type Rec = { direction: string; progress?: { totalTimeMs: number; throughputMbps: number; downtimeMs: number }; stats?: { phasesMs?: { setup: number; stream: number; confirm: number } } };
     const rec = (await from.api<{ migrations: Rec[] }>("GET", "/plugins/relocation/migrations")).migrations.filter((m) => m.direction === "out").at(-1);
     qemuPart.push(rec?.progress?.totalTimeMs ?? NaN);
     relayMbps.push(rec?.progress?.throughputMbps ?? NaN);
     xmQemuDown.push(rec?.progress?.downtimeMs ?? NaN);
+    phases.push(rec?.stats?.phasesMs ?? { setup: NaN, stream: NaN, confirm: NaN });
     [from, to] = [to, from];
 
     const port = nextPort++;
@@ -322,6 +324,9 @@ async function migratePart(a: Host): Promise<void> {
   console.log(`  (xm migrate: QEMU's own total-time ${q} ms at ${median(relayMbps).toFixed(0)} Mbit/s, ` +
     `the rest of xm's total ${median(xmTotal) - q} ms: handshake, destination QEMU start, confirmation; direct TCP ran at ${median(directMbps).toFixed(0)} Mbit/s;` +
     ` stream ${process.env.XVM_QEMU_MIGRATION_RELAY === "1" ? "relayed by xend (XVM_QEMU_MIGRATION_RELAY=1)" : "handed to QEMU"})`);
+  const ph = (k: "setup" | "stream" | "confirm") => median(phases.map((p) => p[k])).toFixed(0);
+  console.log(`  (xm's total time, medians: setup ${ph("setup")} ms (handshake, config, destination domain and QEMU start), stream ${ph("stream")} ms, ` +
+    `confirm ${ph("confirm")} ms; outside it: xm's start, the source's copy destroyed, xm's exit: wall - total ${(median(xmWall) - median(xmTotal)).toFixed(0)} ms)`);
   console.log(`  (QEMU's own downtime figure, which leaves out the destination's loading of the last pages: through xvm ${xmQemuDown.join(", ")} ms; direct ${qemuDown.join(", ")} ms)`);
   console.log(`  (each run, xm wall/by hand: ${xmWall.map((t, i) => `${t.toFixed(0)}/${handWall[i]!.toFixed(0)}`).join(", ")} ms)`);
   console.log(`  (each run, xm total/downtime: ${xmTotal.map((t, i) => `${t}/${xmDown[i]}`).join(", ")} ms; direct: ${directTotal.map((t, i) => `${t}/${directDown[i]!.toFixed(0)}`).join(", ")} ms)`);

@@ -140,6 +140,8 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
   let started = false;
   let stats: MigrationStats | undefined;
   let remoteDomid = -1;
+  let readyAt = 0;
+  let streamedAt = 0;
   try {
     let key: Buffer;
     try {
@@ -192,6 +194,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     const stopWatching = channel.onClose((why) => abort.abort(`the destination went away: ${why.message}`));
     const messages = watchDestination(channel, (why) => abort.abort(why));
     started = true;
+    readyAt = Date.now();
     try {
       stats = await driver.migrateOut(domid, { host: streamHost, port: streamPort, token, ack: field(ready.body, "ack") === "1" }, {
         live: request.live,
@@ -213,6 +216,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     await faultPoint("migrate.out.before-done", deps.runDir);
     let done: Message;
     try {
+      streamedAt = Date.now();
       done = await messages.done(DONE_TIMEOUT_MS);
     } catch (error) {
       stopWatching();
@@ -222,6 +226,8 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     if (done.type !== Msg.DONE) throw fail(name, `the destination failed to start the guest: ${errorText(done.body)}`);
     await faultPoint("migrate.out.after-done", deps.runDir);
     await driver.finishMigrateOut(domid, true);
+    const started0 = Date.parse(rec.startedAt);
+    stats!.phasesMs = { setup: readyAt - started0, stream: streamedAt - readyAt, confirm: Date.now() - streamedAt };
     return await handedOver(deps, { rec, domid, name, destination, remoteDomid, live: request.live, stats: stats!, channel });
   } catch (error) {
     const e = error instanceof XvmError ? error : fail(name, detailOf(error));

@@ -217,6 +217,12 @@ export interface MigrationStats {
   stoppedAtEpochMs?: number;
   /** Why pre-copy ended (downtime target met, iteration limit, …): "converged" only for the first. */
   switchover?: string;
+  /**
+   * Where the toolstack's total time went (relocation): `setup` from the request to the
+   * destination's READY (handshake, config, domain creation), `stream` the driver's migration,
+   * `confirm` until the destination said the guest runs there.
+   */
+  phasesMs?: { setup: number; stream: number; confirm: number };
   /** How the stream travelled, where a driver has a choice (QEMU at the source: "handed to QEMU" or "relayed by xend"). */
   streamPath?: string;
   /**

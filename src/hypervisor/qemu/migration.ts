@@ -305,8 +305,11 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
     verified,
     async commit(start: boolean) {
       close();
-      host.settleIncoming(domid);
+      // The guest runs first (the downtime lasts until then), then its state file says it is
+      // this host's (a write and two fsyncs). An xend dying in between leaves an `incoming` guest
+      // that its next start removes, while the source, never told DONE, resumes its copy.
       if (start) await host.command(domid, "cont");
+      host.settleIncoming(domid);
     },
     async abort(reason: string) {
       fail(new Error(reason));
