@@ -19,7 +19,7 @@ export const MAGIC = "xvm-relocation";
 export const Msg = {
   /** Both ways, source first: `(xvm-relocation (version 1) (host NAME) (software 'xvm V'))`. */
   HELLO: 0x01,
-  /** source -> destination: `(receive (live 0|1) (paused 0|1) (domain …))`. */
+  /** source -> destination: `(receive (live 0|1) (paused 0|1) [(progress 1)] (domain …))`. */
   RECEIVE: 0x02,
   /** destination -> source: `(ready (domid N) (host ADDR) (port N) (token HEX) [(ack 1)])`. */
   READY: 0x03,
@@ -27,6 +27,8 @@ export const Msg = {
   DONE: 0x04,
   /** source -> destination: `(abort (reason '…'))`. */
   ABORT: 0x05,
+  /** source -> destination, at most once a second while the stream runs: `(progress (transferred BYTES))`. */
+  PROGRESS: 0x06,
   /** either way: `(err (type T) (value '…'))`, then the sender closes. */
   ERROR: 0x3f,
 } as const;

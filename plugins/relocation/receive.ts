@@ -37,8 +37,11 @@ export interface ReceiveDeps {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 30_000;
-/** The source has this long to connect to the stream endpoint, and the stream may stall this long. */
-const STREAM_TIMEOUT_MS = 30_000;
+/**
+ * The source has this long to connect to the stream endpoint, and the stream may stall this long
+ * (XVM_RELOCATION_STREAM_TIMEOUT_MS overrides it for tests).
+ */
+const STREAM_TIMEOUT_MS = Number(process.env.XVM_RELOCATION_STREAM_TIMEOUT_MS) > 0 ? Number(process.env.XVM_RELOCATION_STREAM_TIMEOUT_MS) : 30_000;
 
 export function helloSxp(): SxpNode {
   return [MAGIC, ["version", String(PROTOCOL_VERSION)], ["host", hostname()], ["software", `xvm ${VERSION}`]];
@@ -136,11 +139,14 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
     domid = summary.domid!;
     rec.domid = domid;
     await faultPoint("migrate.in.after-create", deps.runDir);
-    incoming = await driver.prepareIncoming(domid, { bindAddress: localAddress, allowFrom: peer.address, timeoutMs: STREAM_TIMEOUT_MS });
+    incoming = await driver.prepareIncoming(domid, {
+      bindAddress: localAddress, allowFrom: peer.address, timeoutMs: STREAM_TIMEOUT_MS, sourceReportsProgress: field(request.body, "progress") === "1",
+    });
     if (aborted) throw aborted;
     const e = incoming.endpoint;
     channel.send(Msg.READY, ["ready", ["domid", String(domid)], ["host", e.host], ["port", String(e.port)], ["token", e.token], ...(e.ack ? [["ack", "1"]] : [])]);
-    void watchSource(channel, (why) => {
+    const progressTo = incoming;
+    void watchSource(channel, (bytes) => progressTo.sourceProgress?.(bytes), (why) => {
       aborted ??= why;
       void incoming?.abort(why.message);
     });
@@ -185,13 +191,18 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
 }
 
 /** Reads what the source says while the stream runs: ABORT or ERROR end the migration. */
-async function watchSource(channel: Channel, onAbort: (why: Error) => void): Promise<void> {
+async function watchSource(channel: Channel, onProgress: (transferredBytes: number) => void, onAbort: (why: Error) => void): Promise<void> {
   for (;;) {
     let m: Message;
     try {
       m = await channel.next(2 ** 31 - 1, "message");
     } catch {
       return; // closing is handled by onClose
+    }
+    if (m.type === Msg.PROGRESS) {
+      const bytes = Number(field(m.body, "transferred"));
+      if (Number.isSafeInteger(bytes) && bytes >= 0) onProgress(bytes);
+      continue;
     }
     if (m.type === Msg.ABORT) return onAbort(new Error(`the source aborted: ${field(m.body, "reason") ?? "no reason given"}`));
     if (m.type === Msg.ERROR) return onAbort(new Error(`the source failed: ${errorText(m.body)}`));

@@ -60,6 +60,8 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 /** The destination creates the domain and prepares its endpoint within this. */
 const READY_TIMEOUT_MS = 60_000;
 const DONE_TIMEOUT_MS = 30_000;
+/** PROGRESS to the destination at most this often. */
+const PROGRESS_EVERY_MS = 1_000;
 const PREFIX = "migrating-";
 
 function size(bytes: number): string {
@@ -141,6 +143,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
   let stats: MigrationStats | undefined;
   let remoteDomid = -1;
   let readyAt = 0;
+  let progressSentAt = 0;
   let streamedAt = 0;
   try {
     let key: Buffer;
@@ -175,7 +178,8 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     await domains.rename(domid, `${PREFIX}${name}`.slice(0, 64));
     renamed = true;
     await faultPoint("migrate.out.before-receive", deps.runDir);
-    channel.send(Msg.RECEIVE, ["receive", ["live", request.live ? "1" : "0"], ["paused", domain.flags.paused ? "1" : "0"], sxp]);
+    // (progress 1): PROGRESS messages follow while the stream runs (the destination's stall check).
+    channel.send(Msg.RECEIVE, ["receive", ["live", request.live ? "1" : "0"], ["paused", domain.flags.paused ? "1" : "0"], ["progress", "1"], sxp]);
     // The source's part of the set-up goes on while the destination creates the domain.
     const maxBandwidth = request.resource ? (request.resource * 1e6) / 8 : 0;
     driver.prepareMigrateOut?.(domid, { maxDowntimeMs, maxBandwidth });
@@ -205,6 +209,10 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
         onProgress: (p) => {
           deps.records.progress(rec, p);
           onProgress?.(p);
+          if (Date.now() - progressSentAt >= PROGRESS_EVERY_MS && !channel!.closed) {
+            progressSentAt = Date.now();
+            channel!.send(Msg.PROGRESS, ["progress", ["transferred", String(p.transferredBytes)]]);
+          }
         },
       });
     } catch (error) {

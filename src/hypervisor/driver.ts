@@ -259,12 +259,19 @@ export interface IncomingOptions {
   allowFrom?: string;
   /** Give up if the source has not connected / the stream stalls this long (ms). */
   timeoutMs?: number;
+  /**
+   * The source reports its stream's progress (IncomingMigration.sourceProgress): a driver that
+   * does not see the stream itself (QEMU holding the connection) tells a stall by it.
+   */
+  sourceReportsProgress?: boolean;
 }
 
 export interface IncomingMigration {
   endpoint: MigrationEndpoint;
   /** Resolves when memory and vCPU state arrived and were verified (guest still paused); rejects on any failure. */
   verified: Promise<MigrationStats>;
+  /** The bytes the source has sent so far, as it reports them (relocation PROGRESS). */
+  sourceProgress?(transferredBytes: number): void;
   /** Ends the incoming state; `start` unpauses the guest. */
   commit(start: boolean): Promise<void>;
   /** Gives up (the caller destroys the domain afterwards). */

@@ -40,6 +40,8 @@ interface MigrationRecord {
   stats?: { limits?: Limits };
   error?: string;
 }
+/** a gives a stalled stream up after 8 s instead of 30 (the stall test). */
+const A_ENV = { XVM_RELOCATION_STREAM_TIMEOUT_MS: "8000" };
 /** Host b runs its QEMUs as nobody (config/qemu-user) where xend runs as root. */
 const asRoot = process.getuid?.() === 0;
 const NOBODY = asRoot ? Number(spawnSync("id", ["-u", "nobody"], { encoding: "utf8" }).stdout.trim()) : NaN;
@@ -59,7 +61,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
 
   beforeAll(async () => {
     ensureGuest();
-    [a, b] = await Promise.all([startHost("qa", QEMU_PROPS), startHost("qb", { ...QEMU_PROPS, ...(asRoot ? { "qemu-user": "nobody" } : {}) })]);
+    [a, b] = await Promise.all([startHost("qa", QEMU_PROPS, A_ENV), startHost("qb", { ...QEMU_PROPS, ...(asRoot ? { "qemu-user": "nobody" } : {}) })]);
     // QEMU as nobody must pass through b's state root (a private temporary folder) to its run folder.
     if (asRoot) chmodSync(b.root, 0o711);
   });
@@ -120,7 +122,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     expect([...domains(b).keys()]).toEqual(["Domain-0", "m1"]);
     await shell(b, "m1", "echo still-$((6*7))", "still-42");
 
-    await restartHost(a);
+    await restartHost(a, A_ENV);
     expect([...domains(a).keys()]).toEqual(["Domain-0"]);
     await waitFor(() => qemuDirs(a).length === 0, "a's incoming QEMU folder to go", 10_000);
   }, 180_000);
@@ -178,13 +180,32 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     await shell(b, "m1", "echo source-back-$((6*7))", "source-back-42");
   }, 120_000);
 
+  test("the source's QEMU stopped mid-stream (SIGSTOP): the source's progress reports stop, the destination gives the stream up after its stall timeout and drops the guest; xm says why; the source's QEMU, continued, runs it on", async () => {
+    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
+    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const [dir] = qemuDirs(b);
+    const qemu = (JSON.parse(readFileSync(join(b.root, "var/run/xend/qemu", dir!, "guest.json"), "utf8")) as { pid: number }).pid;
+    process.kill(qemu, "SIGSTOP");
+    try {
+      await waitFor(() => domains(a).size === 1 && qemuDirs(a).length === 0, "a to give the stalled stream up", 40_000, 200);
+      expect(ok(a.x("xm", "log"))).toMatch(/the migration stream stalled/);
+    } finally {
+      process.kill(qemu, "SIGCONT");
+    }
+    const res = await m.done;
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^Error: migration of m1 failed: .*stalled/m);
+    await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 running again on b", 60_000, 100);
+    await shell(b, "m1", "echo unstalled-$((6*7))", "unstalled-42");
+  }, 180_000);
+
   test("a paused guest migrated without --live, both ends relaying the stream (XVM_QEMU_MIGRATION_RELAY=1), arrives paused with every page the same (memory digests of both ends)", async () => {
     // Both daemons again, relaying in xend as where a runtime cannot pass descriptors.
     for (const h of [a, b]) {
       const pid = h.xend.pid;
       process.kill(pid, "SIGKILL");
       await waitFor(() => !pidAlive(pid), "xend to die", 10_000);
-      await restartHost(h, { XVM_QEMU_MIGRATION_RELAY: "1" });
+      await restartHost(h, { ...(h === a ? A_ENV : {}), XVM_QEMU_MIGRATION_RELAY: "1" });
     }
     await waitFor(() => /^(r-|-b)----$/.test(domains(b).get("m1")?.state ?? ""), "m1 re-attached on b", 30_000, 100);
     ok(b.x("xm", "pause", "m1"));

@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { request } from "node:http";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { Hono } from "hono";
@@ -52,8 +53,20 @@ beforeAll(async () => {
       return c.json(err.toJSON(), err.status as 400);
     }
   });
+  // Quiet until the test opens the gate: only heartbeats (empty lines) go out meanwhile.
+  app.post("/quiet", () =>
+    progressStream<Step, { quiet: true }>(async (report) => {
+      report({ step: 1, of: 1 });
+      await new Promise<void>((resolve) => (openGate = resolve));
+      return { quiet: true };
+    }, { toError: (e) => new XvmError("XVM_INTERNAL", { detail: (e as Error).message }), heartbeatMs: 40 }),
+  );
+  // The same answer as written, heartbeats included.
+  app.post("/blank", () => new Response('{"progress":{"step":1,"of":1}}\n\n\n{"result":{"quiet":true}}\n', { headers: { "content-type": "application/x-ndjson" } }));
   server = await serve({ unix: socket }, app.fetch);
 });
+
+let openGate: (() => void) | undefined;
 
 afterAll(async () => {
   await server?.close();
@@ -87,6 +100,32 @@ describe("progressStream and postWithProgress", () => {
     expect((error as { code?: string }).code).toBeUndefined();
     const gone = await postWithProgress(join(dir, "none.sock"), "/work", {}, () => {}, "ended early").catch((e: unknown) => e);
     expect((gone as NodeJS.ErrnoException).code).toBe("ENOENT");
+  });
+
+  it("sends empty lines while the operation is quiet (servers close silent answers), which the reader skips", async () => {
+    let raw = "";
+    const done = new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: socket, method: "POST", path: "/quiet", headers: { "content-type": "application/json" } }, (res) => {
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (raw += chunk));
+        res.on("end", resolve);
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end("{}");
+    });
+    const deadline = Date.now() + 10_000;
+    while (!/^\{"progress":\{"step":1,"of":1\}\}\n\n\n/.test(raw)) {
+      if (Date.now() > deadline) throw new Error(`no heartbeats: ${JSON.stringify(raw)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    openGate!();
+    await done;
+    expect(raw).toMatch(/^\{"progress":\{"step":1,"of":1\}\}\n(\n)+\{"result":\{"quiet":true\}\}\n$/);
+    // xm's reader gets the progress and the result through them.
+    const seen: Step[] = [];
+    expect(await postWithProgress<Step, { quiet: boolean }>(socket, "/blank", {}, (p) => seen.push(p), "ended early")).toEqual({ quiet: true });
+    expect(seen).toEqual([{ step: 1, of: 1 }]);
   });
 
   it("is part of xvm/plugin", () => {

@@ -305,10 +305,6 @@ export class QemuDriver implements HypervisorDriver {
     return (await this.link(domid)).qmp.carriesFds;
   }
 
-  pidOf(domid: number): number | undefined {
-    return this.attached.get(domid)?.pid ?? readGuestState(this.dir(domid))?.pid;
-  }
-
   private async qmp<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     const link = await this.link(domid);
     try {

@@ -14,7 +14,7 @@
  * until xend commits.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, chownSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { XvmError, errorMessage } from "../../errors.ts";
@@ -42,8 +42,6 @@ export interface MigrationHost {
   commandWithFd?<T = unknown>(domid: number, command: string, args: Record<string, unknown>, carried: Socket): Promise<T> | undefined;
   /** Whether commandWithFd works for this guest now. */
   carriesFds?(domid: number): Promise<boolean>;
-  /** The guest's QEMU process id (stall checks read its I/O counters). */
-  pidOf?(domid: number): number | undefined;
   respawn(domid: number, extra: string[], incoming?: boolean): Promise<void>;
   settleIncoming(domid: number): void;
   isIncoming(domid: number): boolean;
@@ -78,17 +76,6 @@ function sleep(ms: number): Promise<void> {
 async function direct(host: MigrationHost, domid: number): Promise<boolean> {
   if (process.env.XVM_QEMU_MIGRATION_RELAY === "1" || !host.commandWithFd || !host.carriesFds) return false;
   return host.carriesFds(domid).catch(() => false);
-}
-
-/** Bytes QEMU has read so far (/proc/PID/io rchar), or undefined where that cannot be read. */
-function bytesRead(pid: number | undefined): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const m = /^rchar:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, "utf8"));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function plainAddress(address: string | undefined): string {
@@ -188,10 +175,15 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
     wake?.();
   });
 
+  /** The source's last report of bytes sent, and when it last grew (the stall check). */
+  const progressed = { bytes: -1, at: Date.now() };
+
   /** The token was good: QEMU gets the connection (or xend relays it), then the source its ACK. */
   const accept = async (socket: Socket) => {
     if (handOver) {
+      // From here xend does not see the stream: the stall check goes by the source's reports.
       socket.setTimeout(0);
+      progressed.at = Date.now();
       bulkTcp(socket);
       // QMP runs them in order: the descriptor is there before migrate-incoming looks for it.
       await Promise.all([
@@ -250,9 +242,8 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   const verified = (async (): Promise<MigrationStats> => {
     // The destination QEMU leaves `inmigrate` for `paused` once everything arrived and loaded
     // (-S keeps it stopped); a stream it cannot load makes it exit. With the stream handed over,
-    // QEMU's own reads (/proc/PID/io) tell a stalled stream from a slow one.
-    let lastRead = -1;
-    let lastMoved = Date.now();
+    // xend does not see it: the source's PROGRESS reports tell a stalled stream from a slow one.
+
     for (;;) {
       if (failed) throw failed;
       let status: string;
@@ -263,14 +254,8 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       }
       if (status === "paused" || status === "running") break;
       if (status !== "inmigrate") throw new Error(`the destination QEMU is ${status}`);
-      if (handOver && stream) {
-        const read = bytesRead(host.pidOf?.(domid));
-        if (read !== undefined && read !== lastRead) {
-          lastRead = read;
-          lastMoved = Date.now();
-        } else if (read !== undefined && Date.now() - lastMoved > timeoutMs) {
-          fail(new Error("the migration stream stalled"));
-        }
+      if (handOver && stream && options.sourceReportsProgress && Date.now() - progressed.at > timeoutMs) {
+        fail(new Error("the migration stream stalled"));
       }
       if (woken) {
         woken = false;
@@ -303,6 +288,9 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   return {
     endpoint: { host: options.bindAddress, port, token: token.toString("hex"), ack: true },
     verified,
+    sourceProgress(bytes: number) {
+      if (bytes > progressed.bytes) Object.assign(progressed, { bytes, at: Date.now() });
+    },
     async commit(start: boolean) {
       close();
       // The guest runs first (the downtime lasts until then), then its state file says it is
