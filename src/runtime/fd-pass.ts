@@ -170,6 +170,8 @@ export async function writeWithFd(socket: Socket, text: string, carried: Socket)
   if (!passing.has(socket)) throw new Error("this connection cannot carry file descriptors");
   const fd = fdOf(carried);
   if (fd === undefined) throw new Error("the socket to pass has no descriptor");
+  // The descriptor's write goes to the handle directly: what the runtime still holds goes first.
+  while (socket.writableLength > 0) await new Promise((r) => socket.once("drain", r));
   const bindings = nodeBindings();
   if (bindings) {
     const handle = (socket as unknown as { _handle?: NativeStream })._handle;
@@ -188,8 +190,6 @@ export async function writeWithFd(socket: Socket, text: string, carried: Socket)
   const sendmsg = bunSendMsg;
   const own = fdOf(socket);
   if (!sendmsg || own === undefined) throw new Error("this connection cannot carry file descriptors");
-  // sendmsg bypasses the runtime's write buffer: let what it holds go first.
-  while (socket.writableLength > 0) await new Promise((r) => socket.once("drain", r));
   const bytes = Buffer.from(text);
   const sent = sendmsg(own, bytes, fd);
   if (sent < 0) throw new Error("sendmsg with a descriptor failed");
