@@ -59,6 +59,13 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     return existsSync(dir) ? readdirSync(dir) : [];
   };
 
+  /** xm migrate m1 from b to a in the background, once its stream runs; -r 16 (Mbit/s) keeps it going for seconds. */
+  const slowMigrationToA = async () => {
+    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
+    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    return m;
+  };
+
   beforeAll(async () => {
     ensureGuest();
     [a, b] = await Promise.all([startHost("qa", QEMU_PROPS, A_ENV), startHost("qb", { ...QEMU_PROPS, ...(asRoot ? { "qemu-user": "nobody" } : {}) })]);
@@ -106,9 +113,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
   }, 180_000);
 
   test("the destination's xend killed mid-stream: the guest runs on at the source, nothing is left at the destination", async () => {
-    // -r 16 (Mbit/s) keeps the stream going for seconds.
-    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
-    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const m = await slowMigrationToA();
     // -r 16 reached QEMU as 2,000,000 bytes/s, as QEMU reports it while the stream runs.
     const running = (await b.api<{ migrations: MigrationRecord[] }>("GET", "/plugins/relocation/migrations")).migrations.find((r) => r.status === "active");
     expect(running?.progress?.limits).toEqual({ downtimeLimitMs: 250, maxBandwidth: 2_000_000, autoConverge: true });
@@ -128,8 +133,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
   }, 180_000);
 
   test("the destination's QEMU killed mid-stream (its xend alive): the guest runs on at the source, the destination drops it", async () => {
-    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
-    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const m = await slowMigrationToA();
     const dir = join(a.root, "var/run/xend/qemu", qemuDirs(a)[0]!);
     const qemu = (JSON.parse(readFileSync(join(dir, "guest.json"), "utf8")) as { pid: number }).pid;
     process.kill(qemu, "SIGKILL");
@@ -146,8 +150,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
 
   // ss -K (SOCK_DESTROY) needs CAP_NET_ADMIN.
   test.skipIf(!asRoot)("the stream's TCP connection cut mid-stream (ss -K): the guest runs on at the source, the destination drops it", async () => {
-    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
-    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const m = await slowMigrationToA();
     // b's xend has two connections to a: the relocation channel (a.port) and the stream.
     const streamPorts = () => spawnSync("ss", ["-tnpH", "state", "established"], { encoding: "utf8" }).stdout.split("\n")
       .filter((l) => l.includes(`pid=${b.xend.pid},`))
@@ -165,8 +168,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
   }, 120_000);
 
   test("the source's xend killed mid-stream (QEMU holds the stream itself): the destination drops the guest, it runs on at the source, and the restarted xend gives it its name back", async () => {
-    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
-    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const m = await slowMigrationToA();
     const bPid = b.xend.pid;
     process.kill(bPid, "SIGKILL");
     await waitFor(() => !pidAlive(bPid), "b's xend to die", 10_000);
@@ -181,8 +183,7 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
   }, 120_000);
 
   test("the source's QEMU stopped mid-stream (SIGSTOP): the source's progress reports stop, the destination gives the stream up after its stall timeout and drops the guest; xm says why; the source's QEMU, continued, runs it on", async () => {
-    const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
-    await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
+    const m = await slowMigrationToA();
     const [dir] = qemuDirs(b);
     const qemu = (JSON.parse(readFileSync(join(b.root, "var/run/xend/qemu", dir!, "guest.json"), "utf8")) as { pid: number }).pid;
     process.kill(qemu, "SIGSTOP");
