@@ -110,6 +110,13 @@ export default definePlugin({
         try {
           await ctx.domains.rename(note.domid, note.name);
           ctx.log.info(`Domain ${note.name} (${note.domid}): name given back (its migration ended with the xend that ran it)`);
+          // Stopped for the switch-over and never resumed: its xend went away after the guest had
+          // been sent, so the destination may run it now. Which copy lives is the administrator's
+          // call; resuming this one blindly could run the guest twice.
+          if (d.flags.paused && !note.paused) {
+            const there = note.destination ? ` on ${escapeText(note.destination)}` : " on the destination";
+            ctx.log.warn(`Domain ${note.name} (${note.domid}) stays paused: its migration ended with the xend that ran it after the guest was sent; if it runs${there}, destroy this copy, else 'xm unpause ${note.name}'`);
+          }
         } catch (error) {
           ctx.log.error(`Domain ${escapeText(d.name)} (${note.domid}): could not give it back its name ${escapeText(note.name)}: ${errorMessage(error)}`);
         }

@@ -14,6 +14,10 @@ export interface OutgoingNote {
   domid: number;
   name: string;
   uuid: string;
+  /** `host:port` of the destination (what the admin must check when the outcome is unknown). */
+  destination?: string;
+  /** The guest was paused before its migration (so a paused guest at restore says nothing new). */
+  paused?: boolean;
 }
 
 function dir(runDir: string): string {
@@ -48,7 +52,13 @@ export function takeOutgoingNotes(runDir: string): OutgoingNote[] {
     const path = join(dir(runDir), n);
     try {
       const note = JSON.parse(readFileSync(path, "utf8")) as Partial<OutgoingNote>;
-      if (note.domid === Number(m[1]) && typeof note.name === "string" && typeof note.uuid === "string") out.push(note as OutgoingNote);
+      if (note.domid === Number(m[1]) && typeof note.name === "string" && typeof note.uuid === "string") {
+        out.push({
+          domid: note.domid, name: note.name, uuid: note.uuid,
+          ...(typeof note.destination === "string" ? { destination: note.destination } : {}),
+          ...(note.paused === true ? { paused: true } : {}),
+        });
+      }
     } catch {
       // a torn or foreign file: nothing to restore from it
     }

@@ -174,7 +174,7 @@ export async function migrateDomain(deps: SendDeps, request: MigrateRequest, onP
     const sxp = domainToSxp(domain);
     // Noted before the rename, so that a daemon killed before the driver knows the name to put
     // back (migrateOut's restore) still finds it at its next start (outgoing.ts).
-    noteOutgoing(deps.runDir, { domid, name, uuid: domain.uuid });
+    noteOutgoing(deps.runDir, { domid, name, uuid: domain.uuid, destination, paused: domain.flags.paused });
     await domains.rename(domid, `${PREFIX}${name}`.slice(0, 64));
     renamed = true;
     await faultPoint("migrate.out.before-receive", deps.runDir);

@@ -220,4 +220,27 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     expect(await a.api<Digest>("GET", "/plugins/relocation/digest/m1")).toEqual(here);
     ok(a.x("xm", "destroy", "m1"));
   }, 120_000);
+
+  test("the source's xend killed once its QEMU sent everything (held at migrate.out.before-done) and the destination started the guest: the restarted source gives its stopped copy the name back, keeps it paused and says to check the destination", async () => {
+    // b hands the stream to QEMU; a still relays (the test before): ends choose for themselves.
+    const pid = b.xend.pid;
+    process.kill(pid, "SIGKILL");
+    await waitFor(() => !pidAlive(pid), "b's xend to die", 10_000);
+    await restartHost(b, { XVM_TEST_HOLD: "migrate.out.before-done" });
+    createGuest(b, "m2", guestConfig("m2", ["memory = 128"]).replace(/^name = .*\n/, ""));
+    await waitFor(async () => (await consoleText(b, "m2")).includes(INIT_READY), "m2 to boot", 90_000, 200);
+    const m = background(b.root, ["xm", "migrate", "--live", "-p", String(a.port), "m2", "127.0.0.1"]);
+    await waitFor(() => existsSync(join(b.root, "var/run/xend", "hold-migrate.out.before-done")), "b to hold after the stream", 60_000, 50);
+    await waitFor(() => /^(r-|-b)----$/.test(domains(a).get("m2")?.state ?? ""), "m2 running on a", 30_000, 100);
+    const held = b.xend.pid;
+    process.kill(held, "SIGKILL");
+    await waitFor(() => !pidAlive(held), "b's xend to die", 10_000);
+    expect((await m.done).code).not.toBe(0);
+    await restartHost(b);
+    await waitFor(() => domains(b).get("m2")?.state === "--p---", "m2 back under its name on b, paused", 30_000, 100);
+    expect(ok(b.x("xm", "log"))).toMatch(new RegExp(`Domain m2 \\(\\d+\\) stays paused: its migration ended with the xend that ran it after the guest was sent; if it runs on 127\\.0\\.0\\.1:${a.port}, destroy this copy, else 'xm unpause m2'`));
+    expect(/^(r-|-b)----$/.test(domains(a).get("m2")?.state ?? "")).toBe(true);
+    ok(b.x("xm", "destroy", "m2"));
+    ok(a.x("xm", "destroy", "m2"));
+  }, 180_000);
 });
