@@ -29,6 +29,10 @@ export const Msg = {
   ABORT: 0x05,
   /** source -> destination, at most once a second while the stream runs: `(progress (transferred BYTES))`. */
   PROGRESS: 0x06,
+  /** source -> destination, after HELLO instead of RECEIVE: `(query (uuid U))`: do you run this guest? */
+  QUERY: 0x07,
+  /** destination -> source, the answer to QUERY: `(status (uuid U) (state running|paused|arriving|none))`. */
+  STATUS: 0x08,
   /** either way: `(err (type T) (value '…'))`, then the sender closes. */
   ERROR: 0x3f,
 } as const;

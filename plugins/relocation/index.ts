@@ -15,6 +15,7 @@ import { relocationRoutes } from "./routes.ts";
 import { migrateDomain, type MigrateRequest } from "./send.ts";
 import { RelocationListener, plainAddress } from "./server.ts";
 import { takeOutgoingNotes } from "./outgoing.ts";
+import { askDestination } from "./ask.ts";
 
 export default definePlugin({
   name: "relocation",
@@ -101,21 +102,38 @@ export default definePlugin({
     /**
      * Migrations going out when an earlier daemon was killed: a guest still called
      * `migrating-<name>` gets its name back (outgoing.ts). The guest itself runs on: the driver
-     * resumed it once it lost its xend, or it never stopped (killed before the stream began).
+     * resumed it once it lost its xend, or it never stopped (killed before the stream began) —
+     * unless the daemon died after the guest was sent (qemu): then the destination is asked (ask.ts).
      */
     const restoreNames = async () => {
       for (const note of takeOutgoingNotes(ctx.paths.runDir)) {
         const d = (await ctx.domains.list()).find((x) => x.domid === note.domid && x.uuid === note.uuid);
         if (!d || d.name === note.name || !d.name.startsWith("migrating-")) continue;
+        // Stopped for the switch-over and never resumed: its xend went away after the guest had
+        // been sent, so the destination may run it now. If it says it does, this copy is stale
+        // and goes; otherwise which copy lives is the administrator's call (resuming this one
+        // blindly could run the guest twice, or bring back one that ran and stopped there).
+        const stopped = d.flags.paused && !note.paused;
+        let there: string | undefined;
+        if (stopped && note.destination) {
+          try {
+            there = await askDestination(note.destination, key().secret, note.uuid);
+          } catch (error) {
+            ctx.log.warn(`Domain ${note.name} (${note.domid}): cannot ask the destination about it: ${escapeText(errorMessage(error))}`);
+          }
+        }
         try {
+          if (there === "running" || there === "paused") {
+            await ctx.domains.destroy(note.domid);
+            ctx.log.info(`Domain ${note.name} (${note.domid}) runs on ${escapeText(note.destination!)} (${there} there): its migration completed after the xend that ran it went away; the stopped copy here is destroyed`);
+            continue;
+          }
           await ctx.domains.rename(note.domid, note.name);
           ctx.log.info(`Domain ${note.name} (${note.domid}): name given back (its migration ended with the xend that ran it)`);
-          // Stopped for the switch-over and never resumed: its xend went away after the guest had
-          // been sent, so the destination may run it now. Which copy lives is the administrator's
-          // call; resuming this one blindly could run the guest twice.
-          if (d.flags.paused && !note.paused) {
-            const there = note.destination ? ` on ${escapeText(note.destination)}` : " on the destination";
-            ctx.log.warn(`Domain ${note.name} (${note.domid}) stays paused: its migration ended with the xend that ran it after the guest was sent; if it runs${there}, destroy this copy, else 'xm unpause ${note.name}'`);
+          if (stopped) {
+            const where = note.destination ? ` on ${escapeText(note.destination)}` : " on the destination";
+            const said = there ? ` (the destination says: ${there})` : "";
+            ctx.log.warn(`Domain ${note.name} (${note.domid}) stays paused: its migration ended with the xend that ran it after the guest was sent${said}; if it runs${where}, destroy this copy, else 'xm unpause ${note.name}'`);
           }
         } catch (error) {
           ctx.log.error(`Domain ${escapeText(d.name)} (${note.domid}): could not give it back its name ${escapeText(note.name)}: ${errorMessage(error)}`);

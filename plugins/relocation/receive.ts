@@ -86,6 +86,10 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
     channel.close();
     return;
   }
+  if (request.type === Msg.QUERY) {
+    await answerQuery(deps, channel, request);
+    return;
+  }
   if (request.type !== Msg.RECEIVE) {
     channel.finish(Msg.ERROR, errSxp("protocol", `expected RECEIVE, got ${msgName(request.type)}`));
     return;
@@ -191,6 +195,25 @@ export async function receiveMigration(deps: ReceiveDeps, channel: Channel, peer
 }
 
 /** Reads what the source says while the stream runs: ABORT or ERROR end the migration. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * QUERY from a source whose xend went away after it sent a guest (ask.ts): whether this host runs a
+ * domain with that uuid — `arriving` while it is still a half-received migration (it will be dropped:
+ * its source is gone), `none` without one.
+ */
+async function answerQuery(deps: ReceiveDeps, channel: Channel, request: Message): Promise<void> {
+  const uuid = (field(request.body, "uuid") ?? "").toLowerCase();
+  if (!UUID.test(uuid)) {
+    channel.finish(Msg.ERROR, errSxp("protocol", "QUERY needs a (uuid …)"));
+    return;
+  }
+  const d = (await deps.domains.list()).find((x) => x.uuid === uuid && x.domid !== null);
+  const arriving = d !== undefined && deps.records.list().some((r) => r.direction === "in" && r.domid === d.domid && (r.status === "setup" || r.status === "active"));
+  const state = !d ? "none" : arriving ? "arriving" : d.flags.paused ? "paused" : "running";
+  channel.finish(Msg.STATUS, ["status", ["uuid", uuid], ["state", state]]);
+}
+
 async function watchSource(channel: Channel, onProgress: (transferredBytes: number) => void, onAbort: (why: Error) => void): Promise<void> {
   for (;;) {
     let m: Message;

@@ -73,7 +73,7 @@ function fail(dom: string, detail: string): XvmError {
 }
 
 /** Connects and authenticates (both ways) before the first relocation message. */
-async function openChannel(host: string, port: number, key: Buffer): Promise<Channel> {
+export async function openChannel(host: string, port: number, key: Buffer): Promise<Channel> {
   const socket = await connectTo(host, port);
   try {
     await connectPeer(socket, key, { purpose: RELOCATION_AUTH_PURPOSE, timeoutMs: HANDSHAKE_TIMEOUT_MS });

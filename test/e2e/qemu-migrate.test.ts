@@ -12,7 +12,7 @@
  * page, read through QEMU's memfd) at both ends.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanupRoot, pidAlive, waitFor } from "../helpers/cli.ts";
@@ -64,6 +64,22 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     const m = background(b.root, ["xm", "migrate", "--live", "-r", "16", "-p", String(a.port), "m1", "127.0.0.1"]);
     await waitFor(() => qemuDirs(a).length > 0 && m.lines.some((l) => /^Migrating m1: /.test(l)), "the stream to run", 60_000, 50);
     return m;
+  };
+
+  /** Kills a host's xend (by pid) and starts it again with `env`. */
+  const restartAt = async (h: Host, env: Record<string, string> = {}) => {
+    const pid = h.xend.pid;
+    process.kill(pid, "SIGKILL");
+    await waitFor(() => !pidAlive(pid), "xend to die", 10_000);
+    // A hold file left by an earlier daemon would say this one holds before it does.
+    for (const point of (env.XVM_TEST_HOLD ?? "").split(",").filter(Boolean)) rmSync(join(h.root, "var/run/xend", `hold-${point}`), { force: true });
+    await restartHost(h, env);
+  };
+  /** A fault point's hold file: that xend waits there (XVM_TEST_HOLD). */
+  const held = (h: Host, point: string) => existsSync(join(h.root, "var/run/xend", `hold-${point}`));
+  const bootOn = async (h: Host, name: string) => {
+    createGuest(h, name, guestConfig(name, ["memory = 128"]).replace(/^name = .*\n/, ""));
+    await waitFor(async () => (await consoleText(h, name)).includes(INIT_READY), `${name} to boot`, 90_000, 200);
   };
 
   beforeAll(async () => {
@@ -221,26 +237,36 @@ describe.skipIf(skip !== undefined)(`qemu live migration between two xend hosts$
     ok(a.x("xm", "destroy", "m1"));
   }, 120_000);
 
-  test("the source's xend killed once its QEMU sent everything (held at migrate.out.before-done) and the destination started the guest: the restarted source gives its stopped copy the name back, keeps it paused and says to check the destination", async () => {
+  test("the source's xend killed once its QEMU sent everything (held at migrate.out.before-done) and the destination started the guest: the restarted source asks the destination (QUERY), hears it runs there and destroys its stopped copy", async () => {
     // b hands the stream to QEMU; a still relays (the test before): ends choose for themselves.
-    const pid = b.xend.pid;
-    process.kill(pid, "SIGKILL");
-    await waitFor(() => !pidAlive(pid), "b's xend to die", 10_000);
-    await restartHost(b, { XVM_TEST_HOLD: "migrate.out.before-done" });
-    createGuest(b, "m2", guestConfig("m2", ["memory = 128"]).replace(/^name = .*\n/, ""));
-    await waitFor(async () => (await consoleText(b, "m2")).includes(INIT_READY), "m2 to boot", 90_000, 200);
+    await restartAt(b, { XVM_TEST_HOLD: "migrate.out.before-done" });
+    await bootOn(b, "m2");
     const m = background(b.root, ["xm", "migrate", "--live", "-p", String(a.port), "m2", "127.0.0.1"]);
-    await waitFor(() => existsSync(join(b.root, "var/run/xend", "hold-migrate.out.before-done")), "b to hold after the stream", 60_000, 50);
+    await waitFor(() => held(b, "migrate.out.before-done"), "b to hold after the stream", 60_000, 50);
     await waitFor(() => /^(r-|-b)----$/.test(domains(a).get("m2")?.state ?? ""), "m2 running on a", 30_000, 100);
-    const held = b.xend.pid;
-    process.kill(held, "SIGKILL");
-    await waitFor(() => !pidAlive(held), "b's xend to die", 10_000);
+    await restartAt(b);
     expect((await m.done).code).not.toBe(0);
-    await restartHost(b);
-    await waitFor(() => domains(b).get("m2")?.state === "--p---", "m2 back under its name on b, paused", 30_000, 100);
-    expect(ok(b.x("xm", "log"))).toMatch(new RegExp(`Domain m2 \\(\\d+\\) stays paused: its migration ended with the xend that ran it after the guest was sent; if it runs on 127\\.0\\.0\\.1:${a.port}, destroy this copy, else 'xm unpause m2'`));
-    expect(/^(r-|-b)----$/.test(domains(a).get("m2")?.state ?? "")).toBe(true);
-    ok(b.x("xm", "destroy", "m2"));
+    await waitFor(() => !domains(b).has("m2") && !domains(b).has("migrating-m2"), "b to destroy its stopped copy", 30_000, 100);
+    expect(ok(b.x("xm", "log"))).toMatch(new RegExp(`Domain m2 \\(\\d+\\) runs on 127\\.0\\.0\\.1:${a.port} \\(running there\\): its migration completed after the xend that ran it went away; the stopped copy here is destroyed`));
+    expect(domains(a).get("m2")?.state).toMatch(/^(r-|-b)----$/);
     ok(a.x("xm", "destroy", "m2"));
+  }, 180_000);
+
+  test("the same, the destination still holding the half-received guest (held at migrate.in.before-commit): the source keeps its stopped copy paused under its name, says what the destination answered, and xm unpause brings it back", async () => {
+    await restartAt(a, { ...A_ENV, XVM_TEST_HOLD: "migrate.in.before-commit" });
+    await restartAt(b, { XVM_TEST_HOLD: "migrate.out.before-done" });
+    await bootOn(b, "m3");
+    const m = background(b.root, ["xm", "migrate", "--live", "-p", String(a.port), "m3", "127.0.0.1"]);
+    await waitFor(() => held(a, "migrate.in.before-commit") && held(b, "migrate.out.before-done"), "both ends to hold", 60_000, 50);
+    await restartAt(b);
+    expect((await m.done).code).not.toBe(0);
+    await waitFor(() => domains(b).get("m3")?.state === "--p---", "m3 back under its name on b, paused", 30_000, 100);
+    expect(ok(b.x("xm", "log"))).toMatch(new RegExp(`Domain m3 \\(\\d+\\) stays paused: its migration ended with the xend that ran it after the guest was sent \\(the destination says: arriving\\); if it runs on 127\\.0\\.0\\.1:${a.port}, destroy this copy, else 'xm unpause m3'`));
+    // a, started again, drops what never arrived; b's copy runs again when told.
+    await restartAt(a, A_ENV);
+    await waitFor(() => !domains(a).has("m3"), "a to drop the half-received m3", 30_000, 100);
+    ok(b.x("xm", "unpause", "m3"));
+    await shell(b, "m3", "echo resumed-$((6*7))", "resumed-42");
+    ok(b.x("xm", "destroy", "m3"));
   }, 180_000);
 });
