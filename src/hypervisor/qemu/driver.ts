@@ -212,7 +212,8 @@ export class QemuDriver implements HypervisorDriver {
       qmp = await QmpClient.connect(join(dir, QMP_SOCKET), (e) => this.onQmpEvent(domid, e));
     } catch (error) {
       if (!isQemuOf(state.pid, dir)) {
-        this.forgetLost(domid, `QEMU pid ${state.pid} is gone`);
+        // A closed driver leaves the folder to the next one, which reports the guest lost.
+        if (!this.closed) this.forgetLost(domid, `QEMU pid ${state.pid} is gone`);
         throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
       }
       throw new XvmError("QEMU_GONE", { domid, detail: `cannot connect to ${join(dir, QMP_SOCKET)}: ${errorMessage(error)}` });

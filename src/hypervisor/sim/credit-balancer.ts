@@ -64,6 +64,9 @@ export class CreditBalancer {
   }
 
   private async pass(): Promise<void> {
+    // A pass scheduled before close() does not run after it (it would reach runners through a
+    // driver that no longer owns them).
+    if (this.closed) return;
     const domids = this.host.domids();
     const states = await Promise.all(domids.map(async (domid) => {
       try {

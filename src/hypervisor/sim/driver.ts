@@ -178,7 +178,9 @@ export class SimDriver implements HypervisorDriver {
       socket = await connectSocket(join(dir, RUNNER_SOCKET));
     } catch (error) {
       if (!isRunnerProcess(pid, dir)) {
-        this.forgetLost(domid, `runner pid ${pid} is gone`);
+        // A closed driver (its daemon stopping, or replaced) leaves the folder to the next one,
+        // which reports the guest lost: removing it here would hide the guest from that one.
+        if (!this.closed) this.forgetLost(domid, `runner pid ${pid} is gone`);
         throw new XvmError("DOMAIN_NOT_FOUND", { dom: domid });
       }
       throw new XvmError("HV_RUNNER_GONE", { domid, detail: `cannot connect to ${join(dir, RUNNER_SOCKET)}: ${errorMessage(error)}` });
@@ -596,6 +598,8 @@ export class SimDriver implements HypervisorDriver {
   async close(): Promise<void> {
     this.closed = true;
     this.credit.close();
+    // A pass already scheduled ends before close() does (it returns at once once closed).
+    await this.credit.settled();
     for (const link of this.links.values()) link.socket.destroy();
     this.links.clear();
     for (const { child } of this.children.values()) child.removeAllListeners();
