@@ -7,6 +7,7 @@
 import { chownSync, closeSync, openSync } from "node:fs";
 import { XvmError } from "../../errors.ts";
 import type { DumpOptions } from "../driver.ts";
+import { eventNap } from "./event-nap.ts";
 import type { QmpEvent } from "./qmp.ts";
 
 /** What the dump needs of the driver. */
@@ -24,12 +25,9 @@ export async function dumpGuestMemory(host: DumpHost, domid: number, path: strin
   }
   // QEMU says DUMP_COMPLETED the moment the file is whole: wait for that rather than for the
   // next progress poll (every 100 ms, for onProgress), which cost 50 ms a dump on average.
-  let wake: (() => void) | undefined;
-  let signalled = false;
+  const { wake, nap } = eventNap();
   const unwatch = host.watchEvents(domid, (e) => {
-    if (e.event !== "DUMP_COMPLETED") return;
-    signalled = true;
-    wake?.();
+    if (e.event === "DUMP_COMPLETED") wake();
   });
   try {
     await host.command(domid, "dump-guest-memory", { paging: false, protocol: `file:${path}`, detach: true, format: "elf" }).catch((error: unknown) => {
@@ -41,17 +39,7 @@ export async function dumpGuestMemory(host: DumpHost, domid: number, path: strin
       options.onProgress?.(q.completed, q.total);
       if (q.status === "completed") break;
       if (q.status === "failed" || q.status === "none") throw new XvmError("DUMP_FAILED", { detail: `QEMU could not write ${path}` });
-      if (signalled) {
-        signalled = false;
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 100);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await nap(100);
     }
   } finally {
     unwatch();

@@ -22,6 +22,7 @@ import type {
   IncomingMigration, IncomingOptions, MigrateOutOptions, MigrationEndpoint, MigrationLimits, MigrationProgress, MigrationStats,
 } from "../driver.ts";
 import { bulkTcp, readExactly } from "../../runtime/fd-pass.ts";
+import { eventNap } from "./event-nap.ts";
 import type { QmpEvent } from "./qmp.ts";
 
 export const TOKEN_BYTES = 16;
@@ -38,8 +39,8 @@ export interface MigrationHost {
   readonly user?: { uid: number; gid: number };
   dir(domid: number): string;
   command<T = unknown>(domid: number, command: string, args?: Record<string, unknown>, timeoutMs?: number): Promise<T>;
-  /** A QMP command with `carried`'s descriptor attached; undefined when this guest's link cannot. */
-  commandWithFd?<T = unknown>(domid: number, command: string, args: Record<string, unknown>, carried: Socket): Promise<T> | undefined;
+  /** A QMP command with `carried`'s descriptor attached (where carriesFds says it can). */
+  commandWithFd?<T = unknown>(domid: number, command: string, args: Record<string, unknown>, carried: Socket): Promise<T>;
   /** Whether commandWithFd works for this guest now. */
   carriesFds?(domid: number): Promise<boolean>;
   respawn(domid: number, extra: string[], incoming?: boolean): Promise<void>;
@@ -159,8 +160,7 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
   failure.catch(() => {});
   // A MIGRATION event (QEMU's incoming state changed) ends the current wait, or the next one if
   // it came while a query was out.
-  let woken = false;
-  let wake: (() => void) | undefined;
+  const incoming = eventNap();
   let loaded = false;
   let finalFigures: Promise<QueryMigrate> | undefined;
   const unwatch = host.watchEvents(domid, (e) => {
@@ -171,8 +171,7 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       loaded = true;
       finalFigures = host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate);
     }
-    woken = true;
-    wake?.();
+    incoming.wake();
   });
 
   /** The source's last report of bytes sent, and when it last grew (the stall check). */
@@ -243,7 +242,6 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
     // The destination QEMU leaves `inmigrate` for `paused` once everything arrived and loaded
     // (-S keeps it stopped); a stream it cannot load makes it exit. With the stream handed over,
     // xend does not see it: the source's PROGRESS reports tell a stalled stream from a slow one.
-
     for (;;) {
       if (failed) throw failed;
       let status: string;
@@ -257,19 +255,7 @@ export async function prepareIncoming(host: MigrationHost, domid: number, option
       if (handOver && stream && options.sourceReportsProgress && Date.now() - progressed.at > timeoutMs) {
         fail(new Error("the migration stream stalled"));
       }
-      if (woken) {
-        woken = false;
-        continue;
-      }
-      await Promise.race([new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, loaded ? 2 : 100);
-        wake = () => {
-          clearTimeout(timer);
-          wake = undefined;
-          woken = false;
-          resolve();
-        };
-      }), failure]);
+      await Promise.race([incoming.nap(loaded ? 2 : 100), failure]);
     }
     clearTimeout(connectTimer);
     const q = await (finalFigures ?? host.command<QueryMigrate>(domid, "query-migrate").catch(() => ({}) as QueryMigrate));
@@ -374,29 +360,7 @@ export async function migrateOut(host: MigrationHost, domid: number, target: Mig
   const out: Outgoing = { wasRunning: status.running };
   outgoing.set(key, out);
   let stoppedAt: number | undefined;
-  let woken = false;
-  let wakeUp: (() => void) | undefined;
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-  /** Up to `ms`, less if a MIGRATION event arrives meanwhile (or arrived since the last nap). */
-  const nap = (ms: number) => new Promise<void>((resolve) => {
-    if (woken) {
-      woken = false;
-      return resolve();
-    }
-    const timer = setTimeout(() => {
-      wakeUp = undefined;
-      resolve();
-    }, ms);
-    wakeUp = () => {
-      clearTimeout(timer);
-      wakeUp = undefined;
-      woken = false;
-      resolve();
-    };
-  });
+  const { wake, nap } = eventNap();
   const unwatch = host.watchEvents(domid, (e) => {
     if (e.event === "STOP" && e.timestamp && stoppedAt === undefined) stoppedAt = e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000;
     // A change of migration status (completed, failed, …) ends the wait for the next poll: the
